@@ -1,0 +1,1 @@
+"""The Songjiang support ledger: the write side (domain and application)."""

@@ -1,0 +1,651 @@
+"""SupportLedger: the write side. One method per command; many commands per transaction.
+
+Every command runs in a unit of work: it loads what it names, checks every rule in the order
+DESIGN §4 gives, and only then triggers events. The events of a command (or of a batch of
+commands) are saved in one atomic `save(...)`, together with the command's receipt, so either
+all of them land or none do. A concurrent writer that saved first makes `save` fail with a
+conflict; the work is then reloaded and redone, which is why retries are harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+
+from ledger.catalogue import Catalogue, load_catalogue
+from ledger.commands import Command, parse_command
+from ledger.domain import (
+    ROLES,
+    Award,
+    Budget,
+    CommandReceipt,
+    Enterprise,
+    Financing,
+    Measure,
+    PatentTransfer,
+    User,
+)
+from ledger.errors import (
+    AboveItemMaximum,
+    Forbidden,
+    InvalidState,
+    LedgerError,
+    NoBudget,
+    ReferenceConflict,
+    UnknownActor,
+    UnknownAward,
+    UnknownDisbursement,
+    UnknownEnterprise,
+    UnknownFinancing,
+    UnknownMeasure,
+    UnknownTransfer,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+
+#: The actor recorded for facts the ledger itself sets up (the policy catalogue, the first admin).
+SYSTEM_ACTOR = "system"
+RECORDED = "recorded"
+DUPLICATE = "duplicate"
+
+
+class DateAsISO(Transcoding):
+    """Business dates (`paid_on`, `granted_on`, …) stored as ISO `YYYY-MM-DD` text."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to an accepted command: recorded (at a log position) or a duplicate."""
+
+    command_type: str
+    key: str
+    status: str
+    position: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.command_type,
+            "key": self.key,
+            "status": self.status,
+            "position": self.position,
+        }
+
+
+@dataclass
+class UnitOfWork:
+    """The aggregates one command (or one batch of commands) has loaded and changed."""
+
+    app: SupportLedger
+    loaded: dict[UUID, Aggregate | None] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)
+
+    def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate with this id as this unit of work sees it, or None."""
+        if aggregate_id not in self.loaded:
+            try:
+                self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self.loaded[aggregate_id] = None
+        aggregate = self.loaded[aggregate_id]
+        assert aggregate is None or isinstance(aggregate, cls), (aggregate_id, cls)
+        return aggregate
+
+    def add(self, aggregate: Aggregate) -> None:
+        assert self.loaded.get(aggregate.id) is None, aggregate.id
+        self.loaded[aggregate.id] = aggregate
+
+    def pending_count(self) -> int:
+        return sum(len(a.pending_events) for a in self.loaded.values() if a is not None)
+
+    def take_events(self) -> list[Any]:
+        """Move the pending events of every changed aggregate to the ordered list of events."""
+        new_events = []
+        for aggregate in self.loaded.values():
+            if aggregate is not None and aggregate.pending_events:
+                new_events.extend(aggregate.collect_events())
+        self.events.extend(new_events)
+        return new_events
+
+
+Handler = Callable[["SupportLedger", UnitOfWork, Command, str], None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(command_type: str) -> Callable[[Handler], Handler]:
+    def register(method: Handler) -> Handler:
+        _HANDLERS[command_type] = method
+        return method
+
+    return register
+
+
+class SupportLedger(Application[UUID]):
+    """The ledger of support paid under the policy's measures, and the outcomes it buys."""
+
+    name = "SupportLedger"
+    #: Attempts at a command that keeps meeting concurrent writers before giving up.
+    conflict_attempts = 50
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, catalogue: Catalogue | None = None
+    ) -> None:
+        base_env = {"IS_SNAPSHOTTING_ENABLED": "n", "AGGREGATE_CACHE_MAXSIZE": "0"}
+        super().__init__({**base_env, **(env or {})})
+        self.catalogue = catalogue or load_catalogue()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # -- setting up -------------------------------------------------------------------------
+
+    def define_measures(self, actor: str = SYSTEM_ACTOR) -> int:
+        """Define every measure of the catalogue not yet defined; returns how many were new.
+
+        Items the catalogue gained since are added; nothing is ever removed here.
+        """
+        changed: list[Measure] = []
+        for spec in self.catalogue.measures:
+            items = [item_dict(item) for item in spec.items]
+            try:
+                measure = self.repository.get(Measure.create_id(spec.code))
+            except AggregateNotFoundError:
+                measure = Measure(
+                    code=spec.code,
+                    pillar=spec.pillar,
+                    title_zh=spec.title_zh,
+                    title_en=spec.title_en,
+                    items=items,
+                    actor=actor,
+                )
+            else:
+                for item in items:
+                    if item["code"] not in measure.items:
+                        measure.add_item(item, actor=actor)
+            if measure.pending_events:
+                changed.append(measure)
+        if changed:
+            self.save(*changed)
+        return len(changed)
+
+    # -- users -------------------------------------------------------------------------------
+
+    def has_users(self) -> bool:
+        return bool(self.recorder.select_notifications(
+            start=None, limit=1, topics=[topic_of(User.Registered)]
+        ))  # fmt: skip
+
+    def register_user(self, name: str, roles: Sequence[str], actor: str) -> str:
+        """Register a user with roles and return an API token, shown only this once.
+
+        The first user may be registered by anyone (the store has no admin yet); every later
+        one needs an admin.
+        """
+        bad_roles = sorted(set(roles) - set(ROLES))
+        if not name or not roles or bad_roles:
+            raise ValidationFailed(
+                f"a user needs a name and roles from {', '.join(ROLES)}; bad: {bad_roles}",
+                message_zh="用户需要名称和有效角色",
+                fields={"roles": bad_roles},
+            )
+        if self.has_users():
+            self._require_role(actor, "admin")
+        else:
+            actor = actor or SYSTEM_ACTOR
+        user = User(name=name, roles=sorted(set(roles)), actor=actor)
+        try:
+            self.repository.get(user.id)
+        except AggregateNotFoundError:
+            pass
+        else:
+            raise InvalidState(f"user {name} already exists", message_zh=f"用户 {name} 已存在")
+        token = self._issue_token(user, actor)
+        self.save(user)
+        return token
+
+    def issue_token(self, name: str, actor: str) -> str:
+        """Issue another API token for a user (an admin, or the user itself)."""
+        if actor != name:
+            self._require_role(actor, "admin")
+        user = self._user(name)
+        token = self._issue_token(user, actor)
+        self.save(user)
+        return token
+
+    def _issue_token(self, user: User, actor: str) -> str:
+        token_id = secrets.token_hex(4)
+        token = f"{user.name}.{token_id}.{secrets.token_urlsafe(24)}"
+        user.issue_token(token_id, hashlib.sha256(token.encode()).hexdigest(), actor=actor)
+        return token
+
+    def grant_role(self, name: str, role: str, actor: str) -> None:
+        self._require_role(actor, "admin")
+        if role not in ROLES:
+            raise ValidationFailed(f"unknown role {role!r}", fields={"role": [role]})
+        user = self._user(name)
+        user.grant_role(role, actor=actor)
+        self.save(user)
+
+    def revoke_role(self, name: str, role: str, actor: str) -> None:
+        self._require_role(actor, "admin")
+        user = self._user(name)
+        user.revoke_role(role, actor=actor)
+        self.save(user)
+
+    def set_password_hash(self, name: str, password_hash: str, actor: str) -> None:
+        if actor != name:
+            self._require_role(actor, "admin")
+        user = self._user(name)
+        user.set_password_hash(password_hash, actor=actor)
+        self.save(user)
+
+    def user_for_token(self, token: str) -> User | None:
+        """The user an API token belongs to, or None if the token is not (or no longer) valid."""
+        name, _, rest = token.partition(".")
+        token_id = rest.partition(".")[0]
+        try:
+            user = self.repository.get(User.create_id(name))
+        except AggregateNotFoundError:
+            return None
+        expected = user.token_sha256_by_id.get(token_id)
+        actual = hashlib.sha256(token.encode()).hexdigest()
+        if expected is None or not secrets.compare_digest(expected, actual):
+            return None
+        return user
+
+    def get_user(self, name: str) -> User | None:
+        try:
+            return self.repository.get(User.create_id(name))
+        except AggregateNotFoundError:
+            return None
+
+    def _user(self, name: str) -> User:
+        user = self.get_user(name)
+        if user is None:
+            raise UnknownActor(f"no user is called {name!r}", message_zh=f"没有名为 {name!r} 的用户")
+        return user
+
+    def _require_role(self, actor: str, role: str) -> User:
+        user = self._user(actor)
+        if not user.has_role(role):
+            raise Forbidden(
+                f"{actor} does not hold the role {role}",
+                message_zh=f"{actor} 没有 {role} 角色",
+                role=role,
+            )
+        return user
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def execute(self, command: Mapping[str, Any], actor: str) -> Outcome:
+        """Perform one command as `actor`; raise the `LedgerError` of its first broken rule."""
+        (result,) = self.execute_many([(command, actor)])
+        if isinstance(result, LedgerError):
+            raise result
+        return result
+
+    def execute_many(
+        self,
+        commands: Sequence[tuple[Mapping[str, Any], str]],
+        *,
+        dry_run: bool = False,
+    ) -> list[Outcome | LedgerError]:
+        """Perform many commands, each independently, and save the accepted ones together.
+
+        Each command is checked against the state the commands before it left, so a batch
+        records what the same commands sent one by one would. Returns, per command, its
+        `Outcome` or the `LedgerError` that refused it. With `dry_run`, nothing is saved.
+        """
+        for attempt in range(1, self.conflict_attempts + 1):
+            uow = UnitOfWork(self)
+            results: list[Outcome | LedgerError] = []
+            produced: list[list[Any]] = []
+            for data, actor in commands:
+                before = uow.pending_count()
+                try:
+                    outcome = self._perform(uow, data, actor)
+                except LedgerError as error:
+                    assert uow.pending_count() == before, "a refused command changed state"
+                    results.append(error)
+                    produced.append([])
+                else:
+                    results.append(outcome)
+                    produced.append(uow.take_events())
+            if dry_run or not uow.events:
+                return results
+            try:
+                recordings = self.save(*uow.events)
+            except RecordConflictError:
+                log.debug("conflict on attempt %d of a batch of %d", attempt, len(commands))
+                time.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
+                continue
+            positions = {
+                (r.domain_event.originator_id, r.domain_event.originator_version):
+                r.notification.id
+                for r in recordings
+            }  # fmt: skip
+            return [
+                _with_position(result, events, positions)
+                for result, events in zip(results, produced, strict=True)
+            ]
+        raise RuntimeError(f"gave up after {self.conflict_attempts} concurrent-write conflicts")
+
+    def _perform(self, uow: UnitOfWork, data: Mapping[str, Any], actor: str) -> Outcome:
+        command = parse_command(data)
+        self._check_actor(uow, actor, command.role)
+        receipt_id = CommandReceipt.create_id(command.type, command.key)
+        receipt = uow.get(CommandReceipt, receipt_id)
+        if receipt is not None:
+            if receipt.content_sha256 != command.content_sha256():
+                raise ReferenceConflict(
+                    f"{command.type} {command.key!r} was already recorded with other content",
+                    message_zh=f"{command.type} 编号 {command.key!r} 已用于内容不同的命令",
+                    key=command.key,
+                )
+            return Outcome(command.type, command.key, DUPLICATE)
+        _HANDLERS[command.type](self, uow, command, actor)
+        uow.add(
+            CommandReceipt(
+                command_type=command.type,
+                key=command.key,
+                content=command.content(),
+                content_sha256=command.content_sha256(),
+                actor=actor,
+            )
+        )
+        return Outcome(command.type, command.key, RECORDED)
+
+    def _check_actor(self, uow: UnitOfWork, actor: str, role: str) -> None:
+        user = uow.get(User, User.create_id(actor)) if actor else None
+        if user is None:
+            raise UnknownActor(
+                f"no user is called {actor!r}; pick one with --as or LEDGER_ACTOR",
+                message_zh=f"没有名为 {actor!r} 的用户",
+            )
+        if not user.has_role(role):
+            raise Forbidden(
+                f"{actor} does not hold the role {role} this command needs",
+                message_zh=f"{actor} 没有此命令所需的 {role} 角色",
+                role=role,
+            )
+
+    # -- lookups that raise the ledger's own errors ------------------------------------------
+
+    @staticmethod
+    def _enterprise(uow: UnitOfWork, uscc: str) -> Enterprise:
+        enterprise = uow.get(Enterprise, Enterprise.create_id(uscc))
+        if enterprise is None:
+            raise UnknownEnterprise(
+                f"no enterprise is registered with credit code {uscc}",
+                message_zh=f"未登记统一社会信用代码为 {uscc} 的企业",
+            )
+        return enterprise
+
+    @staticmethod
+    def _measure(uow: UnitOfWork, code: str) -> Measure:
+        measure = uow.get(Measure, Measure.create_id(code))
+        if measure is None:
+            raise UnknownMeasure(
+                f"measure {code} is not defined; run `ledger init`",
+                message_zh=f"措施 {code} 尚未定义",
+            )
+        return measure
+
+    @staticmethod
+    def _award(uow: UnitOfWork, reference: str) -> Award:
+        award = uow.get(Award, Award.create_id(reference))
+        if award is None:
+            raise UnknownAward(f"no award has reference {reference!r}", message_zh=f"没有编号为 {reference!r} 的奖补")
+        return award
+
+    @staticmethod
+    def _receipt_content(uow: UnitOfWork, command_type: str, key: str) -> dict[str, Any] | None:
+        receipt = uow.get(CommandReceipt, CommandReceipt.create_id(command_type, key))
+        return None if receipt is None else receipt.content
+
+    def _disbursement_award(self, uow: UnitOfWork, reference: str) -> Award:
+        content = self._receipt_content(uow, "record_disbursement", reference)
+        if content is None:
+            raise UnknownDisbursement(
+                f"no disbursement has reference {reference!r}",
+                message_zh=f"没有编号为 {reference!r} 的拨付",
+            )
+        return self._award(uow, content["award_reference"])
+
+    @staticmethod
+    def _transfer(uow: UnitOfWork, reference: str) -> PatentTransfer:
+        transfer = uow.get(PatentTransfer, PatentTransfer.create_id(reference))
+        if transfer is None:
+            raise UnknownTransfer(
+                f"no patent transfer has reference {reference!r}",
+                message_zh=f"没有编号为 {reference!r} 的专利转化",
+            )
+        return transfer
+
+    @staticmethod
+    def _financing(uow: UnitOfWork, reference: str) -> Financing:
+        financing = uow.get(Financing, Financing.create_id(reference))
+        if financing is None:
+            raise UnknownFinancing(
+                f"no financing has reference {reference!r}",
+                message_zh=f"没有编号为 {reference!r} 的融资",
+            )
+        return financing
+
+    # -- handlers: check everything, then record ---------------------------------------------
+
+    @handles("register_enterprise")
+    def register_enterprise(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        uow.add(Enterprise(**cmd.fields, actor=actor))
+
+    @handles("update_enterprise")
+    def update_enterprise(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        enterprise = self._enterprise(uow, cmd["uscc"])
+        enterprise.update(
+            reference=cmd["reference"],
+            name=cmd["name"],
+            town_code=cmd["town_code"],
+            industry=cmd["industry"],
+            actor=actor,
+        )
+
+    @handles("appropriate_budget")
+    def appropriate_budget(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        self._measure(uow, cmd["measure"])
+        budget_id = Budget.create_id(cmd["measure"], cmd["fiscal_year"])
+        budget = uow.get(Budget, budget_id)
+        if budget is None:
+            budget = Budget(measure=cmd["measure"], fiscal_year=cmd["fiscal_year"], actor=actor)
+            uow.add(budget)
+        budget.appropriate(cmd["reference"], cmd["amount_fen"], cmd["decision_ref"], actor=actor)
+
+    def _budget(self, uow: UnitOfWork, measure: str, fiscal_year: int) -> Budget:
+        self._measure(uow, measure)
+        budget = uow.get(Budget, Budget.create_id(measure, fiscal_year))
+        if budget is None:
+            raise NoBudget(
+                f"nothing was appropriated for {measure} in {fiscal_year}",
+                message_zh=f"{measure} 措施 {fiscal_year} 年度尚无预算",
+            )
+        return budget
+
+    @handles("adjust_budget")
+    def adjust_budget(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        budget = self._budget(uow, cmd["measure"], cmd["fiscal_year"])
+        budget.adjust(
+            cmd["reference"], cmd["delta_fen"], cmd["decision_ref"], cmd["reason"], actor=actor
+        )
+
+    @handles("grant_award")
+    def grant_award(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        enterprise = self._enterprise(uow, cmd["uscc"])
+        item = self._measure(uow, cmd["measure"]).item(cmd["item"])
+        if cmd["financing_reference"] is not None:
+            self._financing(uow, cmd["financing_reference"])
+        budget = self._budget(uow, cmd["measure"], cmd["fiscal_year"])
+        amount_fen = cmd["amount_fen"]
+        if item["max_fen"] is not None and amount_fen > item["max_fen"]:
+            raise AboveItemMaximum(
+                f"{amount_fen} fen is above the maximum of {cmd['measure']}/{cmd['item']} "
+                f"({item['max_fen']} fen)",
+                message_zh=f"金额 {amount_fen} 分超过 {cmd['measure']}/{cmd['item']} 最高额 {item['max_fen']} 分",
+                max_fen=item["max_fen"],
+            )
+        counts = bool(item["counts_towards_cap"])
+        cap_fen = self.catalogue.annual_cap_fen
+        if counts:
+            enterprise.check_cap(cmd["fiscal_year"], amount_fen, cap_fen)
+        budget.check_commit(amount_fen)
+        # Every rule holds: record.
+        uow.add(Award(**cmd.fields, counts_towards_cap=counts, actor=actor))
+        if counts:
+            enterprise.commit_support(
+                cmd["reference"], cmd["fiscal_year"], amount_fen, cap_fen, actor=actor
+            )
+        budget.commit(cmd["reference"], amount_fen, actor=actor)
+
+    @handles("record_disbursement")
+    def record_disbursement(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        award = self._award(uow, cmd["award_reference"])
+        award.record_disbursement(
+            cmd["reference"], cmd["amount_fen"], cmd["voucher_no"], cmd["paid_on"], actor=actor
+        )
+
+    @handles("approve_disbursement")
+    def approve_disbursement(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        award = self._disbursement_award(uow, cmd["reference"])
+        award.approve_disbursement(cmd["reference"], actor=actor)
+
+    @handles("reject_disbursement")
+    def reject_disbursement(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        award = self._disbursement_award(uow, cmd["reference"])
+        award.reject_disbursement(cmd["reference"], cmd["reason"], actor=actor)
+
+    @handles("reverse_disbursement")
+    def reverse_disbursement(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        award = self._disbursement_award(uow, cmd["reference"])
+        award.reverse_disbursement(cmd["reference"], cmd["reason"], actor=actor)
+
+    @handles("revoke_award")
+    def revoke_award(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        award = self._award(uow, cmd["award_reference"])
+        award.check_revocation()
+        budget = self._budget(uow, award.measure, award.fiscal_year)
+        enterprise = self._enterprise(uow, award.uscc)
+        released_fen = award.revoke(cmd["decision_ref"], cmd["reason"], actor=actor)
+        if released_fen:
+            budget.release(award.reference, released_fen, actor=actor)
+            if award.counts_towards_cap:
+                enterprise.release_support(
+                    award.reference, award.fiscal_year, released_fen, actor=actor
+                )
+
+    @handles("order_clawback")
+    def order_clawback(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        award = self._award(uow, cmd["award_reference"])
+        award.order_clawback(
+            cmd["reference"], cmd["amount_fen"], cmd["decision_ref"], cmd["reason"], actor=actor
+        )
+
+    @handles("record_clawback_recovery")
+    def record_clawback_recovery(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        content = self._receipt_content(uow, "order_clawback", cmd["clawback_reference"])
+        if content is None:
+            raise UnknownAward(
+                f"no clawback has reference {cmd['clawback_reference']!r}",
+                message_zh=f"没有编号为 {cmd['clawback_reference']!r} 的追回令",
+                field="clawback_reference",
+            )
+        award = self._award(uow, content["award_reference"])
+        award.record_recovery(
+            cmd["reference"],
+            cmd["clawback_reference"],
+            cmd["amount_fen"],
+            cmd["voucher_no"],
+            cmd["recovered_on"],
+            actor=actor,
+        )
+
+    @handles("record_patent_transfer")
+    def record_patent_transfer(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        self._enterprise(uow, cmd["uscc"])
+        uow.add(PatentTransfer(**cmd.fields, actor=actor))
+
+    @handles("record_transfer_outcome")
+    def record_transfer_outcome(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        transfer = self._transfer(uow, cmd["reference"])
+        transfer.record_outcome(cmd["outcome"], cmd["on"], cmd["amount_fen"], actor=actor)
+
+    @handles("register_financing")
+    def register_financing(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        self._enterprise(uow, cmd["uscc"])
+        uow.add(Financing(**cmd.fields, actor=actor))
+
+    @handles("record_financing_event")
+    def record_financing_event(self, uow: UnitOfWork, cmd: Command, actor: str) -> None:
+        financing = self._financing(uow, cmd["reference"])
+        financing.record_event(cmd["event"], cmd["on"], cmd["amount_fen"], actor=actor)
+
+    # -- reading current state (for `ledger show`) -------------------------------------------
+
+    def find(self, cls: type[A], *id_parts: Any) -> A | None:
+        """The aggregate of this class named by these parts (e.g. a reference), or None."""
+        try:
+            return self.repository.get(cls.create_id(*id_parts))
+        except AggregateNotFoundError:
+            return None
+
+    def log_position(self) -> int:
+        """The position of the last event in the log (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+
+def item_dict(item: Any) -> dict[str, Any]:
+    """A catalogue item as the plain dict a Measure records."""
+    return {
+        "code": item.code,
+        "title_zh": item.title_zh,
+        "title_en": item.title_en,
+        "kind": item.kind,
+        "max_fen": item.max_fen,
+        "counts_towards_cap": item.counts_towards_cap,
+        "rule_zh": item.rule_zh,
+        "rule_en": item.rule_en,
+    }
+
+
+def topic_of(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _with_position(
+    result: Outcome | LedgerError, events: Iterable[Any], positions: Mapping[Any, int]
+) -> Outcome | LedgerError:
+    if not isinstance(result, Outcome) or result.status != RECORDED:
+        return result
+    position = max(positions[(e.originator_id, e.originator_version)] for e in events)
+    return Outcome(result.command_type, result.key, result.status, position)

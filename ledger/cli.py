@@ -1,0 +1,434 @@
+"""The `ledger` command line: set up the store, manage users, record, import, show, demo.
+
+Every subcommand has `--help`. Amounts are shown as yuan with two decimals; `--json` output
+gives them in fen. The store is chosen by `LEDGER_DATABASE_URL` (default: var/ledger.sqlite3).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from ledger.cli_plugins import add_plugins
+from ledger.errors import LedgerError
+from ledger.money import format_yuan
+
+
+def _open(ctx: click.Context):  # type: ignore[no-untyped-def]
+    """The ledger application, opened once per invocation."""
+    obj = ctx.ensure_object(dict)
+    if "app" not in obj:
+        from ledger.storage import StoreError, open_ledger
+
+        try:
+            obj["app"] = open_ledger(obj.get("database_url"))
+        except StoreError as exc:
+            raise click.UsageError(str(exc)) from None
+        ctx.call_on_close(obj["app"].close)
+    return obj["app"]
+
+
+def _actor(ctx: click.Context, actor: str | None) -> str:
+    actor = actor or ctx.ensure_object(dict).get("actor")
+    if not actor:
+        raise click.UsageError("say who acts: --as NAME or LEDGER_ACTOR=NAME")
+    return actor
+
+
+def _fail(error: LedgerError, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": error.to_dict()}, ensure_ascii=False))
+    else:
+        click.echo(f"error [{error.code}]: {error.message_zh}\n  {error.message_en}", err=True)
+    sys.exit(1)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+as_option = click.option(
+    "--as", "actor", metavar="NAME", envvar="LEDGER_ACTOR", help="Act as this user (or LEDGER_ACTOR)."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in fen).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database-url",
+    envvar="LEDGER_DATABASE_URL",
+    metavar="URL",
+    help="sqlite:///path or postgresql://user@host:port/db (default var/ledger.sqlite3).",
+)
+@as_option
+@click.version_option(package_name="songjiang-ledger")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None, actor: str | None) -> None:
+    """Songjiang support ledger 松江区质量标准与知识产权扶持台账.
+
+    Records budgets, awards, payments, corrections, patent transfers and IP financing under the
+    district's 2025 policy as immutable events, and answers what was paid and what it bought.
+    """
+    ctx.ensure_object(dict).update(database_url=database_url, actor=actor)
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the store (if needed) and define the policy's 13 measures from the catalogue."""
+    app = _open(ctx)
+    defined = app.define_measures()
+    click.echo(f"store ready at {app.store.url}; {defined} measure(s) defined or updated")
+
+
+@cli.command()
+@json_option
+def catalogue(as_json: bool) -> None:
+    """Print the policy catalogue: measures, support items, maxima, the annual cap."""
+    from ledger.catalogue import load_catalogue
+
+    cat = load_catalogue()
+    if as_json:
+        _dump(cat.to_json_dict())
+        return
+    click.echo(f"{cat.title_zh} ({cat.policy_ref})")
+    click.echo(f"annual cap per enterprise 企业年度上限: {format_yuan(cat.annual_cap_fen)} yuan")
+    for measure in cat.measures:
+        click.echo(f"\n{measure.code} [{measure.pillar}] {measure.title_zh} — {measure.title_en}")
+        for item in measure.items:
+            ceiling = "no fixed maximum" if item.max_fen is None else f"≤ {format_yuan(item.max_fen)}"
+            cap = "" if item.counts_towards_cap else " (outside the annual cap 不计入上限)"
+            click.echo(f"  {item.code:<40} {item.kind:<17} {ceiling}{cap}")
+            click.echo(f"      {item.title_zh} — {item.title_en}")
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+@cli.group()
+def users() -> None:
+    """Register users, grant and revoke roles, issue tokens."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=click.Choice(["viewer", "auditor", "officer", "approver", "admin"]),
+    help="A role to grant (repeat for several).",
+)
+@click.option("--password", envvar="LEDGER_NEW_PASSWORD", help="Also set a web sign-in password.")
+@as_option
+@json_option
+@click.pass_context
+def users_add(
+    ctx: click.Context, name: str, roles: tuple[str, ...], password: str | None,
+    actor: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Register user NAME with roles and print an API token, shown only this once.
+
+    The first user of an empty store needs no --as; after that an admin must act.
+    """
+    app = _open(ctx)
+    acting = actor or ctx.obj.get("actor") or ("" if not app.has_users() else _actor(ctx, None))
+    try:
+        token = app.register_user(name, list(roles), actor=acting)
+        if password:
+            from werkzeug.security import generate_password_hash as hash_password
+
+            app.set_password_hash(name, hash_password(password), actor=acting or name)
+    except LedgerError as error:
+        _fail(error, as_json)
+    if as_json:
+        _dump({"name": name, "roles": sorted(set(roles)), "token": token})
+    else:
+        click.echo(f"registered {name} ({', '.join(sorted(set(roles)))})")
+        click.echo(f"API token (shown once, keep it safe): {token}")
+
+
+@users.command("grant")
+@click.argument("name")
+@click.argument("role")
+@as_option
+@click.pass_context
+def users_grant(ctx: click.Context, name: str, role: str, actor: str | None) -> None:
+    """Grant ROLE to user NAME (needs admin)."""
+    try:
+        _open(ctx).grant_role(name, role, actor=_actor(ctx, actor))
+    except LedgerError as error:
+        _fail(error, False)
+    click.echo(f"{name} now holds {role}")
+
+
+@users.command("revoke")
+@click.argument("name")
+@click.argument("role")
+@as_option
+@click.pass_context
+def users_revoke(ctx: click.Context, name: str, role: str, actor: str | None) -> None:
+    """Revoke ROLE from user NAME (needs admin)."""
+    try:
+        _open(ctx).revoke_role(name, role, actor=_actor(ctx, actor))
+    except LedgerError as error:
+        _fail(error, False)
+    click.echo(f"{name} no longer holds {role}")
+
+
+@users.command("token")
+@click.argument("name")
+@as_option
+@click.pass_context
+def users_token(ctx: click.Context, name: str, actor: str | None) -> None:
+    """Issue another API token for NAME (needs admin, or NAME itself)."""
+    try:
+        token = _open(ctx).issue_token(name, actor=_actor(ctx, actor))
+    except LedgerError as error:
+        _fail(error, False)
+    click.echo(token)
+
+
+@users.command("password")
+@click.argument("name")
+@click.password_option(envvar="LEDGER_NEW_PASSWORD")
+@as_option
+@click.pass_context
+def users_password(ctx: click.Context, name: str, password: str, actor: str | None) -> None:
+    """Set the web sign-in password of NAME (needs admin, or NAME itself)."""
+    from werkzeug.security import generate_password_hash as hash_password
+
+    try:
+        _open(ctx).set_password_hash(name, hash_password(password), actor=_actor(ctx, actor))
+    except LedgerError as error:
+        _fail(error, False)
+    click.echo(f"password set for {name}")
+
+
+# -- recording --------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("command_json", required=False, metavar="JSON")
+@as_option
+@json_option
+@click.pass_context
+def record(ctx: click.Context, command_json: str | None, actor: str | None, as_json: bool) -> None:
+    """Perform one command given as a JSON object (or read from standard input).
+
+    Example: ledger --as wang record '{"type": "approve_disbursement", "reference": "D-1"}'
+    """
+    from ledger.importer import _invalid
+
+    text = command_json if command_json is not None else sys.stdin.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(_invalid(f"not valid JSON: {exc.msg}"), as_json)
+    if isinstance(data, dict) and "actor" in data and not actor:
+        actor = data.pop("actor")
+    try:
+        outcome = _open(ctx).execute(data, actor=_actor(ctx, actor))
+    except LedgerError as error:
+        _fail(error, as_json)
+    if as_json:
+        _dump(outcome.to_dict())
+    elif outcome.status == "duplicate":
+        click.echo(f"duplicate: {outcome.command_type} {outcome.key} was already recorded")
+    else:
+        click.echo(f"recorded {outcome.command_type} {outcome.key} at position {outcome.position}")
+
+
+@cli.command("import")
+@click.argument("path", metavar="FILE", type=click.Path(allow_dash=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "jsonl", "csv"]),
+    default="auto",
+    show_default=True,
+    help="File format; auto looks at the file name (.csv → csv, else JSON Lines).",
+)
+@click.option("--type", "command_type", help="The command type of every row of a CSV file.")
+@click.option("--dry-run", is_flag=True, help="Check every line, record nothing.")
+@click.option(
+    "--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
+    help="Commands saved per transaction.",
+)  # fmt: skip
+@as_option
+@json_option
+@click.pass_context
+def import_(
+    ctx: click.Context, path: str, fmt: str, command_type: str | None, dry_run: bool,
+    batch_size: int, actor: str | None, as_json: bool,
+) -> None:  # fmt: skip
+    """Import FILE of commands (JSON Lines, or CSV of one command type), each line independent.
+
+    Good lines are recorded; every bad line is reported with its line number, error code and
+    message. A line may carry its own "actor"; others act as --as. Importing a file again
+    records nothing new. Exit status 1 when any line was rejected. Progress goes to standard
+    error.
+    """
+    from ledger.importer import import_lines, open_text, read_lines
+
+    app = _open(ctx)
+    acting = actor or ctx.obj.get("actor")
+    if fmt == "auto":
+        fmt = "csv" if path.lower().endswith(".csv") else "jsonl"
+    try:
+        stream = open_text(path)
+    except OSError as exc:
+        raise click.FileError(path, hint=exc.strerror) from None
+
+    def progress(report: Any, elapsed_s: float) -> None:
+        rate = report.lines / elapsed_s if elapsed_s > 0 else 0.0
+        click.echo(
+            f"\r{report.lines} lines: {report.accepted} recorded, {report.duplicates} duplicates, "
+            f"{len(report.rejected)} rejected ({rate:,.0f} lines/s)",
+            err=True,
+            nl=False,
+        )
+
+    with stream:
+        report = import_lines(
+            app,
+            read_lines(stream, fmt, command_type),
+            default_actor=acting,
+            dry_run=dry_run,
+            batch_size=batch_size,
+            progress=progress,
+        )
+    click.echo("", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        verb = "would record" if dry_run else "recorded"
+        click.echo(
+            f"{verb} {report.accepted}, duplicates {report.duplicates}, "
+            f"rejected {len(report.rejected)}"
+        )
+        for rejection in report.rejected:
+            click.echo(f"  line {rejection.line}: [{rejection.code}] {rejection.message}")
+    sys.exit(1 if report.rejected else 0)
+
+
+# -- showing current state --------------------------------------------------------------------
+
+
+@cli.group()
+def show() -> None:
+    """Print the current state of an award, budget, enterprise, transfer or financing."""
+
+
+def _show(data: dict[str, Any] | None, what: str, as_json: bool) -> None:
+    if data is None:
+        error = {"code": f"unknown_{what}", "message": f"no such {what}"}
+        if as_json:
+            click.echo(json.dumps({"error": error}))
+        else:
+            click.echo(f"error [unknown_{what}]: no such {what}", err=True)
+        sys.exit(1)
+    if as_json:
+        _dump(data)
+        return
+    for name, value in data.items():
+        if name.endswith("_fen") and isinstance(value, int):
+            click.echo(f"{name[:-4] + ' (yuan)':<32} {format_yuan(value)}")
+        elif isinstance(value, dict):
+            click.echo(f"{name:<32}")
+            for key, sub in value.items():
+                shown = format_yuan(sub) if name.endswith("_by_year") else sub
+                click.echo(f"  {key:<30} {shown}")
+        else:
+            click.echo(f"{name:<32} {value}")
+
+
+@show.command("award")
+@click.argument("reference")
+@json_option
+@click.pass_context
+def show_award(ctx: click.Context, reference: str, as_json: bool) -> None:
+    """The award with this reference: granted, revoked, paid, pending, reversed, clawbacks."""
+    from ledger.views import award_state
+
+    _show(award_state(_open(ctx), reference), "award", as_json)
+
+
+@show.command("budget")
+@click.argument("measure")
+@click.argument("fiscal_year", type=int)
+@json_option
+@click.pass_context
+def show_budget(ctx: click.Context, measure: str, fiscal_year: int, as_json: bool) -> None:
+    """The budget of MEASURE in FISCAL_YEAR: appropriated, committed, released, remaining."""
+    from ledger.views import budget_state
+
+    _show(budget_state(_open(ctx), measure, fiscal_year), "budget", as_json)
+
+
+@show.command("enterprise")
+@click.argument("uscc")
+@json_option
+@click.pass_context
+def show_enterprise(ctx: click.Context, uscc: str, as_json: bool) -> None:
+    """The enterprise with this credit code and the support committed to it per year."""
+    from ledger.views import enterprise_state
+
+    _show(enterprise_state(_open(ctx), uscc), "enterprise", as_json)
+
+
+@show.command("transfer")
+@click.argument("reference")
+@json_option
+@click.pass_context
+def show_transfer(ctx: click.Context, reference: str, as_json: bool) -> None:
+    """The patent transfer with this reference and its outcomes."""
+    from ledger.views import transfer_state
+
+    _show(transfer_state(_open(ctx), reference), "transfer", as_json)
+
+
+@show.command("financing")
+@click.argument("reference")
+@json_option
+@click.pass_context
+def show_financing(ctx: click.Context, reference: str, as_json: bool) -> None:
+    """The financing with this reference: principal, drawn, repaid, default."""
+    from ledger.views import financing_state
+
+    _show(financing_state(_open(ctx), reference), "financing", as_json)
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--seed", default=2025, show_default=True, help="Seed of the deterministic year.")
+@click.option("--fiscal-year", default=2025, show_default=True, help="The demo's fiscal year.")
+@click.option("--password", default="demo", show_default=True, help="Web password of demo users.")
+@click.pass_context
+def demo(ctx: click.Context, seed: int, fiscal_year: int, password: str) -> None:
+    """Load a deterministic, realistic demo year (about 300 enterprises, 2,000 awards).
+
+    Safe to run twice: the second run records nothing new.
+    """
+    from ledger.demo import load_demo
+
+    app = _open(ctx)
+    summary = load_demo(
+        app, seed=seed, fiscal_year=fiscal_year, password=password,
+        progress=lambda text: click.echo(text, err=True),
+    )  # fmt: skip
+    click.echo(summary.text())
+
+
+def main() -> None:
+    """Entry point of the `ledger` console script."""
+    cli(prog_name="ledger", auto_envvar_prefix=None)
+
+
+add_plugins(cli)

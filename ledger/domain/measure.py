@@ -1,0 +1,67 @@
+"""Measures: the policy's thirteen programmes and their support items."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from ledger.errors import InvalidState, UnknownItem
+from ledger.ids import ledger_id
+
+
+class Measure(Aggregate):
+    """One of the policy's measures (M01..M13), with the support items it pays for.
+
+    Items are plain dicts as the catalogue defines them: `code`, `title_zh`, `title_en`,
+    `kind`, `max_fen` (or None), `counts_towards_cap`, `rule_zh`, `rule_en`.
+    """
+
+    @staticmethod
+    def create_id(code: str) -> UUID:
+        return ledger_id("measure", code)
+
+    @event("Defined")
+    def __init__(
+        self,
+        code: str,
+        pillar: str,
+        title_zh: str,
+        title_en: str,
+        items: list[dict[str, Any]],
+        actor: str,
+    ) -> None:
+        self.code = code
+        self.pillar = pillar
+        self.title_zh = title_zh
+        self.title_en = title_en
+        self.items = {item["code"]: dict(item) for item in items}
+        self.retired_item_codes: set[str] = set()
+
+    def item(self, item_code: str) -> dict[str, Any]:
+        """The current item with this code, or `unknown_item`."""
+        if item_code not in self.items or item_code in self.retired_item_codes:
+            raise UnknownItem(
+                f"measure {self.code} has no current item {item_code!r}",
+                message_zh=f"措施 {self.code} 没有有效的支持事项 {item_code!r}",
+                field="item",
+            )
+        return self.items[item_code]
+
+    def add_item(self, item: dict[str, Any], actor: str) -> None:
+        if item["code"] in self.items:
+            raise InvalidState(f"measure {self.code} already has item {item['code']!r}")
+        self._add_item(item=dict(item), actor=actor)
+
+    @event("ItemAdded")
+    def _add_item(self, item: dict[str, Any], actor: str) -> None:
+        self.items[item["code"]] = item
+
+    def retire_item(self, item_code: str, actor: str) -> None:
+        self.item(item_code)
+        self._retire_item(item_code=item_code, actor=actor)
+
+    @event("ItemRetired")
+    def _retire_item(self, item_code: str, actor: str) -> None:
+        self.retired_item_codes.add(item_code)
