@@ -17,7 +17,7 @@ from ledger.errors import LedgerError
 from ledger.money import format_yuan
 
 
-def _open(ctx: click.Context):  # type: ignore[no-untyped-def]
+def open_app(ctx: click.Context):  # type: ignore[no-untyped-def]
     """The ledger application, opened once per invocation."""
     obj = ctx.ensure_object(dict)
     if "app" not in obj:
@@ -79,7 +79,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None) -> None
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the store (if needed) and define the policy's 13 measures from the catalogue."""
-    app = _open(ctx)
+    app = open_app(ctx)
     defined = app.define_measures()
     click.echo(f"store ready at {app.store.url}; {defined} measure(s) defined or updated")
 
@@ -135,7 +135,7 @@ def users_add(
 
     The first user of an empty store needs no --as; after that an admin must act.
     """
-    app = _open(ctx)
+    app = open_app(ctx)
     acting = actor or ctx.obj.get("actor") or ("" if not app.has_users() else _actor(ctx, None))
     try:
         token = app.register_user(name, list(roles), actor=acting)
@@ -160,7 +160,7 @@ def users_add(
 def users_grant(ctx: click.Context, name: str, role: str, actor: str | None) -> None:
     """Grant ROLE to user NAME (needs admin)."""
     try:
-        _open(ctx).grant_role(name, role, actor=_actor(ctx, actor))
+        open_app(ctx).grant_role(name, role, actor=_actor(ctx, actor))
     except LedgerError as error:
         _fail(error, False)
     click.echo(f"{name} now holds {role}")
@@ -174,7 +174,7 @@ def users_grant(ctx: click.Context, name: str, role: str, actor: str | None) -> 
 def users_revoke(ctx: click.Context, name: str, role: str, actor: str | None) -> None:
     """Revoke ROLE from user NAME (needs admin)."""
     try:
-        _open(ctx).revoke_role(name, role, actor=_actor(ctx, actor))
+        open_app(ctx).revoke_role(name, role, actor=_actor(ctx, actor))
     except LedgerError as error:
         _fail(error, False)
     click.echo(f"{name} no longer holds {role}")
@@ -187,7 +187,7 @@ def users_revoke(ctx: click.Context, name: str, role: str, actor: str | None) ->
 def users_token(ctx: click.Context, name: str, actor: str | None) -> None:
     """Issue another API token for NAME (needs admin, or NAME itself)."""
     try:
-        token = _open(ctx).issue_token(name, actor=_actor(ctx, actor))
+        token = open_app(ctx).issue_token(name, actor=_actor(ctx, actor))
     except LedgerError as error:
         _fail(error, False)
     click.echo(token)
@@ -203,7 +203,7 @@ def users_password(ctx: click.Context, name: str, password: str, actor: str | No
     from werkzeug.security import generate_password_hash as hash_password
 
     try:
-        _open(ctx).set_password_hash(name, hash_password(password), actor=_actor(ctx, actor))
+        open_app(ctx).set_password_hash(name, hash_password(password), actor=_actor(ctx, actor))
     except LedgerError as error:
         _fail(error, False)
     click.echo(f"password set for {name}")
@@ -232,7 +232,7 @@ def record(ctx: click.Context, command_json: str | None, actor: str | None, as_j
     if isinstance(data, dict) and "actor" in data and not actor:
         actor = data.pop("actor")
     try:
-        outcome = _open(ctx).execute(data, actor=_actor(ctx, actor))
+        outcome = open_app(ctx).execute(data, actor=_actor(ctx, actor))
     except LedgerError as error:
         _fail(error, as_json)
     if as_json:
@@ -275,7 +275,7 @@ def import_(
     """
     from ledger.importer import import_lines, open_text, read_lines
 
-    app = _open(ctx)
+    app = open_app(ctx)
     acting = actor or ctx.obj.get("actor")
     if fmt == "auto":
         fmt = "csv" if path.lower().endswith(".csv") else "jsonl"
@@ -355,7 +355,7 @@ def show_award(ctx: click.Context, reference: str, as_json: bool) -> None:
     """The award with this reference: granted, revoked, paid, pending, reversed, clawbacks."""
     from ledger.views import award_state
 
-    _show(award_state(_open(ctx), reference), "award", as_json)
+    _show(award_state(open_app(ctx), reference), "award", as_json)
 
 
 @show.command("budget")
@@ -367,7 +367,7 @@ def show_budget(ctx: click.Context, measure: str, fiscal_year: int, as_json: boo
     """The budget of MEASURE in FISCAL_YEAR: appropriated, committed, released, remaining."""
     from ledger.views import budget_state
 
-    _show(budget_state(_open(ctx), measure, fiscal_year), "budget", as_json)
+    _show(budget_state(open_app(ctx), measure, fiscal_year), "budget", as_json)
 
 
 @show.command("enterprise")
@@ -378,7 +378,7 @@ def show_enterprise(ctx: click.Context, uscc: str, as_json: bool) -> None:
     """The enterprise with this credit code and the support committed to it per year."""
     from ledger.views import enterprise_state
 
-    _show(enterprise_state(_open(ctx), uscc), "enterprise", as_json)
+    _show(enterprise_state(open_app(ctx), uscc), "enterprise", as_json)
 
 
 @show.command("transfer")
@@ -389,7 +389,7 @@ def show_transfer(ctx: click.Context, reference: str, as_json: bool) -> None:
     """The patent transfer with this reference and its outcomes."""
     from ledger.views import transfer_state
 
-    _show(transfer_state(_open(ctx), reference), "transfer", as_json)
+    _show(transfer_state(open_app(ctx), reference), "transfer", as_json)
 
 
 @show.command("financing")
@@ -400,7 +400,7 @@ def show_financing(ctx: click.Context, reference: str, as_json: bool) -> None:
     """The financing with this reference: principal, drawn, repaid, default."""
     from ledger.views import financing_state
 
-    _show(financing_state(_open(ctx), reference), "financing", as_json)
+    _show(financing_state(open_app(ctx), reference), "financing", as_json)
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -418,7 +418,7 @@ def demo(ctx: click.Context, seed: int, fiscal_year: int, password: str) -> None
     """
     from ledger.demo import load_demo
 
-    app = _open(ctx)
+    app = open_app(ctx)
     summary = load_demo(
         app, seed=seed, fiscal_year=fiscal_year, password=password,
         progress=lambda text: click.echo(text, err=True),
