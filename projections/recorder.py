@@ -1,0 +1,244 @@
+"""The views' tracking recorders: view tables and tracking position in one transaction.
+
+There is one recorder class per store, built on eventsourcing's own tracking recorders, so the
+views live in the same database as the events (the same SQLite file, or the same PostgreSQL
+schema) and share the application's connection pool. A batch commits its changed rows, its
+trail rows and its new position together, after checking — under a write lock — that the
+position is still the one the batch started from. Two runners can therefore never apply the
+same event twice: the slower one finds the position moved, rolls back and starts again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+from projections import tables as t
+
+Row = dict[str, Any]
+POSTGRES_TRACKING_TABLE = "projection_tracking"
+
+
+class PositionMoved(RuntimeError):
+    """Another runner moved the views' position since this one loaded it."""
+
+
+class ViewsRecorderMixin:
+    """What both stores' view recorders offer the runner and the queries."""
+
+    qualify: str
+    placeholder: str
+    tracking_table: str
+
+    def _tx(self, commit: bool) -> Any:
+        return self.datastore.transaction(commit=commit)  # type: ignore[attr-defined]
+
+    def _sql(self, text: str) -> str:
+        return text.replace("%s", self.placeholder)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Rows of a read-only query; `%s` is the placeholder, `{q}` the table-name prefix."""
+        with self._tx(commit=False) as c:
+            c.execute(self._sql(sql.replace("{q}", self.qualify)), tuple(params))
+            return [dict(row) for row in c.fetchall()]
+
+    def position(self) -> int:
+        """The position every view has reached (0 before the first event)."""
+        rows = self.query(
+            f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s",
+            (t.TRACKING_NAME,),
+        )
+        return int(rows[0]["notification_id"] or 0) if rows else 0
+
+    def load(self) -> tuple[int, dict[str, list[Row]]]:
+        """The position and every state row, read in one transaction."""
+        with self._tx(commit=False) as c:
+            c.execute(
+                self._sql(
+                    f"SELECT notification_id FROM {self.tracking_table} "
+                    "WHERE application_name = %s"
+                ),
+                (t.TRACKING_NAME,),
+            )
+            found = c.fetchone()
+            position = int(found["notification_id"] or 0) if found else 0
+            rows = {}
+            for table in t.STATE_TABLES:
+                c.execute(f"SELECT * FROM {self.qualify}{table.name}")
+                rows[table.name] = [dict(row) for row in c.fetchall()]
+        return position, rows
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _lock_position(self, c: Any) -> int:
+        raise NotImplementedError
+
+    def _write_trail(self, c: Any, rows: list[Row]) -> None:
+        names = t.TRAIL.column_names
+        c.executemany(
+            self._sql(
+                f"INSERT INTO {self.qualify}{t.TRAIL.name} ({', '.join(names)}) "
+                f"VALUES ({', '.join('%s' for _ in names)})"
+            ),
+            [tuple(row[name] for name in names) for row in rows],
+        )
+
+    def commit_batch(
+        self,
+        expected_position: int,
+        new_position: int,
+        changed: dict[t.Table, list[Row]],
+        trail: list[Row],
+    ) -> None:
+        """Write a batch: changed state rows, trail rows and the new position, atomically.
+
+        Raises `PositionMoved` (and writes nothing) if the position is no longer
+        `expected_position`.
+        """
+        assert new_position > expected_position, (expected_position, new_position)
+        with self._tx(commit=True) as c:
+            current = self._lock_position(c)
+            if current != expected_position:
+                raise PositionMoved(
+                    f"the views are at {current}, not {expected_position}; reload and retry"
+                )
+            for table, rows in changed.items():
+                names = table.column_names
+                c.executemany(
+                    t.upsert_statement(table, self.qualify, self.placeholder),
+                    [tuple(row[name] for name in names) for row in rows],
+                )
+            if trail:
+                self._write_trail(c, trail)
+            c.execute(
+                self._sql(
+                    f"UPDATE {self.tracking_table} SET notification_id = %s "
+                    "WHERE application_name = %s"
+                ),
+                (new_position, t.TRACKING_NAME),
+            )
+
+    def reset(self) -> None:
+        """Empty every view and set the position back to 0, in one transaction."""
+        with self._tx(commit=True) as c:
+            self._lock_position(c)
+            for table in t.ALL_TABLES:
+                c.execute(f"DELETE FROM {self.qualify}{table.name}")
+            c.execute(
+                self._sql(
+                    f"UPDATE {self.tracking_table} SET notification_id = 0 "
+                    "WHERE application_name = %s"
+                ),
+                (t.TRACKING_NAME,),
+            )
+
+    def _view_statements(self, postgres: bool) -> list[str]:
+        statements = []
+        for table in t.ALL_TABLES:
+            statements.extend(t.create_statements(table, self.qualify, postgres))
+        return statements
+
+
+class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):
+    """The views in the ledger's SQLite file."""
+
+    qualify = ""
+    placeholder = "?"
+    tracking_table = "tracking"
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self._view_statements(False)]
+
+    def create_table(self) -> None:
+        super().create_table()
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(
+                "INSERT INTO tracking (application_name, notification_id) VALUES (?, 0) "
+                "ON CONFLICT (application_name) DO NOTHING",
+                (t.TRACKING_NAME,),
+            )
+
+    def _lock_position(self, c: Any) -> int:
+        # A write first, so the transaction holds SQLite's write lock before it reads.
+        c.execute(
+            "UPDATE tracking SET notification_id = notification_id WHERE application_name = ?",
+            (t.TRACKING_NAME,),
+        )
+        c.execute(
+            "SELECT notification_id FROM tracking WHERE application_name = ?",
+            (t.TRACKING_NAME,),
+        )
+        return int(c.fetchone()["notification_id"] or 0)
+
+
+class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
+    """The views in the ledger's PostgreSQL schema."""
+
+    placeholder = "%s"
+
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, tracking_table_name=POSTGRES_TRACKING_TABLE, **kwargs)
+        from psycopg.sql import SQL
+
+        self.qualify = f'"{self.datastore.schema}".'
+        self.tracking_table = f"{self.qualify}{POSTGRES_TRACKING_TABLE}"
+        self.sql_create_statements.extend(SQL(s) for s in self._view_statements(True))  # type: ignore[arg-type]
+        self.sql_create_statements.append(
+            SQL(  # type: ignore[arg-type]
+                f"INSERT INTO {self.tracking_table} (application_name, notification_id) "
+                f"VALUES ('{t.TRACKING_NAME}', 0) ON CONFLICT (application_name) DO NOTHING"
+            )
+        )
+
+    def _lock_position(self, c: Any) -> int:
+        c.execute(
+            f"SELECT notification_id FROM {self.tracking_table} "
+            "WHERE application_name = %s FOR UPDATE",
+            (t.TRACKING_NAME,),
+        )
+        return int(c.fetchone()["notification_id"] or 0)
+
+    def _write_trail(self, c: Any, rows: list[Row]) -> None:
+        names = t.TRAIL.column_names
+        with c.copy(
+            f"COPY {self.qualify}{t.TRAIL.name} ({', '.join(names)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(tuple(row[name] for name in names))
+
+    def reset(self) -> None:
+        with self._tx(commit=True) as c:
+            self._lock_position(c)
+            names = ", ".join(f"{self.qualify}{table.name}" for table in t.ALL_TABLES)
+            c.execute(f"TRUNCATE {names}")
+            c.execute(
+                f"UPDATE {self.tracking_table} SET notification_id = 0 "
+                "WHERE application_name = %s",
+                (t.TRACKING_NAME,),
+            )
+
+
+def open_views(app: Any) -> ViewsRecorderMixin:
+    """The views recorder for the store the ledger application uses (tables created)."""
+    cache = getattr(app, "_projection_views", None)
+    if cache is not None:
+        return cache
+    datastore = app.factory.datastore
+    recorder: Any
+    if app.store.backend == "postgresql":
+        recorder = PostgresViewsRecorder(datastore)
+    else:
+        recorder = SQLiteViewsRecorder(datastore)
+    recorder.create_table()
+    app._projection_views = recorder
+    return recorder
+
+
+def iter_chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

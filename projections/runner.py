@@ -1,0 +1,219 @@
+"""Keeping the views current: catch-up in batches, rebuild, and live following.
+
+A batch reads up to `batch_size` events after the views' position, applies them to the state
+in memory, and commits the changed rows, the trail rows and the new position in one
+transaction. Killing the process at any moment therefore leaves the views at the end of the
+last committed batch, and the next run continues from there: nothing is applied twice and
+nothing is skipped. Notification-id gaps (PostgreSQL) need no care: the next batch simply
+starts after the last id seen.
+
+Live following uses the library's subscription on PostgreSQL (LISTEN/NOTIFY) and polling on
+SQLite, and commits whatever has arrived as one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from projections.recorder import PositionMoved, ViewsRecorderMixin, open_views
+from projections.state import ViewState
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 2_000
+#: Longest wait for new events before the follower looks at its stop flag again.
+IDLE_WAIT_S = 0.25
+
+Progress = Callable[[int, int], None]  # (position reached, last position in the log)
+
+
+class Runner:
+    """Applies the event log to the views, exactly once, many events per transaction."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        progress: Progress | None = None,
+    ) -> None:
+        assert 1 <= batch_size <= 100_000, batch_size
+        self.app = app
+        self.views: ViewsRecorderMixin = open_views(app)
+        self.batch_size = batch_size
+        self.progress = progress
+        self.state: ViewState | None = None
+        self.position = 0
+
+    # -- one batch ----------------------------------------------------------------------------
+
+    def _load(self) -> ViewState:
+        if self.state is None:
+            self.position, rows = self.views.load()
+            self.state = ViewState(rows)
+        return self.state
+
+    def apply(self, notifications: Sequence[Any]) -> int:
+        """Apply notifications that follow the views' position directly; commit them as one.
+
+        Returns how many were applied (0 if another runner had moved the position: the
+        state is then reloaded and the caller simply reads again).
+        """
+        if not notifications:
+            return 0
+        state = self._load()
+        if notifications[0].id <= self.position:
+            notifications = [n for n in notifications if n.id > self.position]
+            if not notifications:
+                return 0
+        to_domain_event = self.app.mapper.to_domain_event
+        try:
+            trail = [
+                state.apply(to_domain_event(n), n.topic, n.id) for n in notifications
+            ]
+            last = notifications[-1].id
+            self.views.commit_batch(self.position, last, state.take_dirty(), trail)
+        except PositionMoved as exc:
+            log.info("%s", exc)
+            self.state = None
+            return 0
+        except BaseException:
+            self.state = None  # the state in memory may be half-changed: load it again
+            raise
+        self.position = last
+        return len(notifications)
+
+    def step(self) -> int:
+        """Read and apply the next batch; returns how many events it applied."""
+        self._load()
+        notifications = self.app.recorder.select_notifications(
+            start=self.position, limit=self.batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return 0
+        applied = self.apply(notifications)
+        if applied == 0 and self.state is None:
+            return self.step()  # someone else moved the position: carry on from theirs
+        return applied
+
+    # -- catch-up and rebuild -----------------------------------------------------------------
+
+    def catch_up(self, stop: threading.Event | None = None) -> int:
+        """Apply every event recorded so far; returns how many were applied."""
+        total = 0
+        end = self.app.recorder.max_notification_id() or 0
+        while stop is None or not stop.is_set():
+            applied = self.step()
+            total += applied
+            if self.progress is not None and applied:
+                self.progress(self.position, max(end, self.position))
+            if applied == 0:
+                break
+        return total
+
+    def rebuild(self, stop: threading.Event | None = None) -> int:
+        """Empty every view and apply the whole log again."""
+        self.views.reset()
+        self.state = None
+        return self.catch_up(stop)
+
+    # -- following ----------------------------------------------------------------------------
+
+    def follow(self, stop: threading.Event, poll_interval_s: float = 0.2) -> None:
+        """Keep the views current until `stop` is set."""
+        if self.app.store.backend == "postgresql":
+            while not stop.is_set():
+                self._follow_subscription(stop)
+        else:
+            while not stop.is_set():
+                if self.catch_up(stop) == 0:
+                    stop.wait(poll_interval_s)
+
+    def _follow_subscription(self, stop: threading.Event) -> None:
+        """Follow with LISTEN/NOTIFY until stopped, or until another runner moves the views."""
+        self.catch_up(stop)
+        arrived: queue.Queue[Any] = queue.Queue(maxsize=self.batch_size * 4)
+        failed: list[BaseException] = []
+        subscription = self.app.recorder.subscribe(gt=self.position)
+
+        def listen() -> None:
+            try:
+                with subscription:
+                    for notification in subscription:
+                        while True:
+                            try:
+                                arrived.put(notification, timeout=IDLE_WAIT_S)
+                                break
+                            except queue.Full:
+                                if stop.is_set():
+                                    return
+            except BaseException as exc:  # handed to the main loop
+                failed.append(exc)
+
+        listener = threading.Thread(target=listen, name="projections-listen", daemon=True)
+        listener.start()
+        try:
+            while not stop.is_set() and not failed:
+                try:
+                    first = arrived.get(timeout=IDLE_WAIT_S)
+                except queue.Empty:
+                    continue
+                batch = [first]
+                while len(batch) < self.batch_size:
+                    try:
+                        batch.append(arrived.get_nowait())
+                    except queue.Empty:
+                        break
+                expected = self.position
+                self.apply(batch)
+                if self.state is None or self.position < expected:
+                    return  # the views moved under us: start again from their position
+        finally:
+            subscription.stop()
+            listener.join(timeout=5)
+        if failed:
+            raise failed[0]
+
+
+def catch_up(app: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Bring every view up to the end of the log; returns how many events were applied."""
+    return Runner(app, batch_size=batch_size).catch_up()
+
+
+def rebuild(app: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Rebuild every view from the whole log; returns how many events were applied."""
+    return Runner(app, batch_size=batch_size).rebuild()
+
+
+def wait_for_position(app: Any, position: int, timeout_s: float) -> None:
+    """Wait, polling, until the views have reached `position`; raise `ViewsBehind` after
+    `timeout_s`."""
+    views = open_views(app)
+    deadline = time.monotonic() + timeout_s
+    sleep_s = 0.01
+    while True:
+        reached = views.position()
+        if reached >= position:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise ViewsBehind(position, reached, timeout_s)
+        time.sleep(min(sleep_s, remaining))
+        sleep_s = min(sleep_s * 2, 0.2)
+
+
+class ViewsBehind(TimeoutError):
+    """The views did not reach a requested position in time (is `ledger worker` running?)."""
+
+    def __init__(self, wanted: int, reached: int, timeout_s: float) -> None:
+        super().__init__(
+            f"the views reached position {reached}, not {wanted}, within {timeout_s:g} s; "
+            "is `ledger worker` running? (`ledger project` catches up once)"
+        )
+        self.wanted = wanted
+        self.reached = reached

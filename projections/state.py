@@ -1,0 +1,344 @@
+"""The views' state in memory, and how each kind of event changes it.
+
+The runner is the only writer of the view tables. It loads their state rows once, applies a
+batch of events to them here, and writes back only the rows the batch changed, together with
+the trail rows and the new position, in one transaction. If that transaction fails or finds
+that someone else moved the position, the runner throws this state away and loads it again.
+
+Balances keep money as the ledger's own events state it: paid = approved − reversed;
+pending = recorded − approved − rejected; revoked is the unpaid part a revocation released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from projections import tables as t
+from projections.trail import trail_row
+
+Row = dict[str, Any]
+Key = tuple[Any, ...]
+
+_AWARD = "ledger.domain.award:Award."
+_BUDGET = "ledger.domain.budget:Budget."
+_ENTERPRISE = "ledger.domain.enterprise:Enterprise."
+_TRANSFER = "ledger.domain.transfer:PatentTransfer."
+_FINANCING = "ledger.domain.financing:Financing."
+
+#: The award amounts each balance row (enterprise × year, measure × year) adds up.
+AWARD_SUMS = (
+    "granted_fen",
+    "revoked_fen",
+    "pending_fen",
+    "approved_fen",
+    "reversed_fen",
+    "clawback_ordered_fen",
+    "clawback_recovered_fen",
+)
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class ViewState:
+    """The state rows of every view, by table and key, and which of them changed."""
+
+    def __init__(self, rows: dict[str, list[Row]] | None = None) -> None:
+        self.rows: dict[str, dict[Key, Row]] = {table.name: {} for table in t.STATE_TABLES}
+        self.dirty: dict[str, set[Key]] = {table.name: set() for table in t.STATE_TABLES}
+        self.reference_by_id: dict[str, str] = {}  # award / transfer / financing id → reference
+        self.uscc_by_id: dict[str, str] = {}  # enterprise id → uscc
+        self.budget_by_id: dict[str, Key] = {}  # budget id → (measure, fiscal_year)
+        for table in t.STATE_TABLES:
+            for row in (rows or {}).get(table.name, []):
+                self._remember(table, dict(row))
+
+    def _remember(self, table: t.Table, row: Row) -> None:
+        self.rows[table.name][table.key_of(row)] = row
+        if table is t.AWARDS:
+            self.reference_by_id[row["award_id"]] = row["reference"]
+        elif table is t.TRANSFERS:
+            self.reference_by_id[row["transfer_id"]] = row["reference"]
+        elif table is t.FINANCINGS:
+            self.reference_by_id[row["financing_id"]] = row["reference"]
+        elif table is t.ENTERPRISES:
+            self.uscc_by_id[row["enterprise_id"]] = row["uscc"]
+        elif table is t.MEASURE_BALANCES and row["budget_id"]:
+            self.budget_by_id[row["budget_id"]] = t.MEASURE_BALANCES.key_of(row)
+
+    # -- rows ---------------------------------------------------------------------------------
+
+    def get(self, table: t.Table, key: Key) -> Row | None:
+        return self.rows[table.name].get(key)
+
+    def row(self, table: t.Table, key: Key) -> Row:
+        """The row with this key, created empty if there is none; marked as changed."""
+        rows = self.rows[table.name]
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = table.empty_row(key)
+        self.dirty[table.name].add(key)
+        return row
+
+    def take_dirty(self) -> dict[t.Table, list[Row]]:
+        """The changed rows of each table, and forget that they changed."""
+        out = {}
+        for table in t.STATE_TABLES:
+            keys = self.dirty[table.name]
+            if keys:
+                rows = self.rows[table.name]
+                out[table] = [rows[key] for key in keys]
+                self.dirty[table.name] = set()
+        return out
+
+    def award(self, event: Any) -> Row:
+        """The award row an award event belongs to (by its originator id), marked as changed."""
+        reference = self.reference_by_id[str(event.originator_id)]
+        return self.row(t.AWARDS, (reference,))
+
+    def _add_to_balances(self, award: Row, column: str, amount_fen: int) -> None:
+        """Add an amount to an award and to its enterprise × year and measure × year rows."""
+        award[column] += amount_fen
+        year = award["fiscal_year"]
+        self.row(t.ENTERPRISE_BALANCES, (award["uscc"], year))[column] += amount_fen
+        self.row(t.MEASURE_BALANCES, (award["measure"], year))[column] += amount_fen
+
+    # -- applying events ----------------------------------------------------------------------
+
+    def apply(self, event: Any, topic: str, position: int) -> Row:
+        """Apply one event to the state and return its trail row."""
+        handler = _HANDLERS.get(topic)
+        if handler is not None:
+            handler(self, event)
+        return trail_row(self, event, topic, position)
+
+    def apply_many(self, items: Iterable[tuple[Any, str, int]]) -> list[Row]:
+        return [self.apply(event, topic, position) for event, topic, position in items]
+
+
+Handler = Callable[[ViewState, Any], None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def _on(topic: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        _HANDLERS[topic] = function
+        return function
+
+    return register
+
+
+# -- awards ------------------------------------------------------------------------------------
+
+
+@_on(_AWARD + "Granted")
+def _granted(state: ViewState, e: Any) -> None:
+    award = state.row(t.AWARDS, (e.reference,))
+    award.update(
+        award_id=str(e.originator_id),
+        uscc=e.uscc,
+        measure=e.measure,
+        item=e.item,
+        fiscal_year=e.fiscal_year,
+        decision_ref=e.decision_ref,
+        granted_on=_iso(e.granted_on),
+        financing_reference=e.financing_reference,
+    )
+    state.reference_by_id[award["award_id"]] = e.reference
+    state._add_to_balances(award, "granted_fen", e.amount_fen)
+    state.row(t.ENTERPRISE_BALANCES, (e.uscc, e.fiscal_year))["awards"] += 1
+    state.row(t.MEASURE_BALANCES, (e.measure, e.fiscal_year))["awards"] += 1
+
+
+@_on(_AWARD + "DisbursementRecorded")
+def _disbursement_recorded(state: ViewState, e: Any) -> None:
+    award = state.award(e)
+    state.row(t.DISBURSEMENTS, (e.reference,)).update(
+        award_reference=award["reference"],
+        amount_fen=e.amount_fen,
+        paid_on=_iso(e.paid_on),
+        voucher_no=e.voucher_no,
+        status="pending",
+    )
+    state._add_to_balances(award, "pending_fen", e.amount_fen)
+
+
+def _decide(state: ViewState, e: Any, status: str) -> tuple[Row, Row]:
+    award = state.award(e)
+    disbursement = state.row(t.DISBURSEMENTS, (e.reference,))
+    disbursement["status"] = status
+    return award, disbursement
+
+
+@_on(_AWARD + "DisbursementApproved")
+def _approved(state: ViewState, e: Any) -> None:
+    award, disbursement = _decide(state, e, "approved")
+    amount_fen = disbursement["amount_fen"]
+    state._add_to_balances(award, "pending_fen", -amount_fen)
+    state._add_to_balances(award, "approved_fen", amount_fen)
+    paid_on = disbursement["paid_on"]
+    if award["first_paid_on"] is None or paid_on < award["first_paid_on"]:
+        award["first_paid_on"] = paid_on
+
+
+@_on(_AWARD + "DisbursementRejected")
+def _rejected(state: ViewState, e: Any) -> None:
+    award, disbursement = _decide(state, e, "rejected")
+    amount_fen = disbursement["amount_fen"]
+    state._add_to_balances(award, "pending_fen", -amount_fen)
+    award["rejected_fen"] += amount_fen
+
+
+@_on(_AWARD + "DisbursementReversed")
+def _reversed(state: ViewState, e: Any) -> None:
+    award, disbursement = _decide(state, e, "reversed")
+    state._add_to_balances(award, "reversed_fen", disbursement["amount_fen"])
+
+
+@_on(_AWARD + "Revoked")
+def _revoked(state: ViewState, e: Any) -> None:
+    award = state.award(e)
+    award["is_revoked"] = 1
+    state._add_to_balances(award, "revoked_fen", e.revoked_fen)
+
+
+@_on(_AWARD + "ClawbackOrdered")
+def _clawback_ordered(state: ViewState, e: Any) -> None:
+    state._add_to_balances(state.award(e), "clawback_ordered_fen", e.amount_fen)
+
+
+@_on(_AWARD + "ClawbackRecovered")
+def _clawback_recovered(state: ViewState, e: Any) -> None:
+    state._add_to_balances(state.award(e), "clawback_recovered_fen", e.amount_fen)
+
+
+# -- budgets -----------------------------------------------------------------------------------
+
+
+@_on(_BUDGET + "Opened")
+def _budget_opened(state: ViewState, e: Any) -> None:
+    key = (e.measure, e.fiscal_year)
+    state.row(t.MEASURE_BALANCES, key)["budget_id"] = str(e.originator_id)
+    state.budget_by_id[str(e.originator_id)] = key
+
+
+def _budget(state: ViewState, e: Any) -> Row:
+    return state.row(t.MEASURE_BALANCES, state.budget_by_id[str(e.originator_id)])
+
+
+@_on(_BUDGET + "Appropriated")
+def _appropriated(state: ViewState, e: Any) -> None:
+    _budget(state, e)["appropriated_fen"] += e.amount_fen
+
+
+@_on(_BUDGET + "Adjusted")
+def _adjusted(state: ViewState, e: Any) -> None:
+    _budget(state, e)["adjusted_fen"] += e.delta_fen
+
+
+@_on(_BUDGET + "Committed")
+def _committed(state: ViewState, e: Any) -> None:
+    _budget(state, e)["committed_fen"] += e.amount_fen
+
+
+@_on(_BUDGET + "Released")
+def _released(state: ViewState, e: Any) -> None:
+    _budget(state, e)["released_fen"] += e.amount_fen
+
+
+# -- enterprises -------------------------------------------------------------------------------
+
+
+@_on(_ENTERPRISE + "Registered")
+@_on(_ENTERPRISE + "Updated")
+def _enterprise(state: ViewState, e: Any) -> None:
+    uscc = getattr(e, "uscc", None) or state.uscc_by_id[str(e.originator_id)]
+    state.row(t.ENTERPRISES, (uscc,)).update(
+        enterprise_id=str(e.originator_id), name=e.name, town_code=e.town_code, industry=e.industry
+    )
+    state.uscc_by_id[str(e.originator_id)] = uscc
+
+
+# -- patent transfers --------------------------------------------------------------------------
+
+
+@_on(_TRANSFER + "Recorded")
+def _transfer_recorded(state: ViewState, e: Any) -> None:
+    state.row(t.TRANSFERS, (e.reference,)).update(
+        transfer_id=str(e.originator_id),
+        uscc=e.uscc,
+        patent_no=e.patent_no,
+        transferor_kind=e.transferor_kind,
+        mode=e.mode,
+        contract_value_fen=e.contract_value_fen,
+        signed_on=_iso(e.signed_on),
+    )
+    state.reference_by_id[str(e.originator_id)] = e.reference
+
+
+def _transfer(state: ViewState, e: Any) -> Row:
+    return state.row(t.TRANSFERS, (state.reference_by_id[str(e.originator_id)],))
+
+
+def _first_date(column: str) -> Handler:
+    def handler(state: ViewState, e: Any) -> None:
+        row = _transfer(state, e)
+        if row[column] is None:
+            row[column] = _iso(e.on)
+
+    return handler
+
+
+_on(_TRANSFER + "RecordalCompleted")(_first_date("recordal_completed_on"))
+_on(_TRANSFER + "Implemented")(_first_date("implemented_on"))
+_on(_TRANSFER + "PatentIntensiveProductRecognised")(_first_date("recognised_on"))
+_on(_TRANSFER + "Terminated")(_first_date("terminated_on"))
+
+
+@_on(_TRANSFER + "RevenueReported")
+def _revenue(state: ViewState, e: Any) -> None:
+    _transfer(state, e)["revenue_fen"] += e.amount_fen
+
+
+# -- financing ---------------------------------------------------------------------------------
+
+
+@_on(_FINANCING + "Registered")
+def _financing_registered(state: ViewState, e: Any) -> None:
+    state.row(t.FINANCINGS, (e.reference,)).update(
+        financing_id=str(e.originator_id),
+        uscc=e.uscc,
+        instrument=e.instrument,
+        lender=e.lender,
+        principal_fen=e.principal_fen,
+        registered_on=_iso(e.registered_on),
+    )
+    state.reference_by_id[str(e.originator_id)] = e.reference
+
+
+def _financing(state: ViewState, e: Any) -> Row:
+    return state.row(t.FINANCINGS, (state.reference_by_id[str(e.originator_id)],))
+
+
+@_on(_FINANCING + "Drawn")
+def _drawn(state: ViewState, e: Any) -> None:
+    _financing(state, e)["drawn_fen"] += e.amount_fen
+
+
+@_on(_FINANCING + "Repaid")
+def _repaid(state: ViewState, e: Any) -> None:
+    _financing(state, e)["repaid_fen"] += e.amount_fen
+
+
+@_on(_FINANCING + "Defaulted")
+def _defaulted(state: ViewState, e: Any) -> None:
+    row = _financing(state, e)
+    if row["defaulted_on"] is None:
+        row["defaulted_on"] = _iso(e.on)

@@ -1,0 +1,192 @@
+"""The audit-trail index: one row per event, with a one-line summary in English and Chinese.
+
+Each row names what the event concerns (enterprise, award, measure) so the trail can be
+searched by them, and the decision reference (文号) or voucher number that backs it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from ledger.money import format_yuan
+
+if TYPE_CHECKING:
+    from projections.state import Row, ViewState
+
+
+def _y(fen: int) -> str:
+    return format_yuan(fen)
+
+
+def recorded_at_text(value: Any) -> str:
+    """An instant as the trail stores it: ISO 8601 in UTC with microseconds (sortable text)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _summaries(kind: str, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
+    """(English, Chinese) one-line summaries of an event."""
+    ref = ctx.get("award_reference")
+    g = e.__dict__.get
+    match kind:
+        case "Award.Granted":
+            return (
+                f"award {e.reference} granted to {e.uscc}: {_y(e.amount_fen)} yuan under "
+                f"{e.measure}/{e.item} ({e.fiscal_year}), decision {e.decision_ref}",
+                f"奖补 {e.reference} 授予 {e.uscc}：{_y(e.amount_fen)} 元（{e.measure}/{e.item}，"
+                f"{e.fiscal_year} 年度），文号 {e.decision_ref}",
+            )
+        case "Award.DisbursementRecorded":
+            return (
+                f"disbursement {e.reference} of {_y(e.amount_fen)} yuan recorded on award {ref}, "
+                f"voucher {e.voucher_no}, paid on {e.paid_on}",
+                f"奖补 {ref} 录入拨付 {e.reference}：{_y(e.amount_fen)} 元，凭证 {e.voucher_no}",
+            )
+        case "Award.DisbursementApproved":
+            return (f"disbursement {e.reference} on award {ref} approved",
+                    f"奖补 {ref} 拨付 {e.reference} 已审批")  # fmt: skip
+        case "Award.DisbursementRejected":
+            return (f"disbursement {e.reference} on award {ref} rejected: {e.reason}",
+                    f"奖补 {ref} 拨付 {e.reference} 被退回：{e.reason}")  # fmt: skip
+        case "Award.DisbursementReversed":
+            return (f"disbursement {e.reference} on award {ref} reversed: {e.reason}",
+                    f"奖补 {ref} 拨付 {e.reference} 已冲销：{e.reason}")  # fmt: skip
+        case "Award.Revoked":
+            return (
+                f"award {ref} revoked ({_y(e.revoked_fen)} yuan unpaid released), "
+                f"decision {e.decision_ref}: {e.reason}",
+                f"奖补 {ref} 撤销（释放未付 {_y(e.revoked_fen)} 元），文号 {e.decision_ref}",
+            )
+        case "Award.ClawbackOrdered":
+            return (
+                f"clawback {e.reference} of {_y(e.amount_fen)} yuan ordered on award {ref}, "
+                f"decision {e.decision_ref}",
+                f"奖补 {ref} 追回令 {e.reference}：{_y(e.amount_fen)} 元，文号 {e.decision_ref}",
+            )
+        case "Award.ClawbackRecovered":
+            return (
+                f"{_y(e.amount_fen)} yuan recovered on clawback {e.clawback_reference} "
+                f"(award {ref}), voucher {e.voucher_no}",
+                f"追回令 {e.clawback_reference} 回收 {_y(e.amount_fen)} 元，凭证 {e.voucher_no}",
+            )
+        case "Budget.Opened":
+            return (f"budget {e.measure}/{e.fiscal_year} opened",
+                    f"预算 {e.measure}/{e.fiscal_year} 开立")  # fmt: skip
+        case "Budget.Appropriated" | "Budget.Adjusted" | "Budget.Committed" | "Budget.Released":
+            amount = g("amount_fen", g("delta_fen", 0))
+            verb = kind.split(".")[1].lower()
+            zh = {"appropriated": "拨入", "adjusted": "调整", "committed": "承诺",
+                  "released": "释放"}[verb]  # fmt: skip
+            budget = f"{ctx.get('measure')}/{ctx.get('fiscal_year')}"
+            what = g("decision_ref") or g("award_reference") or ""
+            return (f"budget {budget} {verb} {_y(amount)} yuan ({what})",
+                    f"预算 {budget} {zh} {_y(amount)} 元（{what}）")  # fmt: skip
+        case "Enterprise.Registered":
+            return (f"enterprise {e.uscc} {e.name} registered in town {e.town_code}",
+                    f"企业 {e.uscc} {e.name} 登记（{e.town_code}）")  # fmt: skip
+        case "Enterprise.Updated":
+            return (f"enterprise {ctx.get('uscc')} updated: {e.name}, town {e.town_code}",
+                    f"企业 {ctx.get('uscc')} 信息更新：{e.name}（{e.town_code}）")  # fmt: skip
+        case "Enterprise.SupportCommitted" | "Enterprise.SupportReleased":
+            verb = "committed" if kind.endswith("Committed") else "released"
+            zh = "计入" if verb == "committed" else "释放"
+            return (
+                f"{_y(e.amount_fen)} yuan of {e.fiscal_year} annual cap {verb} "
+                f"for award {e.award_reference}",
+                f"{e.fiscal_year} 年度上限{zh} {_y(e.amount_fen)} 元（奖补 {e.award_reference}）",
+            )
+        case "PatentTransfer.Recorded":
+            return (
+                f"patent {e.patent_no} {e.mode} from {e.transferor_name} ({e.transferor_kind}) "
+                f"to {e.uscc}, contract {_y(e.contract_value_fen)} yuan",
+                f"专利 {e.patent_no} 由 {e.transferor_name} 转化至 {e.uscc}，"
+                f"合同 {_y(e.contract_value_fen)} 元",
+            )
+        case "PatentTransfer.RevenueReported":
+            return (f"transfer {ctx.get('reference')} reported {_y(e.amount_fen)} yuan revenue",
+                    f"专利转化 {ctx.get('reference')} 报告收入 {_y(e.amount_fen)} 元")  # fmt: skip
+        case "Financing.Registered":
+            return (
+                f"{e.instrument} of {_y(e.principal_fen)} yuan from {e.lender} to {e.uscc}",
+                f"{e.uscc} 获 {e.lender} 知识产权融资 {_y(e.principal_fen)} 元（{e.instrument}）",
+            )
+        case "CommandReceipt.Accepted":
+            return (f"command {e.command_type} {e.key} accepted",
+                    f"命令 {e.command_type} {e.key} 已受理")  # fmt: skip
+        case "User.Registered":
+            return (f"user {e.name} registered with roles {', '.join(e.roles)}",
+                    f"用户 {e.name} 登记，角色 {', '.join(e.roles)}")  # fmt: skip
+    aggregate, _, event_type = kind.partition(".")
+    what = ctx.get("reference") or ctx.get("user") or ""
+    detail = f" on {g('on')}" if g("on") is not None else ""
+    amount = f" {_y(g('amount_fen'))} yuan" if isinstance(g("amount_fen"), int) else ""
+    role = f" {g('role')}" if g("role") else ""
+    return (
+        f"{aggregate} {what}: {event_type}{role}{amount}{detail}".replace("  ", " "),
+        f"{aggregate} {what}：{event_type}{role}{amount}{detail}",
+    )
+
+
+def trail_row(state: ViewState, e: Any, topic: str, position: int) -> Row:
+    """The trail row of an event, after the state has taken it in."""
+    from projections import tables as t
+
+    kind = topic.rpartition(":")[2]
+    aggregate_type = kind.partition(".")[0]
+    originator = str(e.originator_id)
+    g = e.__dict__.get
+    ctx: dict[str, Any] = {}
+    uscc = award_reference = measure = None
+    doc_ref = g("decision_ref") or g("voucher_no")
+    if aggregate_type == "Award":
+        award = state.get(t.AWARDS, (state.reference_by_id.get(originator),))
+        if award is not None:
+            uscc, award_reference, measure = award["uscc"], award["reference"], award["measure"]
+            ctx["award_reference"] = award_reference
+        if doc_ref is None and kind.startswith("Award.Disbursement"):
+            disbursement = state.get(t.DISBURSEMENTS, (g("reference"),))
+            doc_ref = disbursement["voucher_no"] if disbursement is not None else None
+    elif aggregate_type == "Budget":
+        key = state.budget_by_id.get(originator)
+        if key is not None:
+            measure = key[0]
+            ctx["measure"], ctx["fiscal_year"] = key
+        award_reference = g("award_reference")
+    elif aggregate_type == "Enterprise":
+        uscc = g("uscc") or state.uscc_by_id.get(originator)
+        ctx["uscc"] = uscc
+        award_reference = g("award_reference")
+    elif aggregate_type in ("PatentTransfer", "Financing"):
+        table = t.TRANSFERS if aggregate_type == "PatentTransfer" else t.FINANCINGS
+        reference = state.reference_by_id.get(originator)
+        ctx["reference"] = reference
+        row = state.get(table, (reference,))
+        uscc = row["uscc"] if row is not None else None
+    elif aggregate_type == "CommandReceipt":
+        content = g("content") or {}
+        uscc = content.get("uscc")
+        measure = content.get("measure")
+        award_reference = content.get("award_reference") or (
+            content.get("reference") if g("command_type") == "grant_award" else None
+        )
+        doc_ref = content.get("decision_ref") or content.get("voucher_no")
+    elif aggregate_type == "User":
+        ctx["user"] = g("name") or originator
+    try:
+        summary_en, summary_zh = _summaries(kind, e, ctx)
+    except (AttributeError, KeyError, TypeError):  # an event shape this code does not know
+        summary_en = summary_zh = kind
+    return {
+        "position": position,
+        "recorded_at": recorded_at_text(e.timestamp),
+        "actor": g("actor"),
+        "aggregate_type": aggregate_type,
+        "aggregate_id": originator,
+        "event_type": kind.partition(".")[2],
+        "summary_en": summary_en[:500],
+        "summary_zh": summary_zh[:500],
+        "uscc": uscc,
+        "award_reference": award_reference,
+        "measure": measure,
+        "doc_ref": doc_ref,
+    }
