@@ -124,11 +124,14 @@ class ViewsRecorderMixin:
             )
 
     def reset(self) -> None:
-        """Empty every view and set the position back to 0, in one transaction."""
+        """Drop and recreate every view table and set the position back to 0, in one
+        transaction (so a rebuild also brings the tables to the current shape)."""
         with self._tx(commit=True) as c:
             self._lock_position(c)
             for table in t.ALL_TABLES:
-                c.execute(f"DELETE FROM {self.qualify}{table.name}")
+                c.execute(f"DROP TABLE IF EXISTS {self.qualify}{table.name}")
+            for statement in self._view_statements(self.placeholder == "%s"):
+                c.execute(statement)
             c.execute(
                 self._sql(
                     f"UPDATE {self.tracking_table} SET notification_id = 0 "
@@ -210,17 +213,6 @@ class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
         ) as copy:
             for row in rows:
                 copy.write_row(tuple(row[name] for name in names))
-
-    def reset(self) -> None:
-        with self._tx(commit=True) as c:
-            self._lock_position(c)
-            names = ", ".join(f"{self.qualify}{table.name}" for table in t.ALL_TABLES)
-            c.execute(f"TRUNCATE {names}")
-            c.execute(
-                f"UPDATE {self.tracking_table} SET notification_id = 0 "
-                "WHERE application_name = %s",
-                (t.TRACKING_NAME,),
-            )
 
 
 def open_views(app: Any) -> ViewsRecorderMixin:

@@ -81,7 +81,7 @@ MEASURE_BALANCES = Table(
     ("measure", "fiscal_year"),
     _cols(
         "measure:text fiscal_year budget_id:text appropriated_fen adjusted_fen committed_fen "
-        "released_fen awards granted_fen pending_fen approved_fen reversed_fen "
+        "released_fen awards granted_fen revoked_fen pending_fen approved_fen reversed_fen "
         "clawback_ordered_fen clawback_recovered_fen"
     ),
 )
