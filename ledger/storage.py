@@ -132,9 +132,11 @@ def prepare_store(store: Store) -> None:
 def open_ledger(url: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
     """Open the SupportLedger on the store the URL (or `LEDGER_DATABASE_URL`) names."""
     from ledger.application import SupportLedger
+    from ledger.guards import install_append_only_guards
 
     store = store_from_url(url)
     prepare_store(store)
     app = SupportLedger(env=store.env, **kwargs)
     app.store = store  # type: ignore[attr-defined]
+    install_append_only_guards(store, app.recorder.events_table_name)
     return app

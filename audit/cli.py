@@ -1,0 +1,162 @@
+"""``ledger audit …``: keys, tree heads, proofs, verification, replay, trails and checks.
+
+Machine output (``--json``, ``--csv``) goes to standard output; progress and errors to standard
+error. ``verify`` exits 0 when the log is intact, 1 when anything was altered and 2 when it
+could not verify; the other commands exit 2 on an operational error (``click`` usage errors too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from ledger.cli import open_app
+
+
+def _app() -> Any:
+    return open_app(click.get_current_context())
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group("audit")
+def audit() -> None:
+    """Tamper-evident log: signed tree heads, proofs, verification, replay, trails, checks."""
+
+
+@audit.command()
+@click.option("--key", "key_file", metavar="PATH", help="Private key path (default LEDGER_SIGNING_KEY or var/).")
+@click.option("--force", is_flag=True, help="Replace an existing key (old heads stay valid only under the old public key).")
+def keygen(key_file: str | None, force: bool) -> None:
+    """Write a new Ed25519 signing key and its public key (PATH.pub, 64 hex digits)."""
+    from audit.keys import SigningKeyError, generate_key, public_key_path
+
+    try:
+        path = generate_key(key_file, force=force)
+    except SigningKeyError as exc:
+        _fail(str(exc))
+    click.echo(f"private key: {path} (keep it outside the database; mode 0600)")
+    click.echo(f"public key:  {public_key_path(path)} (give this to overseers)")
+
+
+@audit.command()
+@click.option("--key", "key_file", metavar="PATH", help="Private key path (default LEDGER_SIGNING_KEY).")
+@click.option("--if-grown", is_flag=True, help="Sign only if the log grew since the latest head.")
+@click.option("--json", "as_json", is_flag=True, help="Print the head as JSON.")
+def sign(key_file: str | None, if_grown: bool, as_json: bool) -> None:
+    """Index new events and record a signed tree head for the whole log."""
+    from audit.heads import sign_tree_head
+    from audit.keys import SigningKeyError
+
+    try:
+        head = sign_tree_head(_app(), key_path=key_file, only_if_grown=if_grown)
+    except SigningKeyError as exc:
+        _fail(str(exc))
+    if as_json:
+        _dump(head)
+    elif head is None:
+        click.echo("the latest tree head already covers the whole log; nothing signed")
+    else:
+        click.echo(f"tree head #{head['id']}: size {head['tree_size']} root {head['root_hash']}")
+
+
+@audit.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def heads(limit: int, as_json: bool) -> None:
+    """List the latest signed tree heads, newest first."""
+    from audit.heads import latest_heads
+
+    rows = latest_heads(_app(), limit)
+    if as_json:
+        _dump(rows)
+        return
+    for head in rows:
+        click.echo(f"#{head['id']:<5} size {head['tree_size']:<9} {head['root_hash']}  {head['timestamp']}")
+
+
+@audit.command()
+@click.argument("position", type=click.IntRange(min=0))
+@click.option("--tree-size", type=click.IntRange(min=1), help="Prove against this tree size (default: the latest head that includes it).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the only form; kept for symmetry).")
+def proof(position: int, tree_size: int | None, as_json: bool) -> None:
+    """Inclusion proof of the event at POSITION, as JSON for scripts/verify_proof.py."""
+    from audit.log import LogError, update_log
+    from audit.proofs import inclusion_proof
+
+    app = _app()
+    update_log(app)
+    try:
+        _dump(inclusion_proof(app, position, tree_size))
+    except LogError as exc:
+        _fail(str(exc))
+
+
+@audit.command()
+@click.argument("first", type=click.IntRange(min=0))
+@click.argument("second", type=click.IntRange(min=0))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the only form).")
+def consistency(first: int, second: int, as_json: bool) -> None:
+    """Consistency proof that the tree of SECOND events extends the tree of FIRST events."""
+    from audit.log import LogError, update_log
+    from audit.proofs import consistency_proof
+
+    app = _app()
+    update_log(app)
+    try:
+        _dump(consistency_proof(app, first, second))
+    except LogError as exc:
+        _fail(str(exc))
+
+
+@audit.command()
+@click.option("--public-key", "public_keys", multiple=True, metavar="FILE", help="Trust this public key (repeatable; default: LEDGER_SIGNING_KEY's .pub).")
+@click.option("--no-record", is_flag=True, help="Do not store the result for the web view.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+def verify(public_keys: tuple[str, ...], no_record: bool, as_json: bool) -> None:
+    """Recompute every leaf and check every signed head. Exit 0 intact, 1 tampered, 2 error."""
+    from audit import verify as v
+    from audit.keys import load_public_key_hex
+
+    started_at = datetime.now(UTC).isoformat()
+    app = None
+    try:
+        app = _app()
+        keys = {load_public_key_hex(p) for p in public_keys} or None
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"verify: {done}/{total} events", err=True)
+
+        report = v.verify(app, public_keys=keys, progress=progress)
+    except (v.VerificationError, OSError, ValueError) as exc:
+        if app is not None and not no_record:
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                v.record_error(app, started_at, exc)
+        _fail(str(exc), v.OPERATIONAL_ERROR)
+    except Exception as exc:  # a database that cannot be read is an operational error
+        _fail(f"{type(exc).__name__}: {exc}", v.OPERATIONAL_ERROR)
+    if not no_record:
+        v.record(app, report)
+    if as_json:
+        _dump(report.to_dict())
+    else:
+        click.echo(report.summary())
+        for finding in report.findings:
+            click.echo(f"  [{finding.kind}] {finding.message}")
+    sys.exit(report.exit_code)
+
+
+commands = [audit]

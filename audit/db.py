@@ -1,0 +1,195 @@
+"""The audit's access to the store: its own tables beside the events, on SQLite or PostgreSQL.
+
+The audit keeps four tables in the same database (and PostgreSQL schema) as the events:
+
+* ``audit_leaves``: one row per indexed event, ``(leaf_index, position, leaf_hash)``;
+* ``audit_nodes``: the persisted Merkle node cache, ``(level, idx, node)`` for every complete,
+  aligned subtree at the cached levels (see :mod:`audit.merkle`);
+* ``audit_tree_heads``: every signed tree head;
+* ``audit_verifications``: the outcome of every ``ledger audit verify`` run.
+
+The first three are append-only and guarded by triggers (:mod:`ledger.guards`). Statements are
+written once with ``?`` placeholders and translated for psycopg. On PostgreSQL the audit borrows
+connections from the ledger's own pool; on SQLite it opens short-lived connections of its own.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ledger.guards import guard_tables
+
+LEAVES = "audit_leaves"
+NODES = "audit_nodes"
+HEADS = "audit_tree_heads"
+VERIFICATIONS = "audit_verifications"
+
+#: The audit tables that only ever grow, guarded like the events table.
+GUARDED_TABLES = (LEAVES, NODES, HEADS)
+
+#: A constant for pg_advisory_xact_lock: one audit writer at a time per database.
+_PG_WRITE_LOCK = 0x6A0D17
+
+_SQLITE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {LEAVES} (leaf_index INTEGER PRIMARY KEY, "
+    "position INTEGER NOT NULL UNIQUE, leaf_hash BLOB NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {NODES} (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
+    "node BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
+    f"CREATE TABLE IF NOT EXISTS {HEADS} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "tree_size INTEGER NOT NULL, root_hash TEXT NOT NULL, timestamp TEXT NOT NULL, "
+    "signature TEXT NOT NULL, public_key TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {VERIFICATIONS} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
+    "report TEXT NOT NULL)",
+)
+
+_PG_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {{s}}.{LEAVES} (leaf_index BIGINT PRIMARY KEY, "
+    "position BIGINT NOT NULL UNIQUE, leaf_hash BYTEA NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {{s}}.{NODES} (level INTEGER NOT NULL, idx BIGINT NOT NULL, "
+    "node BYTEA NOT NULL, PRIMARY KEY (level, idx))",
+    f"CREATE TABLE IF NOT EXISTS {{s}}.{HEADS} (id BIGSERIAL PRIMARY KEY, "
+    "tree_size BIGINT NOT NULL, root_hash TEXT NOT NULL, timestamp TEXT NOT NULL, "
+    "signature TEXT NOT NULL, public_key TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {{s}}.{VERIFICATIONS} (id BIGSERIAL PRIMARY KEY, "
+    "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
+    "report TEXT NOT NULL)",
+)
+
+
+class AuditDb:
+    """Connections, statements and table names for the audit on one ledger's store."""
+
+    def __init__(self, app: Any) -> None:
+        self.store = app.store
+        self.backend: str = self.store.backend
+        self.is_postgres = self.backend == "postgresql"
+        events_table = app.recorder.events_table_name
+        if self.is_postgres:
+            self.schema = self.store.postgres_schema
+            self._datastore = app.recorder.datastore
+            self.prefix = f'"{self.schema}".'
+            self.events_table = f'"{self.schema}"."{events_table}"'
+            self.position_column = "notification_id"
+        else:
+            self.schema = ""
+            self.prefix = ""
+            self.events_table = f'"{events_table}"'
+            self.position_column = "rowid"
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    # -- statements ---------------------------------------------------------------------------
+
+    def sql(self, text: str) -> str:
+        """A statement written with ``?`` placeholders and ``{t}`` for the schema prefix."""
+        text = text.replace("{t}", self.prefix).replace("{events}", self.events_table)
+        text = text.replace("{pos}", self.position_column)
+        return text.replace("?", "%s") if self.is_postgres else text
+
+    def insert_ignore(self, table: str, columns: Sequence[str]) -> str:
+        """An INSERT that skips rows whose key already exists (the same on both stores)."""
+        values = ", ".join("?" for _ in columns)
+        return self.sql(
+            f"INSERT INTO {{t}}{table} ({', '.join(columns)}) VALUES ({values}) "
+            "ON CONFLICT DO NOTHING"
+        )
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:
+        """A cursor in a read-only transaction that sees one snapshot of the store."""
+        self.ensure_tables()
+        if self.is_postgres:
+            from psycopg.rows import tuple_row
+
+            with self._datastore.get_connection() as conn, conn.transaction():
+                cur = conn.cursor(row_factory=tuple_row)
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield cur
+        else:
+            conn = self._sqlite_connect()
+            try:
+                conn.execute("BEGIN")
+                yield conn.cursor()
+            finally:
+                conn.rollback()
+                conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Any]:
+        """A cursor in a write transaction; audit writers on one store run one at a time."""
+        self.ensure_tables()
+        if self.is_postgres:
+            from psycopg.rows import tuple_row
+
+            with self._datastore.get_connection() as conn, conn.transaction():
+                cur = conn.cursor(row_factory=tuple_row)
+                cur.execute("SET LOCAL lock_timeout = '30s'")
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
+                yield cur
+        else:
+            conn = self._sqlite_connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn.cursor()
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.close()
+
+    def _sqlite_connect(self) -> sqlite3.Connection:
+        path = self.store.sqlite_path
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, uri=path.startswith("file:"))
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return conn
+
+    # -- tables -------------------------------------------------------------------------------
+
+    def ensure_tables(self) -> None:
+        """Create the audit tables and their guards if they are not there yet."""
+        if self._ready:
+            return
+        with self._ready_lock:
+            if self._ready:
+                return
+            if self.is_postgres:
+                with self._datastore.get_connection() as conn, conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
+                    for statement in _PG_DDL:
+                        conn.execute(statement.format(s=f'"{self.schema}"'))
+            else:
+                conn = self._sqlite_connect()
+                try:
+                    for statement in _SQLITE_DDL:
+                        conn.execute(statement)
+                finally:
+                    conn.close()
+            guard_tables(self.store, GUARDED_TABLES)
+            self._ready = True
+
+
+_DBS: weakref.WeakKeyDictionary[Any, AuditDb] = weakref.WeakKeyDictionary()
+_DBS_LOCK = threading.Lock()
+
+
+def audit_db(app: Any) -> AuditDb:
+    """The (cached) :class:`AuditDb` of a ledger application."""
+    with _DBS_LOCK:
+        db = _DBS.get(app)
+        if db is None:
+            db = _DBS[app] = AuditDb(app)
+        return db
+
+
+def as_bytes(value: Any) -> bytes:
+    """A BLOB/BYTEA value as bytes (drivers may hand back memoryview)."""
+    return value if isinstance(value, bytes) else bytes(value)

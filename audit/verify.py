@@ -1,0 +1,418 @@
+"""``ledger audit verify``: recompute the Merkle log from the stored events and check it.
+
+Verification trusts nothing in the database except what a signature vouches for. In one
+snapshot of the store it
+
+1. recomputes the leaf hash of every stored event, in position order;
+2. compares them, leaf by leaf, with the leaves indexed earlier (``audit_leaves``), which names
+   the first position where an event was altered, removed, inserted or moved;
+3. checks every signed tree head: its Ed25519 signature under a trusted public key (the key file
+   beside ``LEDGER_SIGNING_KEY``, or keys given explicitly — never the key stored beside the
+   head), and that its root equals the root recomputed from the events (so rewriting the events
+   *and* their stored leaves is caught too, as a range of positions);
+4. checks the persisted node cache against the recomputed tree (a wrong node would make proofs
+   fail for overseers).
+
+The result is a :class:`Report`; ``exit_code`` is 0 when intact and 1 when anything differs.
+Operational problems (no database, no trusted key while heads exist) raise
+:class:`VerificationError` (the CLI's exit code 2). Each run's report can be stored in
+``audit_verifications`` for the web view (:func:`record`, :func:`last_verification`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from audit.db import LEAVES, NODES, VERIFICATIONS, as_bytes, audit_db
+from audit.heads import all_heads, utc_timestamp
+from audit.keys import trusted_public_keys
+from audit.leaves import row_leaf_hashes
+from audit.log import MIN_CACHED_LEVEL, READ_BATCH
+from audit.merkle import EMPTY_ROOT, ListLeafHashes, MemoryNodeCache, MerkleTree, tree_head_message
+
+INTACT = 0
+TAMPERED = 1
+OPERATIONAL_ERROR = 2
+
+
+class VerificationError(RuntimeError):
+    """Verification could not be carried out (not: the log was found altered)."""
+
+
+@dataclass
+class Finding:
+    """One thing that differs: what kind, where, and a sentence saying so."""
+
+    kind: str  # altered | removed | inserted | head_signature | head_root | head_beyond_log | node
+    message: str
+    position: int | None = None
+    leaf_index: int | None = None
+    head_id: int | None = None
+    tree_size: int | None = None
+
+
+@dataclass
+class Report:
+    """The outcome of one verification."""
+
+    started_at: str
+    finished_at: str = ""
+    duration_s: float = 0.0
+    events_checked: int = 0
+    leaves_checked: int = 0
+    heads_checked: int = 0
+    nodes_checked: int = 0
+    unindexed_events: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.findings
+
+    @property
+    def exit_code(self) -> int:
+        return INTACT if self.intact else TAMPERED
+
+    @property
+    def first_position(self) -> int | None:
+        """The first log position found to differ (None if intact or only a head differs)."""
+        positions = [f.position for f in self.findings if f.position is not None]
+        return min(positions) if positions else None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(
+            intact=self.intact, exit_code=self.exit_code, first_position=self.first_position
+        )
+        return data
+
+    def summary(self) -> str:
+        """One line for people."""
+        if self.intact:
+            return (
+                f"intact: {self.events_checked} events, {self.heads_checked} signed tree heads "
+                f"and {self.nodes_checked} cached nodes check out"
+                + (f" ({self.unindexed_events} events not indexed yet)" if self.unindexed_events else "")
+            )
+        first = self.first_position
+        where = f"first differing position: {first}" if first is not None else "see findings"
+        return f"TAMPERED: {len(self.findings)} finding(s); {where}"
+
+
+Progress = Callable[[int, int], None]
+
+
+def verify(
+    app: Any,
+    *,
+    public_keys: set[str] | None = None,
+    progress: Progress | None = None,
+    batch: int = READ_BATCH,
+) -> Report:
+    """Verify the whole log (see the module docstring); return the report."""
+    started = time.perf_counter()
+    report = Report(started_at=utc_timestamp())
+    keys = trusted_public_keys() if public_keys is None else set(public_keys)
+    db = audit_db(app)
+    with db.read() as cur:
+        heads = all_heads(db, cur)
+        if heads and not keys:
+            raise VerificationError(
+                "there are signed tree heads but no trusted public key to check them with: "
+                "set LEDGER_SIGNING_KEY (its .pub file is used) or pass --public-key"
+            )
+        stored_positions, stored_hashes = _stored_leaves(db, cur, batch)
+        cur.execute(db.sql("SELECT COUNT(*) FROM {events}"))
+        total = int(cur.fetchone()[0])
+        positions, hashes = _recompute(db, cur, batch, total, progress)
+        report.events_checked = len(hashes)
+        _compare_leaves(report, stored_positions, stored_hashes, positions, hashes)
+        tree = MerkleTree(
+            ListLeafHashes(hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL
+        )
+        leaf_diff = report.findings[0].leaf_index if report.findings else None
+        _check_heads(report, heads, keys, tree, positions, stored_positions, leaf_diff)
+        if leaf_diff is not None or len(stored_hashes) > len(hashes):
+            # The cache derives from the stored leaves: check it against those.
+            tree = MerkleTree(
+                ListLeafHashes(stored_hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL
+            )
+            positions = stored_positions
+        _check_nodes(db, cur, report, tree, positions, len(stored_hashes))
+    report.finished_at = utc_timestamp()
+    report.duration_s = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _stored_leaves(db: Any, cur: Any, batch: int) -> tuple[list[int], list[bytes]]:
+    positions: list[int] = []
+    hashes: list[bytes] = []
+    select = db.sql(
+        f"SELECT position, leaf_hash FROM {{t}}{LEAVES} WHERE leaf_index >= ? "
+        "ORDER BY leaf_index LIMIT ?"
+    )
+    while True:
+        cur.execute(select, (len(hashes), batch))
+        rows = cur.fetchall()
+        for position, leaf in rows:
+            positions.append(int(position))
+            hashes.append(as_bytes(leaf))
+        if len(rows) < batch:
+            return positions, hashes
+
+
+def _recompute(
+    db: Any, cur: Any, batch: int, total: int, progress: Progress | None
+) -> tuple[list[int], list[bytes]]:
+    positions: list[int] = []
+    hashes: list[bytes] = []
+    select = db.sql(
+        "SELECT {pos}, originator_id, originator_version, topic, state FROM {events} "
+        "WHERE {pos} > ? ORDER BY {pos} LIMIT ?"
+    )
+    # Positions below 1 are not ones the store hands out, but a forged row could have one.
+    last = -(2**62)
+    next_report = time.monotonic() + 1.0
+    while True:
+        cur.execute(select, (last, batch))
+        rows = cur.fetchall()
+        if not rows:
+            break
+        for position, leaf in row_leaf_hashes(rows):
+            positions.append(position)
+            hashes.append(leaf)
+        last = positions[-1]
+        if progress is not None and time.monotonic() >= next_report:
+            progress(len(hashes), total)
+            next_report = time.monotonic() + 1.0
+        if len(rows) < batch:
+            break
+    if progress is not None:
+        progress(len(hashes), total)
+    return positions, hashes
+
+
+def _compare_leaves(
+    report: Report,
+    stored_positions: list[int],
+    stored_hashes: list[bytes],
+    positions: list[int],
+    hashes: list[bytes],
+) -> None:
+    common = min(len(stored_hashes), len(hashes))
+    report.leaves_checked = len(stored_hashes)
+    report.unindexed_events = max(0, len(hashes) - len(stored_hashes))
+    if stored_hashes[:common] == hashes[:common] and stored_positions[:common] == positions[:common]:
+        if len(stored_hashes) > len(hashes):
+            i = len(hashes)
+            report.findings.append(
+                Finding(
+                    "removed",
+                    f"the event at position {stored_positions[i]} (leaf {i}) and every later "
+                    f"indexed one are gone: the log indexed {len(stored_hashes)} events, "
+                    f"only {len(hashes)} remain",
+                    position=stored_positions[i],
+                    leaf_index=i,
+                )
+            )
+        return
+    i = next(
+        i for i in range(common)
+        if stored_hashes[i] != hashes[i] or stored_positions[i] != positions[i]
+    )  # fmt: skip
+    stored_pos, pos = stored_positions[i], positions[i]
+    later = sum(1 for j in range(i, common) if stored_hashes[j] != hashes[j])
+    if stored_pos == pos:
+        finding = Finding(
+            "altered",
+            f"the event at position {pos} (leaf {i}) differs from what was indexed",
+            position=pos,
+            leaf_index=i,
+        )
+    elif pos < stored_pos:
+        finding = Finding(
+            "inserted",
+            f"an event at position {pos} is not in the Merkle log: it was inserted after "
+            f"leaf {i} (position {stored_pos}) was indexed",
+            position=pos,
+            leaf_index=i,
+        )
+    else:
+        finding = Finding(
+            "removed",
+            f"the event at position {stored_pos} (leaf {i}) is missing",
+            position=stored_pos,
+            leaf_index=i,
+        )
+    if later > 1:
+        finding.message += f"; {later} leaves differ from there on"
+    report.findings.append(finding)
+
+
+def _check_heads(
+    report: Report,
+    heads: list[dict[str, Any]],
+    keys: set[str],
+    tree: MerkleTree,
+    positions: list[int],
+    stored_positions: list[int],
+    leaf_diff: int | None,
+) -> None:
+    public_keys = [Ed25519PublicKey.from_public_bytes(bytes.fromhex(k)) for k in sorted(keys)]
+    good_size = 0  # the largest size a valid head vouches for so far
+    for head in sorted(heads, key=lambda h: (h["tree_size"], h["id"])):
+        report.heads_checked += 1
+        size, head_id = head["tree_size"], head["id"]
+        if not _signature_ok(head, public_keys):
+            report.findings.append(
+                Finding(
+                    "head_signature",
+                    f"tree head #{head_id} (size {size}) does not carry a valid signature of a "
+                    "trusted key: it was altered or forged",
+                    head_id=head_id,
+                    tree_size=size,
+                )
+            )
+            continue
+        if size > len(tree):
+            i = len(tree)
+            position = stored_positions[i] if i < len(stored_positions) else None
+            report.findings.append(
+                Finding(
+                    "head_beyond_log",
+                    f"tree head #{head_id} vouches for {size} events but only {len(tree)} remain",
+                    position=position,
+                    leaf_index=i,
+                    head_id=head_id,
+                    tree_size=size,
+                )
+            )
+            continue
+        root = tree.root(size) if size else EMPTY_ROOT
+        if root.hex() != head["root_hash"] and leaf_diff is not None and leaf_diff < size:
+            report.findings.append(
+                Finding(
+                    "head_root",
+                    f"the events no longer hash to the root signed in tree head #{head_id} "
+                    f"(size {size}), as the difference at leaf {leaf_diff} implies",
+                    position=positions[leaf_diff] if leaf_diff < len(positions) else None,
+                    leaf_index=leaf_diff,
+                    head_id=head_id,
+                    tree_size=size,
+                )
+            )
+        elif root.hex() != head["root_hash"]:
+            low = positions[good_size] if good_size < len(positions) else None
+            high = positions[size - 1]
+            report.findings.append(
+                Finding(
+                    "head_root",
+                    f"the events no longer hash to the root signed in tree head #{head_id} "
+                    f"(size {size}): something between positions {low} and {high} was "
+                    "rewritten, with its indexed leaves",
+                    position=low,
+                    leaf_index=good_size,
+                    head_id=head_id,
+                    tree_size=size,
+                )
+            )
+            continue
+        good_size = max(good_size, size)
+
+
+def _signature_ok(head: dict[str, Any], public_keys: list[Ed25519PublicKey]) -> bool:
+    try:
+        message = tree_head_message(head["tree_size"], head["root_hash"], head["timestamp"])
+        signature = bytes.fromhex(head["signature"])
+    except (ValueError, TypeError):
+        return False
+    for key in public_keys:
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+def _check_nodes(
+    db: Any, cur: Any, report: Report, tree: MerkleTree, positions: list[int], size: int
+) -> None:
+    """Compare the persisted node cache with a tree of the stored leaves (``tree``)."""
+    if size:
+        tree.root(size)  # fills the in-memory cache with every complete subtree
+    memory = tree.cache
+    cur.execute(db.sql(f"SELECT level, idx, node FROM {{t}}{NODES} ORDER BY level, idx"))
+    bad: list[tuple[int, int]] = []
+    for level, index, node in cur.fetchall():
+        report.nodes_checked += 1
+        level, index = int(level), int(index)
+        expected = memory.get(level, index) if (index + 1) << level <= size else None
+        if expected is None or expected != as_bytes(node):
+            bad.append((level, index))
+    if bad:
+        level, index = min(bad, key=lambda li: li[1] << li[0])
+        first_leaf = index << level
+        report.findings.append(
+            Finding(
+                "node",
+                f"{len(bad)} cached Merkle node(s) differ from the tree of the indexed leaves, "
+                f"the first covering leaves {first_leaf}..{((index + 1) << level) - 1}",
+                position=positions[first_leaf] if first_leaf < len(positions) else None,
+                leaf_index=first_leaf,
+            )
+        )
+
+
+def record(app: Any, report: Report, exit_code: int | None = None) -> None:
+    """Store a verification's outcome (for ``last_verification`` and the web view)."""
+    db = audit_db(app)
+    code = report.exit_code if exit_code is None else exit_code
+    with db.write() as cur:
+        cur.execute(
+            db.sql(
+                f"INSERT INTO {{t}}{VERIFICATIONS} (started_at, finished_at, exit_code, report) "
+                "VALUES (?, ?, ?, ?)"
+            ),
+            (report.started_at, report.finished_at or utc_timestamp(), code,
+             json.dumps(report.to_dict(), ensure_ascii=False)),
+        )  # fmt: skip
+
+
+def record_error(app: Any, started_at: str, error: BaseException) -> None:
+    """Store a verification that could not be carried out (exit code 2)."""
+    db = audit_db(app)
+    data = {"started_at": started_at, "error": str(error), "exit_code": OPERATIONAL_ERROR}
+    with db.write() as cur:
+        cur.execute(
+            db.sql(
+                f"INSERT INTO {{t}}{VERIFICATIONS} (started_at, finished_at, exit_code, report) "
+                "VALUES (?, ?, ?, ?)"
+            ),
+            (started_at, utc_timestamp(), OPERATIONAL_ERROR, json.dumps(data, ensure_ascii=False)),
+        )
+
+
+def last_verification(app: Any) -> dict[str, Any] | None:
+    """The most recent stored verification: its report as a dict, or None if none ran yet."""
+    db = audit_db(app)
+    with db.read() as cur:
+        cur.execute(
+            db.sql(
+                f"SELECT started_at, finished_at, exit_code, report FROM {{t}}{VERIFICATIONS} "
+                "ORDER BY id DESC LIMIT 1"
+            )
+        )
+        row = cur.fetchone()
+    if row is None:
+        return None
+    data = json.loads(row[3])
+    data.update(started_at=row[0], finished_at=row[1], exit_code=int(row[2]))
+    return data
