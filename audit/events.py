@@ -1,0 +1,65 @@
+"""Reading the event log for the audit's own recomputations (replay, trail, checks).
+
+Events are read in position order in bounded batches and decoded with the application's own
+mapper (the stored form is the ledger's; how to *interpret* it is the audit's business). Nothing
+here uses the projections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+#: Events decoded per read.
+BATCH = 2_000
+
+
+def kind_of(event: Any) -> str:
+    """The event's kind as ``Aggregate.Event`` (e.g. ``Award.DisbursementApproved``)."""
+    return type(event).__qualname__
+
+
+def iter_events(
+    app: Any,
+    *,
+    stop_position: int | None = None,
+    topics: Sequence[str] = (),
+    batch: int = BATCH,
+) -> Iterator[tuple[int, Any]]:
+    """``(position, domain event)`` for every event up to ``stop_position`` (inclusive)."""
+    last: int | None = None
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=last,
+            limit=batch,
+            stop=stop_position,
+            topics=list(topics),
+            inclusive_of_start=False,
+        )
+        for notification in notifications:
+            yield notification.id, app.mapper.to_domain_event(notification)
+        if len(notifications) < batch:
+            return
+        last = notifications[-1].id
+
+
+def topics_of(app: Any, kinds: Sequence[str]) -> list[str]:
+    """The stored topics of event kinds named like ``Award.Granted`` (module from ledger.domain)."""
+    import ledger.domain as domain
+
+    topics = []
+    for kind in kinds:
+        aggregate, _, name = kind.partition(".")
+        cls = getattr(getattr(domain, aggregate), name)
+        topics.append(f"{cls.__module__}:{cls.__qualname__}")
+    return topics
+
+
+def as_aware(value: datetime | str) -> datetime:
+    """An instant from a datetime or ISO text; naive values are taken as UTC."""
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
