@@ -1,0 +1,44 @@
+"""The oversight web: read-only pages for overseers and a JSON API for officers and systems.
+
+`create_app(config)` builds a Flask application. Nothing here opens a connection at import
+time: the ledger is opened inside `create_app` (from `LEDGER_DATABASE_URL` or the config) and
+kept in `app.extensions["ledger"]`. Pages and reads go through `web.reads` (the projections and
+the audit); the only writes go through the ledger application, in `POST /api/v1/commands`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from web.settings import settings_from_env
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the web application.
+
+    `config` overrides the `LEDGER_*` environment settings. Pass `LEDGER_APP` (an open
+    `SupportLedger`) to serve a ledger the caller owns; otherwise the ledger is opened from
+    `LEDGER_DATABASE_URL` and closed when the process ends.
+    """
+    app = Flask(__name__)
+    app.config.update(settings_from_env())
+    if config:
+        app.config.update(config)
+
+    ledger = app.config.pop("LEDGER_APP", None)
+    if ledger is None:
+        from ledger.storage import open_ledger
+
+        ledger = open_ledger(app.config.get("LEDGER_DATABASE_URL") or None)
+    app.extensions["ledger"] = ledger
+
+    from web import api, auth, i18n, pages
+
+    i18n.init_app(app)
+    auth.init_app(app)
+    pages.init_app(app)
+    api.init_app(app)
+    return app

@@ -1,0 +1,273 @@
+"""The read-only pages for overseers: dashboard, enterprises, measures, transfers, financing,
+audit and single events. Each view parses its query, calls `web.reads` and renders.
+
+Every page shows how current it is: the views' position, when that event was recorded, and the
+end of the log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, g, render_template, request
+from flask_babel import gettext as _
+
+from ledger.identifiers import TOWNS
+from web import charts, reads
+from web.auth import ledger, requires
+from web.i18n import pick
+
+bp = Blueprint("pages", __name__)
+
+PAGE_SIZE = 50
+PILLARS = {"quality": ("质量", "Quality"), "standards": ("标准", "Standards"), "ip": ("知识产权", "IP")}
+
+
+def _int_arg(name: str, default: int | None = None, low: int = 0, high: int = 10**12) -> int | None:
+    """An integer query argument, or 400 if it is not one."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        abort(400)
+    if not low <= value <= high:
+        abort(400)
+    return value
+
+
+def freshness() -> dict[str, Any]:
+    """How current the views are, read once per request."""
+    if "freshness" not in g:
+        g.freshness = reads.status(ledger())
+    return g.freshness
+
+
+def _measures() -> dict[str, Any]:
+    return {m.code: m for m in ledger().catalogue.measures}
+
+
+def _measure_title(code: str) -> str:
+    spec = _measures().get(code)
+    return pick(spec.title_zh, spec.title_en) if spec else code
+
+
+def _town_name(code: str | None) -> str:
+    town = TOWNS.get(code or "")
+    return pick(town.name_zh, town.name_en) if town else (code or "—")
+
+
+def _fiscal_year() -> int | None:
+    years = reads.fiscal_years(ledger())
+    year = _int_arg("year", None, 2000, 2100)
+    if year is None:
+        return years[0] if years else None
+    return year
+
+
+@bp.route("/")
+@requires("viewer")
+def dashboard() -> Any:
+    """Budget use per measure and pillar, payments per month, conversion metrics."""
+    app = ledger()
+    year = _fiscal_year()
+    balances = reads.measure_balances(app, fiscal_year=year)
+    months = reads.payments_by_month(app, year)
+    metrics = reads.metrics(app, fiscal_year=year)
+    yuan_wan = 1_000_000  # fen per 万元
+    budget_chart = charts.bars(
+        _("Budget use per measure (10,000 yuan)"),
+        [b["measure"] for b in balances],
+        [
+            (_("Appropriated"), [b["appropriated_fen"] / yuan_wan for b in balances]),
+            (_("Committed"), [(b["committed_fen"] - b["released_fen"]) / yuan_wan for b in balances]),
+            (_("Paid"), [b["paid_fen"] / yuan_wan for b in balances]),
+        ],
+    )
+    pillar_fen: dict[str, int] = defaultdict(int)
+    specs = _measures()
+    for b in balances:
+        spec = specs.get(b["measure"])
+        pillar_fen[spec.pillar if spec else "?"] += b["paid_fen"]
+    pillars = [
+        {"pillar": p, "name": pick(*PILLARS.get(p, (p, p))), "paid_fen": fen}
+        for p, fen in sorted(pillar_fen.items())
+    ]
+    pillar_chart = charts.pie(
+        _("Paid per pillar (10,000 yuan)"), [(p["name"], p["paid_fen"] / yuan_wan) for p in pillars]
+    )
+    month_chart = charts.line(
+        _("Payments per month (10,000 yuan)"),
+        [m["month"] for m in months],
+        [(_("Paid"), [m["amount_fen"] / yuan_wan for m in months])],
+    )
+    kinds = metrics["by_transferor_kind"]
+    transfer_chart = charts.bars(
+        _("Patent transfers by transferor"),
+        [k["key"] for k in kinds],
+        [
+            (_("Recorded"), [k["recorded"] for k in kinds]),
+            (_("Put into production"), [k["implemented"] for k in kinds]),
+        ],
+    )
+    return render_template(
+        "dashboard.html", year=year, years=reads.fiscal_years(app), balances=balances,
+        months=months, metrics=metrics, pillars=pillars, budget_chart=budget_chart,
+        pillar_chart=pillar_chart, month_chart=month_chart, transfer_chart=transfer_chart,
+        measure_title=_measure_title,
+    )  # fmt: skip
+
+
+@bp.route("/enterprises")
+@requires("viewer")
+def enterprises() -> Any:
+    """Enterprises by name, credit code or town, a page at a time."""
+    search = request.args.get("q", "").strip()[:100]
+    town = request.args.get("town", "").strip()
+    if town and town not in TOWNS:
+        town = ""
+    page = _int_arg("page", 1, 1, 100_000) or 1
+    rows = reads.enterprise_list(
+        ledger(), search=search, town_code=town, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
+    )
+    return render_template(
+        "enterprises.html", rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, page=page,
+        q=search, town=town, towns=sorted(TOWNS.values(), key=lambda t: t.code),
+        town_name=_town_name,
+    )  # fmt: skip
+
+
+@bp.route("/enterprises/<uscc>")
+@requires("viewer")
+def enterprise(uscc: str) -> Any:
+    """One enterprise: balances by year, awards with payments, transfers, financing, trail."""
+    app = ledger()
+    found = reads.enterprise(app, uscc[:40])
+    if found is None:
+        abort(404)
+    before = _int_arg("before", None, 1)
+    trail = reads.trail(
+        app, uscc=found["uscc"], newest_first=True, after_position=before, limit=PAGE_SIZE
+    )
+    return render_template(
+        "enterprise.html", e=found, awards=reads.awards_of(app, found["uscc"]),
+        transfers=reads.transfers(app, uscc=found["uscc"], limit=200),
+        financings=reads.financings(app, uscc=found["uscc"], limit=200), trail=trail,
+        older=trail[-1]["position"] if len(trail) == PAGE_SIZE else None,
+        measure_title=_measure_title, town_name=_town_name,
+    )  # fmt: skip
+
+
+@bp.route("/measures")
+@requires("viewer")
+def measures() -> Any:
+    """The thirteen measures with their budgets and spending for a year."""
+    app = ledger()
+    year = _fiscal_year()
+    balances = {b["measure"]: b for b in reads.measure_balances(app, fiscal_year=year)}
+    return render_template(
+        "measures.html", specs=ledger().catalogue.measures, balances=balances, year=year,
+        years=reads.fiscal_years(app), pillars=PILLARS,
+    )  # fmt: skip
+
+
+@bp.route("/measures/<code>")
+@requires("viewer")
+def measure(code: str) -> Any:
+    """One measure: its support items, budgets by year, metrics and trail."""
+    spec = _measures().get(code.upper())
+    if spec is None:
+        abort(404)
+    app = ledger()
+    return render_template(
+        "measure.html", spec=spec, balances=reads.measure_balances(app, code=spec.code),
+        metrics=reads.metrics(app, measure=spec.code),
+        trail=reads.trail(app, measure=spec.code, newest_first=True, limit=PAGE_SIZE),
+        pillars=PILLARS,
+    )  # fmt: skip
+
+
+@bp.route("/transfers")
+@requires("viewer")
+def transfers() -> Any:
+    """Patent transfers and licences with their outcomes, newest first."""
+    page = _int_arg("page", 1, 1, 100_000) or 1
+    rows = reads.transfers(ledger(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    return render_template(
+        "transfers.html", rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE
+    )
+
+
+@bp.route("/financing")
+@requires("viewer")
+def financing() -> Any:
+    """IP-backed financings (pledge loans, insurance, securitisation), newest first."""
+    page = _int_arg("page", 1, 1, 100_000) or 1
+    rows = reads.financings(ledger(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    return render_template(
+        "financing.html", rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE
+    )
+
+
+@bp.route("/audit")
+@requires("auditor")
+def audit() -> Any:
+    """Latest signed tree heads, the last verification, and an inclusion proof on request."""
+    app = ledger()
+    heads = reads.latest_heads(app, 10)
+    verification = reads.last_verification(app)
+    position = _int_arg("position", None, 1)
+    tree_size = _int_arg("tree_size", None, 1)
+    proof = None
+    proof_error = None
+    if position is not None:
+        try:
+            proof = reads.inclusion_proof(app, position, tree_size)
+        except reads.NotInLog:
+            proof_error = _(
+                "Position %(p)d is not in a tree of that size (the Merkle log holds %(n)d events).",
+                p=position, n=reads.merkle_size(app),
+            )
+    return render_template(
+        "audit.html", heads=heads, verification=verification, problems=[],
+        position=position, tree_size=tree_size, proof=proof, proof_error=proof_error,
+    )  # fmt: skip
+
+
+@bp.route("/events/<int:position>")
+@requires("viewer")
+def event(position: int) -> Any:
+    """One event of the log by its position: what it says, who caused it, when."""
+    found = reads.event_at(ledger(), position)
+    if found is None:
+        abort(404)
+    return render_template("event.html", ev=found)
+
+
+@bp.route("/exports/trail.csv")
+@requires("auditor")
+def export_trail() -> Any:
+    """The audit trail as CSV (UTF-8 with BOM for spreadsheets), filtered like the API."""
+    after = _int_arg("after", 0, 0) or 0
+    limit = _int_arg("limit", 500, 1, reads.LIMIT_MAX) or 500
+    filters = {k: request.args.get(k) for k in ("uscc", "measure", "actor") if request.args.get(k)}
+    rows = reads.trail(ledger(), after_position=after, limit=limit, **filters)
+    out = io.StringIO()
+    columns = ["position", "recorded_at", "actor", "event_type", "uscc", "award_reference",
+               "measure", "doc_ref", "summary_zh", "summary_en"]  # fmt: skip
+    writer = csv.DictWriter(out, columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return Response(
+        "\ufeff" + out.getvalue(), mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=trail.csv"},
+    )  # fmt: skip
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(freshness=freshness, town_name=_town_name)

@@ -1,0 +1,50 @@
+"""Settings of the web application, read from `LEDGER_*` environment variables.
+
+- `LEDGER_DATABASE_URL`: the store (see `ledger.storage`);
+- `LEDGER_SECRET_KEY`: signs session cookies; without it a random key is made per process,
+  so sessions end when the server restarts;
+- `LEDGER_SECURE_COOKIES=1`: send cookies only over HTTPS (set it behind TLS);
+- `LEDGER_READ_TIMEOUT_S`: how long a read with `min_position` waits for the views (default 5);
+- `LEDGER_SIGNIN_FREE_FAILURES`: failed sign-ins allowed before each further attempt is delayed
+  (default 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        log.warning("%s is not a number; using %s", name, default)
+        return default
+
+
+def settings_from_env() -> dict[str, Any]:
+    """The Flask configuration the `LEDGER_*` environment variables describe."""
+    secret = os.environ.get("LEDGER_SECRET_KEY", "").strip()
+    if not secret:
+        secret = secrets.token_hex(32)
+    return {
+        "LEDGER_DATABASE_URL": os.environ.get("LEDGER_DATABASE_URL", "").strip(),
+        "SECRET_KEY": secret,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("LEDGER_SECURE_COOKIES", "0") == "1",
+        "SESSION_COOKIE_NAME": "ledger_session",
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        "LEDGER_READ_TIMEOUT_S": _float("LEDGER_READ_TIMEOUT_S", 5.0),
+        "LEDGER_SIGNIN_FREE_FAILURES": int(_float("LEDGER_SIGNIN_FREE_FAILURES", 3)),
+        "LEDGER_COMMANDS_MAX": 1000,
+        "LEDGER_PAGE_SIZE": 50,
+        "LEDGER_EVENTS_LIMIT_MAX": 500,
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
