@@ -83,7 +83,7 @@ def worker(ctx: click.Context, batch_size: int) -> None:
 
 @click.group()
 def balances() -> None:
-    """Balances of an enterprise, a measure or a town, from the views."""
+    """Balances of an enterprise, an award, a measure or a town, from the views."""
 
 
 def _balances_out(records: list[Any], as_json: bool, what: str) -> None:
@@ -111,6 +111,31 @@ def balances_enterprise(ctx: click.Context, uscc: str, fiscal_year: int | None, 
             [[r.fiscal_year, *(format_yuan(v) for v in (
                 r.granted_fen, r.revoked_fen, r.paid_fen, r.pending_fen, r.reversed_fen,
                 r.clawback_ordered_fen, r.clawback_recovered_fen, r.outstanding_fen))]
+             for r in records],
+        )  # fmt: skip
+
+
+@balances.command("award")
+@click.argument("reference", required=False)
+@click.option("--uscc", help="Only the awards of this enterprise.")
+@year_option
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@click.pass_context
+def balances_award(
+    ctx: click.Context, reference: str | None, uscc: str | None, fiscal_year: int | None,
+    offset: int, limit: int, as_json: bool,
+) -> None:  # fmt: skip
+    """Award REFERENCE (or every award, of an enterprise or a year): granted, paid, owed."""
+    records = queries.award_balances(open_app(ctx), reference, uscc, fiscal_year, offset, limit)
+    _balances_out(records, as_json, reference or uscc or "any award")
+    if not as_json:
+        _table(
+            ["award", "enterprise", "measure", "granted", "revoked", "paid", "pending",
+             "outstanding"],
+            [[r.reference, r.uscc, r.measure, *(format_yuan(v) for v in (
+                r.granted_fen, r.revoked_fen, r.paid_fen, r.pending_fen, r.outstanding_fen))]
              for r in records],
         )  # fmt: skip
 

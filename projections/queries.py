@@ -20,6 +20,7 @@ from projections.runner import ViewsBehind, wait_for_position
 from projections.trail import recorded_at_text
 
 __all__ = [
+    "AwardBalance",
     "Breakdown",
     "EnterpriseBalance",
     "EnterpriseSummary",
@@ -29,6 +30,7 @@ __all__ = [
     "TrailEntry",
     "ViewsBehind",
     "ViewsPosition",
+    "award_balances",
     "enterprise_balances",
     "enterprises",
     "measure_balances",
@@ -122,6 +124,70 @@ def enterprise_balances(
         EnterpriseBalance(uscc=r["uscc"], fiscal_year=int(r["fiscal_year"]), **_amounts(r))
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class AwardBalance(_Record):
+    """One award: what was granted, revoked, paid, pending and clawed back (fen)."""
+
+    reference: str
+    uscc: str
+    measure: str
+    item: str
+    fiscal_year: int
+    decision_ref: str
+    granted_on: str
+    revoked: bool
+    granted_fen: int
+    revoked_fen: int
+    paid_fen: int
+    pending_fen: int
+    reversed_fen: int
+    clawback_ordered_fen: int
+    clawback_recovered_fen: int
+    outstanding_fen: int
+    first_paid_on: str | None
+
+
+def award_balances(
+    app: Any,
+    reference: str | None = None,
+    uscc: str | None = None,
+    fiscal_year: int | None = None,
+    offset: int = 0,
+    limit: int = MAX_LIMIT,
+    min_position: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> list[AwardBalance]:
+    """Awards by reference, optionally only one, or those of an enterprise or a year; paged."""
+    views = _ready(app, min_position, timeout_s)
+    sql = "SELECT * FROM {q}pv_awards WHERE 1 = 1"
+    params: list[Any] = []
+    for column, value in (("reference", reference), ("uscc", uscc), ("fiscal_year", fiscal_year)):
+        if value is not None:
+            sql += f" AND {column} = %s"
+            params.append(value)
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    sql += f" ORDER BY reference LIMIT {limit} OFFSET {max(0, int(offset))}"
+    out = []
+    for r in views.query(sql, params):
+        amounts = _amounts({**r, "awards": 1})
+        del amounts["awards"]
+        out.append(
+            AwardBalance(
+                reference=r["reference"],
+                uscc=r["uscc"],
+                measure=r["measure"],
+                item=r["item"],
+                fiscal_year=int(r["fiscal_year"]),
+                decision_ref=r["decision_ref"],
+                granted_on=r["granted_on"],
+                revoked=bool(r["is_revoked"]),
+                first_paid_on=r["first_paid_on"],
+                **amounts,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
