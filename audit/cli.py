@@ -159,4 +159,128 @@ def verify(public_keys: tuple[str, ...], no_record: bool, as_json: bool) -> None
     sys.exit(report.exit_code)
 
 
+
+@audit.command()
+@click.option("--as-of", "as_of", metavar="INSTANT", help="ISO instant; naive times are Asia/Shanghai.")
+@click.option("--position", type=click.IntRange(min=0), help="Replay up to this log position.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in fen).")
+def replay(as_of: str | None, position: int | None, as_json: bool) -> None:
+    """Balances per enterprise and measure as the ledger knew them then, from the events."""
+    from audit.replay import replay as do_replay
+
+    if as_of is not None and position is not None:
+        raise click.UsageError("give --as-of or --position, not both")
+    instant = _shanghai_instant(as_of) if as_of is not None else None
+    result = do_replay(_app(), as_of=instant, position=position)
+    if as_json:
+        _dump(result)
+        return
+    from ledger.money import format_yuan
+
+    click.echo(f"as of position {result['position']} ({result['events']} money events)")
+    for row in result["measures"]:
+        click.echo(
+            f"{row['measure']} {row['fiscal_year']}: appropriated "
+            f"{format_yuan(row['appropriated_fen'] + row['adjusted_fen'])}, committed "
+            f"{format_yuan(row['committed_fen'] - row['released_fen'])}, paid "
+            f"{format_yuan(row['paid_fen'])}, remaining {format_yuan(row['remaining_fen'])}"
+        )
+    click.echo(f"{len(result['enterprises'])} enterprise-year balances (use --json for them)")
+
+
+@audit.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def reconcile(as_json: bool) -> None:
+    """Compare a replay at the views' position with the views; list every difference (exit 1)."""
+    from audit.replay import reconcile as do_reconcile
+
+    try:
+        result = do_reconcile(_app())
+    except RuntimeError as exc:
+        _fail(str(exc))
+    if as_json:
+        _dump(result)
+    else:
+        click.echo(f"views at position {result['position']}: "
+                   f"{len(result['differences'])} difference(s)")  # fmt: skip
+        for d in result["differences"]:
+            key = " ".join(f"{k}={v}" for k, v in d["key"].items())
+            click.echo(f"  {d['view']} {key} {d['column']}: replay {d['replay']} views {d['views']}")
+    sys.exit(1 if result["differences"] else 0)
+
+
+@audit.command()
+@click.option("--enterprise", "uscc", metavar="USCC")
+@click.option("--award", "award_reference", metavar="REF")
+@click.option("--actor", metavar="NAME")
+@click.option("--measure", metavar="CODE")
+@click.option("--from", "from_at", metavar="INSTANT", help="From (inclusive); ISO date or time, Asia/Shanghai unless it says otherwise.")
+@click.option("--to", "to_at", metavar="INSTANT", help="To (exclusive); as --from.")
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV.")
+def trail(
+    uscc: str | None,
+    award_reference: str | None,
+    actor: str | None,
+    measure: str | None,
+    from_at: str | None,
+    to_at: str | None,
+    limit: int,
+    as_json: bool,
+    as_csv: bool,
+) -> None:
+    """Every event about an enterprise, award, actor or measure, with times in Asia/Shanghai."""
+    from audit.trail import TRAIL_COLUMNS
+    from audit.trail import trail as do_trail
+
+    if not any((uscc, award_reference, actor, measure)):
+        raise click.UsageError("name one of --enterprise, --award, --actor or --measure")
+    rows = do_trail(
+        _app(), uscc=uscc, award_reference=award_reference, actor=actor, measure=measure,
+        from_at=_shanghai_instant(from_at) if from_at else None,
+        to_at=_shanghai_instant(to_at) if to_at else None, limit=limit,
+    )  # fmt: skip
+    if as_json:
+        _dump(rows)
+    elif as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=TRAIL_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        for r in rows:
+            ref = f" [{r['doc_ref']}]" if r["doc_ref"] else ""
+            click.echo(f"{r['position']:>8} {r['recorded_at'][:19]} {r['actor'] or '-':<12} "
+                       f"{r['aggregate']}.{r['summary']}{ref}")  # fmt: skip
+
+
+@audit.command()
+@click.option("--pending-days", type=click.IntRange(min=0), help="Days a payment may wait (default LEDGER_PENDING_DAYS_MAX or 30).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def checks(pending_days: int | None, as_json: bool) -> None:
+    """Run every registered audit check; exit 1 if any finds something."""
+    from audit.checks import CHECKS, run_checks
+
+    results = run_checks(_app(), pending_days=pending_days)
+    if as_json:
+        _dump(results)
+    else:
+        for name, findings in results.items():
+            click.echo(f"{name} ({CHECKS[name][0]}): {len(findings)} finding(s)")
+            for finding in findings:
+                click.echo(f"  at {finding['position']}: {finding['message']}")
+    sys.exit(1 if any(results.values()) else 0)
+
+
+def _shanghai_instant(text: str) -> datetime:
+    """An ISO date or instant from the command line; without an offset it is Asia/Shanghai."""
+    from audit.trail import SHANGHAI
+
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO date or time") from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
+
+
 commands = [audit]
