@@ -1,0 +1,72 @@
+"""The audit's scheduled jobs, added to ``ledger worker``'s APScheduler by :func:`add_jobs`.
+
+* ``audit-sign`` (hourly by default, ``LEDGER_AUDIT_SIGN_INTERVAL_S``): index new events and sign
+  a tree head, only when the log has grown since the latest head;
+* ``audit-verify`` (nightly at ``LEDGER_AUDIT_VERIFY_HOUR``, default 02:00 in the scheduler's
+  timezone): run the full verification and store its outcome for the web view
+  (:func:`audit.verify.last_verification`).
+
+Each job runs one instance at a time and coalesces missed runs. A job that fails logs the
+reason and leaves the next run to try again; a missing signing key is reported, not fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIGN_INTERVAL_S = 3600
+DEFAULT_VERIFY_HOUR = 2
+
+
+def sign_if_grown(app: Any) -> dict[str, Any] | None:
+    """Sign a tree head if the log grew since the latest one (the hourly job)."""
+    from audit.heads import sign_tree_head
+    from audit.keys import SigningKeyError
+
+    try:
+        head = sign_tree_head(app, only_if_grown=True)
+    except SigningKeyError as exc:
+        log.error("audit-sign: %s", exc)
+        return None
+    if head is not None:
+        log.info("audit-sign: tree head #%s of size %s", head["id"], head["tree_size"])
+    return head
+
+
+def verify_and_record(app: Any) -> int:
+    """Verify the whole log and store the outcome (the nightly job); returns the exit code."""
+    from audit.heads import utc_timestamp
+    from audit.log import update_log
+    from audit.verify import OPERATIONAL_ERROR, VerificationError, record, record_error, verify
+
+    started_at = utc_timestamp()
+    try:
+        update_log(app)
+        report = verify(app)
+    except (VerificationError, OSError) as exc:
+        log.error("audit-verify could not verify: %s", exc)
+        record_error(app, started_at, exc)
+        return OPERATIONAL_ERROR
+    record(app, report)
+    (log.info if report.intact else log.error)("audit-verify: %s", report.summary())
+    return report.exit_code
+
+
+def add_jobs(scheduler: Any, app: Any) -> None:
+    """Add the audit's jobs to a scheduler (each with max_instances=1, coalesce=True)."""
+    interval_s = int(os.environ.get("LEDGER_AUDIT_SIGN_INTERVAL_S", DEFAULT_SIGN_INTERVAL_S))
+    verify_hour = int(os.environ.get("LEDGER_AUDIT_VERIFY_HOUR", DEFAULT_VERIFY_HOUR))
+    scheduler.add_job(
+        sign_if_grown, "interval", seconds=interval_s, args=[app], id="audit-sign",
+        name="sign a tree head when the log has grown", max_instances=1, coalesce=True,
+        replace_existing=True,
+    )  # fmt: skip
+    scheduler.add_job(
+        verify_and_record, "cron", hour=verify_hour, minute=0, args=[app], id="audit-verify",
+        name="verify the Merkle log and the tree heads", max_instances=1, coalesce=True,
+        replace_existing=True,
+    )  # fmt: skip
