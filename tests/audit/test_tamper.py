@@ -24,6 +24,7 @@ def signed(ledger):  # type: ignore[no-untyped-def]
 
 def report_of(run_cli) -> tuple[int, dict]:  # type: ignore[no-untyped-def]
     result = run_cli("audit", "verify", "--json")
+    assert result.stdout, result.stderr
     return result.exit_code, json.loads(result.stdout)
 
 
