@@ -6,11 +6,15 @@ SVG is decoration for those who can see it and the table is the record.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pygal
 from markupsafe import Markup
 from pygal.style import Style
+
+#: pygal's inline script (its tooltip configuration): of no use without its JavaScript.
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 
 _STYLE = Style(
     background="transparent",
@@ -41,7 +45,7 @@ def _config(chart: pygal.Graph, title: str) -> pygal.Graph:
 
 
 def _svg(chart: pygal.Graph, label: str) -> Markup:
-    svg = chart.render(is_unicode=True)
+    svg = _SCRIPT.sub("", chart.render(is_unicode=True))
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1)
     return Markup(svg)  # pygal escapes the texts it draws
 

@@ -38,7 +38,8 @@ def yuan(amount_fen: Any) -> str:
     """Fen as yuan with two decimals and thousands separators: 123456 → "¥1,234.56"."""
     if amount_fen is None:
         return "—"
-    return "¥" + format_yuan(int(amount_fen))
+    amount_fen = int(amount_fen)
+    return ("-¥" if amount_fen < 0 else "¥") + format_yuan(abs(amount_fen))
 
 
 def wan(amount_fen: Any) -> str:

@@ -11,12 +11,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import factories as f
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-import factories as f
 from web import create_app
 
 PASSWORD = "correct horse"
