@@ -330,14 +330,12 @@ def parse_as_of(text: str) -> tuple[int | None, datetime | None]:
 
 
 def _replay(app: Any, as_of: str) -> Any:
+    """The audit's independent replay of the balances as of a position or an instant."""
+    from audit.replay import replay
+
     position, moment = parse_as_of(as_of)
-    try:
-        from audit.replay import replay
-    except ImportError:
-        raise BadReadRequest(
-            "as_of needs the audit's replay, which this installation does not have yet",
-            "as_of 需要审计回放功能，当前版本尚不具备",
-        ) from None
+    if position is not None:
+        check_min_position(app, position)
     return replay(app, as_of=moment, position=position)
 
 
@@ -356,7 +354,7 @@ def enterprise_as_of(app: Any, uscc: str, as_of: str) -> dict[str, Any] | None:
     current = enterprise(app, uscc)
     if current is None:
         return None
-    rows = [_plain(r) for r in _replayed_rows(result, "enterprise_balances")]
+    rows = _replayed_rows(result, "enterprises")
     current["balances"] = [r for r in rows if r.get("uscc") == current["uscc"]]
     current["as_of"] = as_of
     return current
@@ -366,13 +364,16 @@ def measure_balances_as_of(app: Any, code: str, as_of: str,
                            fiscal_year: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """A measure's balances by year as the ledger knew them at `as_of` (replayed)."""
     result = _replay(app, as_of)
-    rows = [_plain(r) for r in _replayed_rows(result, "measure_balances")]
-    return [
-        r for r in rows
-        if r.get("measure") == code and (fiscal_year is None or r.get("fiscal_year") == fiscal_year)
-    ]  # fmt: skip
+    out = []
+    for row in _replayed_rows(result, "measures"):
+        if row["measure"] != code or fiscal_year not in (None, row["fiscal_year"]):
+            continue
+        total_fen = row["appropriated_fen"] + row["adjusted_fen"]  # as the views state it
+        net_committed_fen = row["committed_fen"] - row["released_fen"]
+        utilisation = round(net_committed_fen / total_fen, 4) if total_fen else None
+        out.append({**row, "appropriated_fen": total_fen, "utilisation": utilisation})
+    return out
 
 
-def _replayed_rows(result: Any, name: str) -> list[Any]:
-    rows = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
-    return list(rows or [])
+def _replayed_rows(result: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    return [dict(row) for row in result.get(name) or []]

@@ -168,3 +168,21 @@ def test_the_openapi_document_is_generated_from_the_command_schemas(client: Any)
         assert component["additionalProperties"] is False
     body = doc["paths"]["/api/v1/commands"]["post"]["requestBody"]
     assert len(body["content"]["application/json"]["schema"]["oneOf"]) == 2
+
+
+def test_balances_as_of_an_earlier_position_are_replayed(client: Any, token: Any, seeded: Any) -> None:
+    headers = token("vic")
+    before_approval = next(
+        e["position"] for e in client.get("/api/v1/events?limit=500", headers=token("aud")).json["events"]
+        if e["event_type"].endswith("DisbursementApproved")
+    ) - 1
+    then = client.get(f"/api/v1/enterprises/{f.USCC_A}?as_of={before_approval}", headers=headers)
+    now = client.get(f"/api/v1/enterprises/{f.USCC_A}", headers=headers)
+    assert then.status_code == 200, then.json
+    assert then.json["balances"][0]["paid_fen"] == 0
+    assert now.json["balances"][0]["paid_fen"] == 5_000_000
+    measure = client.get(f"/api/v1/measures/M10?as_of={before_approval}", headers=headers)
+    assert measure.json["balances"][0]["paid_fen"] == 0
+    bad = client.get(f"/api/v1/enterprises/{f.USCC_A}?as_of=yesterday", headers=headers)
+    assert bad.status_code == 422
+    assert bad.json["code"] == "validation_error"
