@@ -10,7 +10,10 @@ same event twice: the slower one finds the position moved, rolls back and starts
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from eventsourcing.postgres import PostgresTrackingRecorder
@@ -78,41 +81,42 @@ class ViewsRecorderMixin:
     def _lock_position(self, c: Any) -> int:
         raise NotImplementedError
 
-    def _write_trail(self, c: Any, rows: list[Row]) -> None:
+    def _write_trail(self, c: Any, rows: list[tuple[Any, ...]]) -> None:
         names = t.TRAIL.column_names
         c.executemany(
             self._sql(
                 f"INSERT INTO {self.qualify}{t.TRAIL.name} ({', '.join(names)}) "
                 f"VALUES ({', '.join('%s' for _ in names)})"
             ),
-            [tuple(row[name] for name in names) for row in rows],
+            rows,
         )
+
+    def _write_tx(self) -> Any:
+        """A write transaction (the store's own pool by default)."""
+        return self._tx(commit=True)
 
     def commit_batch(
         self,
         expected_position: int,
         new_position: int,
-        changed: dict[t.Table, list[Row]],
-        trail: list[Row],
+        changed: dict[t.Table, list[tuple[Any, ...]]],
+        trail: list[tuple[Any, ...]],
     ) -> None:
-        """Write a batch: changed state rows, trail rows and the new position, atomically.
+        """Write a batch: changed state rows and trail rows (tuples in column order) and the
+        new position, atomically.
 
         Raises `PositionMoved` (and writes nothing) if the position is no longer
         `expected_position`.
         """
         assert new_position > expected_position, (expected_position, new_position)
-        with self._tx(commit=True) as c:
+        with self._write_tx() as c:
             current = self._lock_position(c)
             if current != expected_position:
                 raise PositionMoved(
                     f"the views are at {current}, not {expected_position}; reload and retry"
                 )
             for table, rows in changed.items():
-                names = table.column_names
-                c.executemany(
-                    t.upsert_statement(table, self.qualify, self.placeholder),
-                    [tuple(row[name] for name in names) for row in rows],
-                )
+                c.executemany(t.upsert_statement(table, self.qualify, self.placeholder), rows)
             if trail:
                 self._write_trail(c, trail)
             c.execute(
@@ -126,7 +130,7 @@ class ViewsRecorderMixin:
     def reset(self) -> None:
         """Drop and recreate every view table and set the position back to 0, in one
         transaction (so a rebuild also brings the tables to the current shape)."""
-        with self._tx(commit=True) as c:
+        with self._write_tx() as c:
             self._lock_position(c)
             for table in t.ALL_TABLES:
                 c.execute(f"DROP TABLE IF EXISTS {self.qualify}{table.name}")
@@ -166,12 +170,40 @@ class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):
                 (t.TRACKING_NAME,),
             )
 
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        self._writer: sqlite3.Connection | None = None
+        self._writer_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _write_tx(self) -> Iterator[sqlite3.Cursor]:
+        """A write transaction on the recorder's own connection, begun IMMEDIATE so that it
+        holds SQLite's write lock before it reads the position. Having its own connection
+        lets a batch commit while the runner reads the next one (WAL readers never wait)."""
+        with self._writer_lock:
+            if self._writer is None:
+                path = self.datastore.pool.db_name
+                self._writer = sqlite3.connect(
+                    path, isolation_level=None, check_same_thread=False, timeout=30
+                )
+                self._writer.row_factory = sqlite3.Row
+                self._writer.execute("PRAGMA busy_timeout = 30000")
+            cursor = self._writer.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            else:
+                cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
     def _lock_position(self, c: Any) -> int:
-        # A write first, so the transaction holds SQLite's write lock before it reads.
-        c.execute(
-            "UPDATE tracking SET notification_id = notification_id WHERE application_name = ?",
-            (t.TRACKING_NAME,),
-        )
         c.execute(
             "SELECT notification_id FROM tracking WHERE application_name = ?",
             (t.TRACKING_NAME,),
@@ -212,7 +244,7 @@ class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
             f"COPY {self.qualify}{t.TRAIL.name} ({', '.join(names)}) FROM STDIN"
         ) as copy:
             for row in rows:
-                copy.write_row(tuple(row[name] for name in names))
+                copy.write_row(row)
 
 
 def open_views(app: Any) -> ViewsRecorderMixin:

@@ -13,11 +13,13 @@ SQLite, and commits whatever has arrived as one batch.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from projections.recorder import PositionMoved, ViewsRecorderMixin, open_views
@@ -26,10 +28,71 @@ from projections.state import ViewState
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 2_000
+#: How often a runner starts again after finding that another one moved the views.
+MAX_RESTARTS = 20
 #: Longest wait for new events before the follower looks at its stop flag again.
 IDLE_WAIT_S = 0.25
 
 Progress = Callable[[int, int], None]  # (position reached, last position in the log)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one transaction writes: changed state rows, trail rows and the new position."""
+
+    expected_position: int
+    new_position: int
+    changed: dict[Any, list[tuple[Any, ...]]]
+    trail: list[tuple[Any, ...]]
+
+    def commit(self, views: ViewsRecorderMixin) -> None:
+        views.commit_batch(self.expected_position, self.new_position, self.changed, self.trail)
+
+
+class _Writer:
+    """Commits batches one after another in a thread of its own (at most one waiting)."""
+
+    def __init__(self, views: ViewsRecorderMixin) -> None:
+        self.views = views
+        self.waiting: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="projections-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = self.waiting.get()
+            if batch is None:
+                return
+            if self.error is None:
+                try:
+                    batch.commit(self.views)
+                except BaseException as exc:
+                    self.error = exc
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def submit(self, batch: Batch) -> None:
+        self._raise()
+        self.waiting.put(batch)
+
+    def close(self) -> None:
+        """Wait until every submitted batch is committed; raise the first failure."""
+        self.waiting.put(None)
+        self.thread.join()
+        self._raise()
+
+    def abandon(self) -> None:
+        """Stop after the batch in hand; later batches are dropped."""
+        if self.error is None:
+            self.error = RuntimeError("abandoned")
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.waiting.get_nowait()
+        self.waiting.put(None)
+        self.thread.join(timeout=60)
 
 
 class Runner:
@@ -58,62 +121,98 @@ class Runner:
             self.state = ViewState(rows)
         return self.state
 
+    def _prepare(self, notifications: Sequence[Any]) -> Batch | None:
+        """Apply notifications that follow the position to the state in memory and return
+        what to commit; the position moves on optimistically (a failed commit must set
+        `self.state` to None, which makes the next load read the position again)."""
+        state = self._load()
+        if notifications and notifications[0].id <= self.position:
+            notifications = [n for n in notifications if n.id > self.position]
+        if not notifications:
+            return None
+        to_domain_event = self.app.mapper.to_domain_event
+        try:
+            trail = [state.apply(to_domain_event(n), n.topic, n.id) for n in notifications]
+            batch = Batch(self.position, notifications[-1].id, state.take_changed(), trail)
+        except BaseException:
+            self.state = None  # the state in memory may be half-changed: load it again
+            raise
+        self.position = batch.new_position
+        return batch
+
     def apply(self, notifications: Sequence[Any]) -> int:
-        """Apply notifications that follow the views' position directly; commit them as one.
+        """Apply notifications that follow the views' position and commit them as one batch.
 
         Returns how many were applied (0 if another runner had moved the position: the
         state is then reloaded and the caller simply reads again).
         """
-        if not notifications:
+        batch = self._prepare(notifications)
+        if batch is None:
             return 0
-        state = self._load()
-        if notifications[0].id <= self.position:
-            notifications = [n for n in notifications if n.id > self.position]
-            if not notifications:
-                return 0
-        to_domain_event = self.app.mapper.to_domain_event
         try:
-            trail = [
-                state.apply(to_domain_event(n), n.topic, n.id) for n in notifications
-            ]
-            last = notifications[-1].id
-            self.views.commit_batch(self.position, last, state.take_dirty(), trail)
+            batch.commit(self.views)
         except PositionMoved as exc:
             log.info("%s", exc)
             self.state = None
             return 0
         except BaseException:
-            self.state = None  # the state in memory may be half-changed: load it again
+            self.state = None
             raise
-        self.position = last
-        return len(notifications)
+        return len(batch.trail)
+
+    def _read(self) -> list[Any]:
+        self._load()
+        return self.app.recorder.select_notifications(
+            start=self.position, limit=self.batch_size, inclusive_of_start=False
+        )
 
     def step(self) -> int:
         """Read and apply the next batch; returns how many events it applied."""
-        self._load()
-        notifications = self.app.recorder.select_notifications(
-            start=self.position, limit=self.batch_size, inclusive_of_start=False
-        )
-        if not notifications:
-            return 0
-        applied = self.apply(notifications)
-        if applied == 0 and self.state is None:
-            return self.step()  # someone else moved the position: carry on from theirs
-        return applied
+        for _attempt in range(MAX_RESTARTS):
+            notifications = self._read()
+            if not notifications:
+                return 0
+            applied = self.apply(notifications)
+            if applied or self.state is not None:
+                return applied
+            # someone else moved the position: carry on from theirs
+        raise PositionMoved("the views keep moving under this runner; is another one running?")
 
     # -- catch-up and rebuild -----------------------------------------------------------------
 
     def catch_up(self, stop: threading.Event | None = None) -> int:
-        """Apply every event recorded so far; returns how many were applied."""
+        """Apply every event recorded so far; returns how many were applied.
+
+        Batches are pipelined: while one commits (in a writer thread), the next is read,
+        decoded and applied in memory. Commits still happen one after another, each with its
+        own position, so a crash loses at most the batches not yet committed.
+        """
+        for _attempt in range(MAX_RESTARTS):
+            try:
+                return self._catch_up(stop)
+            except PositionMoved as exc:
+                log.info("%s", exc)
+                self.state = None
+        raise PositionMoved("the views keep moving under this runner; is another one running?")
+
+    def _catch_up(self, stop: threading.Event | None) -> int:
         total = 0
         end = self.app.recorder.max_notification_id() or 0
-        while stop is None or not stop.is_set():
-            applied = self.step()
-            total += applied
-            if self.progress is not None and applied:
-                self.progress(self.position, max(end, self.position))
-            if applied == 0:
-                break
+        writer = _Writer(self.views)
+        try:
+            while stop is None or not stop.is_set():
+                batch = self._prepare(self._read())
+                if batch is None:
+                    break
+                writer.submit(batch)
+                total += len(batch.trail)
+                if self.progress is not None:
+                    self.progress(self.position, max(end, self.position))
+            writer.close()
+        except BaseException:
+            self.state = None
+            writer.abandon()
+            raise
         return total
 
     def rebuild(self, stop: threading.Event | None = None) -> int:

@@ -11,7 +11,7 @@ pending = recorded − approved − rejected; revoked is the unpaid part a revoc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -87,14 +87,16 @@ class ViewState:
         self.dirty[table.name].add(key)
         return row
 
-    def take_dirty(self) -> dict[t.Table, list[Row]]:
-        """The changed rows of each table, and forget that they changed."""
+    def take_changed(self) -> dict[t.Table, list[tuple[Any, ...]]]:
+        """The changed rows of each table as tuples in column order (a snapshot, safe to hand
+        to another thread), and forget that they changed."""
         out = {}
         for table in t.STATE_TABLES:
             keys = self.dirty[table.name]
             if keys:
                 rows = self.rows[table.name]
-                out[table] = [rows[key] for key in keys]
+                names = table.column_names
+                out[table] = [tuple(rows[key][name] for name in names) for key in keys]
                 self.dirty[table.name] = set()
         return out
 
@@ -112,15 +114,12 @@ class ViewState:
 
     # -- applying events ----------------------------------------------------------------------
 
-    def apply(self, event: Any, topic: str, position: int) -> Row:
-        """Apply one event to the state and return its trail row."""
+    def apply(self, event: Any, topic: str, position: int) -> tuple[Any, ...]:
+        """Apply one event to the state and return its trail row (a tuple in column order)."""
         handler = _HANDLERS.get(topic)
         if handler is not None:
             handler(self, event)
         return trail_row(self, event, topic, position)
-
-    def apply_many(self, items: Iterable[tuple[Any, str, int]]) -> list[Row]:
-        return [self.apply(event, topic, position) for event, topic, position in items]
 
 
 Handler = Callable[[ViewState, Any], None]

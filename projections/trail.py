@@ -10,9 +10,10 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from ledger.money import format_yuan
+from projections import tables as t
 
 if TYPE_CHECKING:
-    from projections.state import Row, ViewState
+    from projections.state import ViewState
 
 
 def _y(fen: int) -> str:
@@ -20,8 +21,12 @@ def _y(fen: int) -> str:
 
 
 def recorded_at_text(value: Any) -> str:
-    """An instant as the trail stores it: ISO 8601 in UTC with microseconds (sortable text)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """An instant as the trail stores it: ISO 8601 in UTC with microseconds, e.g.
+    2025-03-01T08:00:00.000000+00:00 (same length for every instant, so text order is time
+    order)."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def _summaries(kind: str, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
@@ -29,6 +34,9 @@ def _summaries(kind: str, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
     ref = ctx.get("award_reference")
     g = e.__dict__.get
     match kind:
+        case "CommandReceipt.Accepted":
+            return (f"command {e.command_type} {e.key} accepted",
+                    f"命令 {e.command_type} {e.key} 已受理")  # fmt: skip
         case "Award.Granted":
             return (
                 f"award {e.reference} granted to {e.uscc}: {_y(e.amount_fen)} yuan under "
@@ -110,9 +118,6 @@ def _summaries(kind: str, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
                 f"{e.instrument} of {_y(e.principal_fen)} yuan from {e.lender} to {e.uscc}",
                 f"{e.uscc} 获 {e.lender} 知识产权融资 {_y(e.principal_fen)} 元（{e.instrument}）",
             )
-        case "CommandReceipt.Accepted":
-            return (f"command {e.command_type} {e.key} accepted",
-                    f"命令 {e.command_type} {e.key} 已受理")  # fmt: skip
         case "User.Registered":
             return (f"user {e.name} registered with roles {', '.join(e.roles)}",
                     f"用户 {e.name} 登记，角色 {', '.join(e.roles)}")  # fmt: skip
@@ -127,12 +132,17 @@ def _summaries(kind: str, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-def trail_row(state: ViewState, e: Any, topic: str, position: int) -> Row:
-    """The trail row of an event, after the state has taken it in."""
-    from projections import tables as t
+_TOPICS: dict[str, tuple[str, str, str]] = {}
 
-    kind = topic.rpartition(":")[2]
-    aggregate_type = kind.partition(".")[0]
+
+def trail_row(state: ViewState, e: Any, topic: str, position: int) -> tuple[Any, ...]:
+    """The trail row of an event, after the state has taken it in (a tuple in the column
+    order of `tables.TRAIL`)."""
+    parsed = _TOPICS.get(topic)
+    if parsed is None:
+        kind = topic.rpartition(":")[2]
+        parsed = _TOPICS[topic] = (kind, kind.partition(".")[0], kind.partition(".")[2])
+    kind, aggregate_type, event_type = parsed
     originator = str(e.originator_id)
     g = e.__dict__.get
     ctx: dict[str, Any] = {}
@@ -176,17 +186,17 @@ def trail_row(state: ViewState, e: Any, topic: str, position: int) -> Row:
         summary_en, summary_zh = _summaries(kind, e, ctx)
     except (AttributeError, KeyError, TypeError):  # an event shape this code does not know
         summary_en = summary_zh = kind
-    return {
-        "position": position,
-        "recorded_at": recorded_at_text(e.timestamp),
-        "actor": g("actor"),
-        "aggregate_type": aggregate_type,
-        "aggregate_id": originator,
-        "event_type": kind.partition(".")[2],
-        "summary_en": summary_en[:500],
-        "summary_zh": summary_zh[:500],
-        "uscc": uscc,
-        "award_reference": award_reference,
-        "measure": measure,
-        "doc_ref": doc_ref,
-    }
+    return (
+        position,
+        recorded_at_text(e.timestamp),
+        g("actor"),
+        aggregate_type,
+        originator,
+        event_type,
+        summary_en[:500],
+        summary_zh[:500],
+        uscc,
+        award_reference,
+        measure,
+        doc_ref,
+    )
