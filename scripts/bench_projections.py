@@ -135,12 +135,14 @@ def live_lag(url: str, app: Any, enterprises: int, rate: float, seconds: float, 
     worker = subprocess.Popen([ledger_bin, "worker"], env=env, stderr=subprocess.DEVNULL)
     store = store_from_url(url)
     try:
-        Runner(app).views.position()  # tables exist
-        deadline = time.monotonic() + 120
-        while Runner(app).views.position() < app.log_position():
-            if time.monotonic() > deadline:
-                raise SystemExit("the worker did not catch up within 120 s")
-            time.sleep(0.1)
+        # Wait until the worker has loaded its state and follows: a probe command must show.
+        from projections.queries import enterprise_balances
+
+        probe = app.execute(
+            {"type": "record_disbursement", "reference": "LAG-PROBE", "award_reference": "BA-0",
+             "amount_fen": 1_000, "voucher_no": "LP", "paid_on": "2025-06-01"}, "olga")  # fmt: skip
+        enterprise_balances(app, uscc_for(1_000_000), min_position=probe.position, timeout_s=300)
+        time.sleep(1.0)
         samples: list[tuple[float, int]] = []
         stop = threading.Event()
 
