@@ -12,8 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, redirect, request, url_for
-from flask_babel import Babel, get_locale
+from flask import Blueprint, Flask, g, redirect, request, url_for
+from flask_babel import Babel, get_locale, get_translations
 
 from ledger.money import format_wan, format_yuan
 
@@ -31,7 +31,10 @@ def select_locale() -> str:
 
 
 def is_english() -> bool:
-    return str(get_locale()) == "en"
+    """Whether this request is answered in English (looked up once per request)."""
+    if "is_english" not in g:
+        g.is_english = str(get_locale()) == "en"
+    return g.is_english
 
 
 def yuan(amount_fen: Any) -> str:
@@ -103,10 +106,26 @@ def switch_language(code: str) -> Any:
     return response
 
 
+def _translations() -> Any:
+    if "translations" not in g:
+        g.translations = get_translations()
+    return g.translations
+
+
+def template_gettext(text: str) -> str:
+    """gettext for templates with the catalogue looked up once per request (Jinja formats)."""
+    return _translations().ugettext(text)
+
+
+def template_ngettext(singular: str, plural: str, n: int) -> str:
+    return _translations().ungettext(singular, plural, n)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     Babel(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
     app.register_blueprint(bp)
     app.jinja_env.filters.update(yuan=yuan, wan=wan, shanghai_time=shanghai_time, percent=percent)
     app.jinja_env.globals.update(pick=pick, is_english=is_english, get_locale=get_locale)

@@ -23,6 +23,8 @@ from web.i18n import pick
 bp = Blueprint("pages", __name__)
 
 PAGE_SIZE = 50
+#: Trail entries on an enterprise page; older ones are a link away.
+TRAIL_PAGE_SIZE = 25
 PILLARS = {"quality": ("质量", "Quality"), "standards": ("标准", "Standards"), "ip": ("知识产权", "IP")}
 
 
@@ -151,13 +153,13 @@ def enterprise(uscc: str) -> Any:
         abort(404)
     before = _int_arg("before", None, 1)
     trail = reads.trail(
-        app, uscc=found["uscc"], newest_first=True, after_position=before, limit=PAGE_SIZE
+        app, uscc=found["uscc"], newest_first=True, after_position=before, limit=TRAIL_PAGE_SIZE
     )
     return render_template(
         "enterprise.html", e=found, awards=reads.awards_of(app, found["uscc"]),
         transfers=reads.transfers(app, uscc=found["uscc"], limit=200),
         financings=reads.financings(app, uscc=found["uscc"], limit=200), trail=trail,
-        older=trail[-1]["position"] if len(trail) == PAGE_SIZE else None,
+        older=trail[-1]["position"] if len(trail) == TRAIL_PAGE_SIZE else None,
         measure_title=_measure_title, town_name=_town_name,
     )  # fmt: skip
 
