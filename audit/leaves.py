@@ -64,3 +64,25 @@ def row_leaf_hashes(rows: Any) -> list[tuple[int, bytes]]:
         h.update(state)
         append((position, h.digest()))
     return out
+
+
+def row_leaf_hashes_split(rows: Any) -> tuple[list[int], list[bytes]]:
+    """Like :func:`row_leaf_hashes`, as two lists: the positions and the leaf hashes."""
+    sha = hashlib.sha256
+    prefix = b"\x00" + LEAF_PREFIX
+    topics: dict[str, bytes] = {}
+    positions = [row[0] for row in rows]
+    hashes = []
+    append = hashes.append
+    for position, originator_id, version, topic, state in rows:
+        oid = originator_id.hex if isinstance(originator_id, UUID) else canonical_id(originator_id)
+        topic_bytes = topics.get(topic)
+        if topic_bytes is None:
+            topic_bytes = topics[topic] = topic.encode()
+        append(
+            sha(
+                b"%s%d\n%s\n%d\n%s\n%s"
+                % (prefix, position, oid.encode(), version, topic_bytes, state)
+            ).digest()
+        )
+    return positions, hashes

@@ -33,9 +33,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from audit.db import LEAVES, NODES, VERIFICATIONS, as_bytes, audit_db
 from audit.heads import all_heads, utc_timestamp
 from audit.keys import trusted_public_keys
-from audit.leaves import row_leaf_hashes
-from audit.log import MIN_CACHED_LEVEL, READ_BATCH
-from audit.merkle import EMPTY_ROOT, ListLeafHashes, MemoryNodeCache, MerkleTree, tree_head_message
+from audit.leaves import row_leaf_hashes_split
+from audit.log import MIN_CACHED_LEVEL, READ_BATCH, leaf_count, stored_tree
+from audit.merkle import EMPTY_ROOT, MemoryNodeCache, MerkleTree, tree_head_message
 
 INTACT = 0
 TAMPERED = 1
@@ -109,6 +109,21 @@ class Report:
 Progress = Callable[[int, int], None]
 
 
+class _Leaves:
+    """Recomputed leaf hashes as a LeafHashes source (no copy: they are ours and 32 bytes)."""
+
+    __slots__ = ("_hashes",)
+
+    def __init__(self, hashes: list[bytes]) -> None:
+        self._hashes = hashes
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def leaf_range(self, start: int, end: int) -> list[bytes]:
+        return self._hashes[start:end]
+
+
 def verify(
     app: Any,
     *,
@@ -128,24 +143,32 @@ def verify(
                 "there are signed tree heads but no trusted public key to check them with: "
                 "set LEDGER_SIGNING_KEY (its .pub file is used) or pass --public-key"
             )
-        stored_positions, stored_hashes = _stored_leaves(db, cur, batch)
+        stored_size = leaf_count(db, cur)
         cur.execute(db.sql("SELECT COUNT(*) FROM {events}"))
         total = int(cur.fetchone()[0])
         positions, hashes = _recompute(db, cur, batch, total, progress)
         report.events_checked = len(hashes)
-        _compare_leaves(report, stored_positions, stored_hashes, positions, hashes)
-        tree = MerkleTree(
-            ListLeafHashes(hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL
-        )
+        tree = MerkleTree(_Leaves(hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL)
+        common = min(stored_size, len(hashes))
+        # Equal roots over the common prefix mean equal leaves (positions included): only when
+        # they differ, or leaves are missing, are the stored leaves read one by one.
+        same = common == 0 or stored_tree(db, cur).root(common) == tree.root(common)
+        if same and stored_size <= len(hashes):
+            report.leaves_checked = stored_size
+            report.unindexed_events = len(hashes) - stored_size
+            stored_positions: list[int] = positions
+        else:
+            stored_positions, stored_hashes = _stored_leaves(db, cur, batch)
+            _compare_leaves(report, stored_positions, stored_hashes, positions, hashes)
         leaf_diff = report.findings[0].leaf_index if report.findings else None
         _check_heads(report, heads, keys, tree, positions, stored_positions, leaf_diff)
-        if leaf_diff is not None or len(stored_hashes) > len(hashes):
+        if not (same and stored_size <= len(hashes)):
             # The cache derives from the stored leaves: check it against those.
             tree = MerkleTree(
-                ListLeafHashes(stored_hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL
+                _Leaves(stored_hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL
             )
             positions = stored_positions
-        _check_nodes(db, cur, report, tree, positions, len(stored_hashes))
+        _check_nodes(db, cur, report, tree, positions, stored_size)
     report.finished_at = utc_timestamp()
     report.duration_s = round(time.perf_counter() - started, 3)
     return report
@@ -185,9 +208,9 @@ def _recompute(
         rows = cur.fetchall()
         if not rows:
             break
-        for position, leaf in row_leaf_hashes(rows):
-            positions.append(position)
-            hashes.append(leaf)
+        batch_positions, batch_hashes = row_leaf_hashes_split(rows)
+        positions.extend(batch_positions)
+        hashes.extend(batch_hashes)
         last = positions[-1]
         if progress is not None and time.monotonic() >= next_report:
             progress(len(hashes), total)
