@@ -100,9 +100,9 @@ class ViewState:
                 self.dirty[table.name] = set()
         return out
 
-    def award(self, event: Any) -> Row:
+    def award(self, oid: str) -> Row:
         """The award row an award event belongs to (by its originator id), marked as changed."""
-        reference = self.reference_by_id[str(event.originator_id)]
+        reference = self.reference_by_id[oid]
         return self.row(t.AWARDS, (reference,))
 
     def _add_to_balances(self, award: Row, column: str, amount_fen: int) -> None:
@@ -116,13 +116,14 @@ class ViewState:
 
     def apply(self, event: Any, topic: str, position: int) -> tuple[Any, ...]:
         """Apply one event to the state and return its trail row (a tuple in column order)."""
+        oid = str(event.originator_id)
         handler = _HANDLERS.get(topic)
         if handler is not None:
-            handler(self, event)
-        return trail_row(self, event, topic, position)
+            handler(self, event, oid)
+        return trail_row(self, event, topic, position, oid)
 
 
-Handler = Callable[[ViewState, Any], None]
+Handler = Callable[[ViewState, Any, str], None]
 _HANDLERS: dict[str, Handler] = {}
 
 
@@ -138,10 +139,10 @@ def _on(topic: str) -> Callable[[Handler], Handler]:
 
 
 @_on(_AWARD + "Granted")
-def _granted(state: ViewState, e: Any) -> None:
+def _granted(state: ViewState, e: Any, oid: str) -> None:
     award = state.row(t.AWARDS, (e.reference,))
     award.update(
-        award_id=str(e.originator_id),
+        award_id=oid,
         uscc=e.uscc,
         measure=e.measure,
         item=e.item,
@@ -157,8 +158,8 @@ def _granted(state: ViewState, e: Any) -> None:
 
 
 @_on(_AWARD + "DisbursementRecorded")
-def _disbursement_recorded(state: ViewState, e: Any) -> None:
-    award = state.award(e)
+def _disbursement_recorded(state: ViewState, e: Any, oid: str) -> None:
+    award = state.award(oid)
     state.row(t.DISBURSEMENTS, (e.reference,)).update(
         award_reference=award["reference"],
         amount_fen=e.amount_fen,
@@ -169,16 +170,16 @@ def _disbursement_recorded(state: ViewState, e: Any) -> None:
     state._add_to_balances(award, "pending_fen", e.amount_fen)
 
 
-def _decide(state: ViewState, e: Any, status: str) -> tuple[Row, Row]:
-    award = state.award(e)
+def _decide(state: ViewState, e: Any, oid: str, status: str) -> tuple[Row, Row]:
+    award = state.award(oid)
     disbursement = state.row(t.DISBURSEMENTS, (e.reference,))
     disbursement["status"] = status
     return award, disbursement
 
 
 @_on(_AWARD + "DisbursementApproved")
-def _approved(state: ViewState, e: Any) -> None:
-    award, disbursement = _decide(state, e, "approved")
+def _approved(state: ViewState, e: Any, oid: str) -> None:
+    award, disbursement = _decide(state, e, oid, "approved")
     amount_fen = disbursement["amount_fen"]
     state._add_to_balances(award, "pending_fen", -amount_fen)
     state._add_to_balances(award, "approved_fen", amount_fen)
@@ -188,68 +189,68 @@ def _approved(state: ViewState, e: Any) -> None:
 
 
 @_on(_AWARD + "DisbursementRejected")
-def _rejected(state: ViewState, e: Any) -> None:
-    award, disbursement = _decide(state, e, "rejected")
+def _rejected(state: ViewState, e: Any, oid: str) -> None:
+    award, disbursement = _decide(state, e, oid, "rejected")
     amount_fen = disbursement["amount_fen"]
     state._add_to_balances(award, "pending_fen", -amount_fen)
     award["rejected_fen"] += amount_fen
 
 
 @_on(_AWARD + "DisbursementReversed")
-def _reversed(state: ViewState, e: Any) -> None:
-    award, disbursement = _decide(state, e, "reversed")
+def _reversed(state: ViewState, e: Any, oid: str) -> None:
+    award, disbursement = _decide(state, e, oid, "reversed")
     state._add_to_balances(award, "reversed_fen", disbursement["amount_fen"])
 
 
 @_on(_AWARD + "Revoked")
-def _revoked(state: ViewState, e: Any) -> None:
-    award = state.award(e)
+def _revoked(state: ViewState, e: Any, oid: str) -> None:
+    award = state.award(oid)
     award["is_revoked"] = 1
     state._add_to_balances(award, "revoked_fen", e.revoked_fen)
 
 
 @_on(_AWARD + "ClawbackOrdered")
-def _clawback_ordered(state: ViewState, e: Any) -> None:
-    state._add_to_balances(state.award(e), "clawback_ordered_fen", e.amount_fen)
+def _clawback_ordered(state: ViewState, e: Any, oid: str) -> None:
+    state._add_to_balances(state.award(oid), "clawback_ordered_fen", e.amount_fen)
 
 
 @_on(_AWARD + "ClawbackRecovered")
-def _clawback_recovered(state: ViewState, e: Any) -> None:
-    state._add_to_balances(state.award(e), "clawback_recovered_fen", e.amount_fen)
+def _clawback_recovered(state: ViewState, e: Any, oid: str) -> None:
+    state._add_to_balances(state.award(oid), "clawback_recovered_fen", e.amount_fen)
 
 
 # -- budgets -----------------------------------------------------------------------------------
 
 
 @_on(_BUDGET + "Opened")
-def _budget_opened(state: ViewState, e: Any) -> None:
+def _budget_opened(state: ViewState, e: Any, oid: str) -> None:
     key = (e.measure, e.fiscal_year)
-    state.row(t.MEASURE_BALANCES, key)["budget_id"] = str(e.originator_id)
-    state.budget_by_id[str(e.originator_id)] = key
+    state.row(t.MEASURE_BALANCES, key)["budget_id"] = oid
+    state.budget_by_id[oid] = key
 
 
-def _budget(state: ViewState, e: Any) -> Row:
-    return state.row(t.MEASURE_BALANCES, state.budget_by_id[str(e.originator_id)])
+def _budget(state: ViewState, e: Any, oid: str) -> Row:
+    return state.row(t.MEASURE_BALANCES, state.budget_by_id[oid])
 
 
 @_on(_BUDGET + "Appropriated")
-def _appropriated(state: ViewState, e: Any) -> None:
-    _budget(state, e)["appropriated_fen"] += e.amount_fen
+def _appropriated(state: ViewState, e: Any, oid: str) -> None:
+    _budget(state, e, oid)["appropriated_fen"] += e.amount_fen
 
 
 @_on(_BUDGET + "Adjusted")
-def _adjusted(state: ViewState, e: Any) -> None:
-    _budget(state, e)["adjusted_fen"] += e.delta_fen
+def _adjusted(state: ViewState, e: Any, oid: str) -> None:
+    _budget(state, e, oid)["adjusted_fen"] += e.delta_fen
 
 
 @_on(_BUDGET + "Committed")
-def _committed(state: ViewState, e: Any) -> None:
-    _budget(state, e)["committed_fen"] += e.amount_fen
+def _committed(state: ViewState, e: Any, oid: str) -> None:
+    _budget(state, e, oid)["committed_fen"] += e.amount_fen
 
 
 @_on(_BUDGET + "Released")
-def _released(state: ViewState, e: Any) -> None:
-    _budget(state, e)["released_fen"] += e.amount_fen
+def _released(state: ViewState, e: Any, oid: str) -> None:
+    _budget(state, e, oid)["released_fen"] += e.amount_fen
 
 
 # -- enterprises -------------------------------------------------------------------------------
@@ -257,21 +258,21 @@ def _released(state: ViewState, e: Any) -> None:
 
 @_on(_ENTERPRISE + "Registered")
 @_on(_ENTERPRISE + "Updated")
-def _enterprise(state: ViewState, e: Any) -> None:
-    uscc = getattr(e, "uscc", None) or state.uscc_by_id[str(e.originator_id)]
+def _enterprise(state: ViewState, e: Any, oid: str) -> None:
+    uscc = getattr(e, "uscc", None) or state.uscc_by_id[oid]
     state.row(t.ENTERPRISES, (uscc,)).update(
-        enterprise_id=str(e.originator_id), name=e.name, town_code=e.town_code, industry=e.industry
+        enterprise_id=oid, name=e.name, town_code=e.town_code, industry=e.industry
     )
-    state.uscc_by_id[str(e.originator_id)] = uscc
+    state.uscc_by_id[oid] = uscc
 
 
 # -- patent transfers --------------------------------------------------------------------------
 
 
 @_on(_TRANSFER + "Recorded")
-def _transfer_recorded(state: ViewState, e: Any) -> None:
+def _transfer_recorded(state: ViewState, e: Any, oid: str) -> None:
     state.row(t.TRANSFERS, (e.reference,)).update(
-        transfer_id=str(e.originator_id),
+        transfer_id=oid,
         uscc=e.uscc,
         patent_no=e.patent_no,
         transferor_kind=e.transferor_kind,
@@ -279,16 +280,16 @@ def _transfer_recorded(state: ViewState, e: Any) -> None:
         contract_value_fen=e.contract_value_fen,
         signed_on=_iso(e.signed_on),
     )
-    state.reference_by_id[str(e.originator_id)] = e.reference
+    state.reference_by_id[oid] = e.reference
 
 
-def _transfer(state: ViewState, e: Any) -> Row:
-    return state.row(t.TRANSFERS, (state.reference_by_id[str(e.originator_id)],))
+def _transfer(state: ViewState, e: Any, oid: str) -> Row:
+    return state.row(t.TRANSFERS, (state.reference_by_id[oid],))
 
 
 def _first_date(column: str) -> Handler:
-    def handler(state: ViewState, e: Any) -> None:
-        row = _transfer(state, e)
+    def handler(state: ViewState, e: Any, oid: str) -> None:
+        row = _transfer(state, e, oid)
         if row[column] is None:
             row[column] = _iso(e.on)
 
@@ -302,42 +303,42 @@ _on(_TRANSFER + "Terminated")(_first_date("terminated_on"))
 
 
 @_on(_TRANSFER + "RevenueReported")
-def _revenue(state: ViewState, e: Any) -> None:
-    _transfer(state, e)["revenue_fen"] += e.amount_fen
+def _revenue(state: ViewState, e: Any, oid: str) -> None:
+    _transfer(state, e, oid)["revenue_fen"] += e.amount_fen
 
 
 # -- financing ---------------------------------------------------------------------------------
 
 
 @_on(_FINANCING + "Registered")
-def _financing_registered(state: ViewState, e: Any) -> None:
+def _financing_registered(state: ViewState, e: Any, oid: str) -> None:
     state.row(t.FINANCINGS, (e.reference,)).update(
-        financing_id=str(e.originator_id),
+        financing_id=oid,
         uscc=e.uscc,
         instrument=e.instrument,
         lender=e.lender,
         principal_fen=e.principal_fen,
         registered_on=_iso(e.registered_on),
     )
-    state.reference_by_id[str(e.originator_id)] = e.reference
+    state.reference_by_id[oid] = e.reference
 
 
-def _financing(state: ViewState, e: Any) -> Row:
-    return state.row(t.FINANCINGS, (state.reference_by_id[str(e.originator_id)],))
+def _financing(state: ViewState, e: Any, oid: str) -> Row:
+    return state.row(t.FINANCINGS, (state.reference_by_id[oid],))
 
 
 @_on(_FINANCING + "Drawn")
-def _drawn(state: ViewState, e: Any) -> None:
-    _financing(state, e)["drawn_fen"] += e.amount_fen
+def _drawn(state: ViewState, e: Any, oid: str) -> None:
+    _financing(state, e, oid)["drawn_fen"] += e.amount_fen
 
 
 @_on(_FINANCING + "Repaid")
-def _repaid(state: ViewState, e: Any) -> None:
-    _financing(state, e)["repaid_fen"] += e.amount_fen
+def _repaid(state: ViewState, e: Any, oid: str) -> None:
+    _financing(state, e, oid)["repaid_fen"] += e.amount_fen
 
 
 @_on(_FINANCING + "Defaulted")
-def _defaulted(state: ViewState, e: Any) -> None:
-    row = _financing(state, e)
+def _defaulted(state: ViewState, e: Any, oid: str) -> None:
+    row = _financing(state, e, oid)
     if row["defaulted_on"] is None:
         row["defaulted_on"] = _iso(e.on)
