@@ -128,13 +128,14 @@ class ViewsRecorderMixin:
             )
 
     def reset(self) -> None:
-        """Drop and recreate every view table and set the position back to 0, in one
-        transaction (so a rebuild also brings the tables to the current shape)."""
+        """Drop and recreate every view table (without secondary indexes: see
+        `create_indexes`) and set the position back to 0, in one transaction (so a rebuild
+        also brings the tables to the current shape)."""
         with self._write_tx() as c:
             self._lock_position(c)
             for table in t.ALL_TABLES:
                 c.execute(f"DROP TABLE IF EXISTS {self.qualify}{table.name}")
-            for statement in self._view_statements(self.placeholder == "%s"):
+            for statement in self._view_statements(self.placeholder == "%s", indexes=False):
                 c.execute(statement)
             c.execute(
                 self._sql(
@@ -144,11 +145,26 @@ class ViewsRecorderMixin:
                 (t.TRACKING_NAME,),
             )
 
-    def _view_statements(self, postgres: bool) -> list[str]:
+    def _view_statements(
+        self, postgres: bool, *, tables: bool = True, indexes: bool = True
+    ) -> list[str]:
         statements = []
         for table in t.ALL_TABLES:
-            statements.extend(t.create_statements(table, self.qualify, postgres))
+            statements.extend(
+                t.create_statements(
+                    table, self.qualify, postgres, tables=tables, indexes=indexes
+                )
+            )
         return statements
+
+    def create_indexes(self) -> None:
+        """Create the secondary indexes (a rebuild leaves them out until it is done, since
+        building an index once is much cheaper than keeping it up to date row by row)."""
+        with self._write_tx() as c:
+            for statement in self._view_statements(
+                self.placeholder == "%s", tables=False, indexes=True
+            ):
+                c.execute(statement)
 
 
 class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):

@@ -219,7 +219,9 @@ class Runner:
         """Empty every view and apply the whole log again."""
         self.views.reset()
         self.state = None
-        return self.catch_up(stop)
+        applied = self.catch_up(stop)
+        self.views.create_indexes()
+        return applied
 
     # -- following ----------------------------------------------------------------------------
 

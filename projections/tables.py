@@ -135,19 +135,24 @@ ALL_TABLES = (*STATE_TABLES, TRAIL)
 TRACKING_NAME = "projections"
 
 
-def create_statements(table: Table, qualify: str, postgres: bool) -> list[str]:
-    """CREATE TABLE / INDEX statements for one table (`qualify` prefixes names, e.g. a schema)."""
+def create_statements(
+    table: Table, qualify: str, postgres: bool, *, tables: bool = True, indexes: bool = True
+) -> list[str]:
+    """CREATE TABLE and/or CREATE INDEX statements for one table (`qualify` prefixes names,
+    e.g. a schema)."""
     int_type = "BIGINT" if postgres else "INTEGER"
     cols = ", ".join(
         f"{name} {int_type if kind == 'int' else 'TEXT'}"
         + (" NOT NULL" if name in table.key else "")
         for name, kind in table.columns
     )
-    statements = [
-        f"CREATE TABLE IF NOT EXISTS {qualify}{table.name} "
-        f"({cols}, PRIMARY KEY ({', '.join(table.key)}))"
-    ]
-    for column in table.indexes:
+    statements = []
+    if tables:
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {qualify}{table.name} "
+            f"({cols}, PRIMARY KEY ({', '.join(table.key)}))"
+        )
+    for column in table.indexes if indexes else ():
         statements.append(
             f"CREATE INDEX IF NOT EXISTS {table.name}_{column}_idx "
             f"ON {qualify}{table.name} ({column})"
