@@ -29,6 +29,10 @@ class PositionMoved(RuntimeError):
     """Another runner moved the views' position since this one loaded it."""
 
 
+class ViewsOutOfDate(RuntimeError):
+    """The view tables were made by an older version of this code; rebuild them."""
+
+
 class ViewsRecorderMixin:
     """What both stores' view recorders offer the runner and the queries."""
 
@@ -74,6 +78,11 @@ class ViewsRecorderMixin:
             for table in t.STATE_TABLES:
                 c.execute(f"SELECT * FROM {self.qualify}{table.name}")
                 rows[table.name] = [dict(row) for row in c.fetchall()]
+                if rows[table.name] and set(rows[table.name][0]) != set(table.column_names):
+                    raise ViewsOutOfDate(
+                        f"the view table {table.name} has an older shape; "
+                        "run `ledger project --rebuild`"
+                    )
         return position, rows
 
     # -- writing ------------------------------------------------------------------------------
