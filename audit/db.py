@@ -148,7 +148,13 @@ class AuditDb:
 
     def _sqlite_connect(self) -> sqlite3.Connection:
         path = self.store.sqlite_path
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, uri=path.startswith("file:"))
+        conn = sqlite3.connect(
+            path,
+            timeout=30,
+            isolation_level=None,
+            uri=path.startswith("file:"),
+            check_same_thread=False,  # verification reads ahead in a second thread
+        )
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
 

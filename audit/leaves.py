@@ -6,7 +6,8 @@ notification id), the originator id, the originator version, the topic and the s
     b"songjiang-ledger event v1\\n" + f"{position}\\n{id32}\\n{version}\\n{topic}\\n".encode()
     + state
 
-where ``id32`` is the originator UUID as 32 lowercase hex digits (the form SQLite stores) and
+where ``id32`` is the originator id as 32 hex digits: a UUID column's value (PostgreSQL) as
+its lowercase hex, a text column's value (SQLite stores that same hex) exactly as stored, and
 ``state`` the stored bytes as they are (they come last, so no length prefix is needed; a topic
 never contains a line break). The leaf hash is ``SHA-256(0x00 ‖ those bytes)``. Including the
 position means that moving an event, even unchanged, changes its leaf.
@@ -22,13 +23,14 @@ LEAF_PREFIX = b"songjiang-ledger event v1\n"
 
 
 def canonical_id(originator_id: Any) -> str:
-    """An originator id as 32 lowercase hex digits, from a UUID or its text forms."""
+    """An originator id as it goes into a leaf: a UUID's hex, or stored text exactly as stored.
+
+    Text is not normalised, so that rewriting an id into another spelling of the same UUID
+    still changes the leaf.
+    """
     if isinstance(originator_id, UUID):
         return originator_id.hex
-    text = str(originator_id)
-    if len(text) == 32 and text == text.lower():
-        return text
-    return UUID(text).hex
+    return str(originator_id)
 
 
 def event_bytes(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> bytes:
@@ -57,7 +59,7 @@ def row_leaf_hashes(rows: Any) -> list[tuple[int, bytes]]:
     out = []
     append = out.append
     for position, originator_id, version, topic, state in rows:
-        oid = originator_id.hex if isinstance(originator_id, UUID) else canonical_id(originator_id)
+        oid = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
         head = f"{position}\n{oid}\n{version}\n{topic}\n".encode()
         h = sha(prefix)
         h.update(head)
@@ -75,14 +77,21 @@ def row_leaf_hashes_split(rows: Any) -> tuple[list[int], list[bytes]]:
     hashes = []
     append = hashes.append
     for position, originator_id, version, topic, state in rows:
-        oid = originator_id.hex if isinstance(originator_id, UUID) else canonical_id(originator_id)
+        oid = originator_id.hex if isinstance(originator_id, UUID) else originator_id
         topic_bytes = topics.get(topic)
         if topic_bytes is None:
-            topic_bytes = topics[topic] = topic.encode()
-        append(
-            sha(
-                b"%s%d\n%s\n%d\n%s\n%s"
-                % (prefix, position, oid.encode(), version, topic_bytes, state)
-            ).digest()
-        )
+            topic_bytes = topics[topic] = str(topic).encode()
+        try:
+            data = b"%s%d\n%s\n%d\n%s\n%s" % (
+                prefix, position, oid.encode(), version, topic_bytes, state
+            )
+        except (TypeError, AttributeError):  # a row of unexpected types, e.g. forged
+            data = b"\x00" + event_bytes(position, oid, version, topic, _as_bytes(state))
+        append(sha(data).digest())
     return positions, hashes
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return b"" if value is None else str(value).encode()

@@ -29,7 +29,6 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -89,11 +88,11 @@ def main() -> int:
     parser.add_argument("--proofs", type=int, default=1_000)
     args = parser.parse_args()
     url = args.database_url
+    Path("var/bench").mkdir(parents=True, exist_ok=True)
     if not url:
-        Path("var/bench").mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{Path('var/bench/audit-bench.sqlite3').resolve()}"
-    if not os.environ.get("LEDGER_SIGNING_KEY"):
-        os.environ["LEDGER_SIGNING_KEY"] = str(Path(tempfile.mkdtemp()) / "bench-key.pem")
+    if not os.environ.get("LEDGER_SIGNING_KEY"):  # a key of the benchmark's own, kept for reruns
+        os.environ["LEDGER_SIGNING_KEY"] = str(Path("var/bench/bench-signing-key.pem").resolve())
     if not key_path().exists():
         generate_key()
     app = open_ledger(url)
