@@ -198,20 +198,24 @@ class Runner:
     def _catch_up(self, stop: threading.Event | None) -> int:
         total = 0
         end = self.app.recorder.max_notification_id() or 0
-        writer = _Writer(self.views)
+        writer: _Writer | None = None  # started with the first batch: idle polls stay cheap
         try:
             while stop is None or not stop.is_set():
                 batch = self._prepare(self._read())
                 if batch is None:
                     break
+                if writer is None:
+                    writer = _Writer(self.views)
                 writer.submit(batch)
                 total += len(batch.trail)
                 if self.progress is not None:
                     self.progress(self.position, max(end, self.position))
-            writer.close()
+            if writer is not None:
+                writer.close()
         except BaseException:
             self.state = None
-            writer.abandon()
+            if writer is not None:
+                writer.abandon()
             raise
         return total
 
