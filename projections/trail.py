@@ -30,7 +30,7 @@ def recorded_at_text(value: Any) -> str:
     """An instant as the trail stores it: ISO 8601 in UTC with microseconds, e.g.
     2025-03-01T08:00:00.000000+00:00 (same length for every instant, so text order is time
     order)."""
-    if value.utcoffset():
+    if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
     return value.isoformat(timespec="microseconds")
 
@@ -139,6 +139,7 @@ def _summaries(kind: str, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
 
 
 _TOPICS: dict[str, tuple[str, str, str]] = {}
+_DECISIONS = frozenset(("approve_disbursement", "reject_disbursement", "reverse_disbursement"))
 
 
 def trail_row(
@@ -156,6 +157,21 @@ def trail_row(
         content = g("content") or {}
         command_type = g("command_type")
         key = g("key")
+        uscc = content.get("uscc")
+        measure = content.get("measure")
+        award_reference = content.get("award_reference")
+        doc_ref = content.get("decision_ref") or content.get("voucher_no")
+        if command_type == "grant_award":
+            award_reference = content.get("reference")
+        elif command_type in _DECISIONS:
+            disbursement = state.get(t.DISBURSEMENTS, (content.get("reference"),))
+            if disbursement is not None:
+                award_reference = disbursement["award_reference"]
+                doc_ref = disbursement["voucher_no"]
+        if award_reference is not None and uscc is None:
+            award = state.get(t.AWARDS, (award_reference,))
+            if award is not None:
+                uscc, measure = award["uscc"], award["measure"]
         return (
             position,
             recorded_at_text(e.timestamp),
@@ -165,11 +181,10 @@ def trail_row(
             event_type,
             f"command {command_type} {key} accepted",
             f"命令 {command_type} {key} 已受理",
-            content.get("uscc"),
-            content.get("award_reference")
-            or (content.get("reference") if command_type == "grant_award" else None),
-            content.get("measure"),
-            content.get("decision_ref") or content.get("voucher_no"),
+            uscc,
+            award_reference,
+            measure,
+            doc_ref,
         )
     ctx: dict[str, Any] = {}
     uscc = award_reference = measure = None
