@@ -169,9 +169,17 @@ class AuditDb:
                 return
             if self.is_postgres:
                 with self._datastore.get_connection() as conn, conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
-                    for statement in _PG_DDL:
-                        conn.execute(statement.format(s=f'"{self.schema}"'))
+                    # Check first: a least-privilege role (scripts/create_app_role.sql) may
+                    # use the tables but not run CREATE TABLE, not even IF NOT EXISTS.
+                    names = [f'"{self.schema}".{t}' for t in (LEAVES, NODES, HEADS, VERIFICATIONS)]
+                    row = conn.execute(
+                        "SELECT " + ", ".join("to_regclass(%s) IS NOT NULL" for _ in names),
+                        names,
+                    ).fetchone()
+                    if not all(row.values() if isinstance(row, dict) else row):
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
+                        for statement in _PG_DDL:
+                            conn.execute(statement.format(s=f'"{self.schema}"'))
             else:
                 conn = self._sqlite_connect()
                 try:

@@ -22,7 +22,11 @@
 --     INSERT, UPDATE and DELETE — they are disposable and rebuilt from the events.
 --   * no CREATE on the schema, no ownership of anything.
 --
--- The role cannot create tables, so the schema's owner must create them first (above).
+-- The role cannot create tables, so the schema's owner must create them first (above), and the
+-- application must not try to: run it with eventsourcing's CREATE_TABLE=n. (As of this script,
+-- ledger/storage.py still sets CREATE_TABLE=y and runs CREATE SCHEMA IF NOT EXISTS, and the
+-- projections create their tables on start; both need a switch before the role can run them.
+-- The audit checks that its tables exist before it creates any.)
 
 \set ON_ERROR_STOP on
 
