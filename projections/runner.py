@@ -13,7 +13,6 @@ SQLite, and commits whatever has arrived as one batch.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -47,52 +46,6 @@ class Batch:
 
     def commit(self, views: ViewsRecorderMixin) -> None:
         views.commit_batch(self.expected_position, self.new_position, self.changed, self.trail)
-
-
-class _Writer:
-    """Commits batches one after another in a thread of its own (at most one waiting)."""
-
-    def __init__(self, views: ViewsRecorderMixin) -> None:
-        self.views = views
-        self.waiting: queue.Queue[Batch | None] = queue.Queue(maxsize=1)
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="projections-writer", daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while True:
-            batch = self.waiting.get()
-            if batch is None:
-                return
-            if self.error is None:
-                try:
-                    batch.commit(self.views)
-                except BaseException as exc:
-                    self.error = exc
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            raise self.error
-
-    def submit(self, batch: Batch) -> None:
-        self._raise()
-        self.waiting.put(batch)
-
-    def close(self) -> None:
-        """Wait until every submitted batch is committed; raise the first failure."""
-        self.waiting.put(None)
-        self.thread.join()
-        self._raise()
-
-    def abandon(self) -> None:
-        """Stop after the batch in hand; later batches are dropped."""
-        if self.error is None:
-            self.error = RuntimeError("abandoned")
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self.waiting.get_nowait()
-        self.waiting.put(None)
-        self.thread.join(timeout=60)
 
 
 class Runner:
@@ -181,42 +134,20 @@ class Runner:
     # -- catch-up and rebuild -----------------------------------------------------------------
 
     def catch_up(self, stop: threading.Event | None = None) -> int:
-        """Apply every event recorded so far; returns how many were applied.
+        """Apply every event recorded so far, batch by batch; returns how many were applied.
 
-        Batches are pipelined: while one commits (in a writer thread), the next is read,
-        decoded and applied in memory. Commits still happen one after another, each with its
-        own position, so a crash loses at most the batches not yet committed.
+        (Committing in a second thread while the next batch is read was tried and measured
+        slower: both threads need Python's GIL for most of their work.)
         """
-        for _attempt in range(MAX_RESTARTS):
-            try:
-                return self._catch_up(stop)
-            except PositionMoved as exc:
-                log.info("%s", exc)
-                self.state = None
-        raise PositionMoved("the views keep moving under this runner; is another one running?")
-
-    def _catch_up(self, stop: threading.Event | None) -> int:
         total = 0
         end = self.app.recorder.max_notification_id() or 0
-        writer: _Writer | None = None  # started with the first batch: idle polls stay cheap
-        try:
-            while stop is None or not stop.is_set():
-                batch = self._prepare(self._read())
-                if batch is None:
-                    break
-                if writer is None:
-                    writer = _Writer(self.views)
-                writer.submit(batch)
-                total += len(batch.trail)
-                if self.progress is not None:
-                    self.progress(self.position, max(end, self.position))
-            if writer is not None:
-                writer.close()
-        except BaseException:
-            self.state = None
-            if writer is not None:
-                writer.abandon()
-            raise
+        while stop is None or not stop.is_set():
+            applied = self.step()
+            if applied == 0:
+                break
+            total += applied
+            if self.progress is not None:
+                self.progress(self.position, max(end, self.position))
         return total
 
     def rebuild(self, stop: threading.Event | None = None) -> int:
