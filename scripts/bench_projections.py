@@ -89,6 +89,20 @@ def populate(app: Any, events: int, say: Any) -> int:
     return enterprises
 
 
+def count_bench_enterprises(app: Any) -> int:
+    """How many bench enterprises a kept store holds (their awards are BA-0 … BA-(n−1))."""
+    from ledger.domain import Award
+
+    low, high = 0, 10_000_000
+    while low < high:  # the first n with no award BA-n
+        middle = (low + high) // 2
+        if app.find(Award, f"BA-{middle}") is None:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 def read_and_decode(app: Any, page: int) -> tuple[int, float]:
     started = time.perf_counter()
     count = 0
@@ -138,8 +152,9 @@ def live_lag(url: str, app: Any, enterprises: int, rate: float, seconds: float, 
         # Wait until the worker has loaded its state and follows: a probe command must show.
         from projections.queries import enterprise_balances
 
+        run = uuid.uuid4().hex[:8]  # fresh references, so a kept store can be used again
         probe = app.execute(
-            {"type": "record_disbursement", "reference": "LAG-PROBE", "award_reference": "BA-0",
+            {"type": "record_disbursement", "reference": f"LAG-{run}-PROBE", "award_reference": "BA-0",
              "amount_fen": 1_000, "voucher_no": "LP", "paid_on": "2025-06-01"}, "olga")  # fmt: skip
         enterprise_balances(app, uscc_for(1_000_000), min_position=probe.position, timeout_s=300)
         time.sleep(1.0)
@@ -166,9 +181,9 @@ def live_lag(url: str, app: Any, enterprises: int, rate: float, seconds: float, 
             end_at = next_at + seconds
             while time.perf_counter() < end_at:
                 outcome = app.execute(
-                    {"type": "record_disbursement", "reference": f"LAG-{n}",
+                    {"type": "record_disbursement", "reference": f"LAG-{run}-{n}",
                      "award_reference": f"BA-{n % enterprises}", "amount_fen": 1_000,
-                     "voucher_no": f"L{n}", "paid_on": "2025-06-01"}, "olga")  # fmt: skip
+                     "voucher_no": f"L{run}-{n}", "paid_on": "2025-06-01"}, "olga")  # fmt: skip
                 with lock:
                     commits.append((time.perf_counter(), outcome.position))
                 n += writers
@@ -216,14 +231,22 @@ def main() -> None:
         "LEDGER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"))  # fmt: skip
     parser.add_argument("--rate", type=float, default=200.0, help="commands/s for the lag test")
     parser.add_argument("--lag-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--keep", metavar="URL", action="append", default=[],
+        help="use (and keep) this store instead of a fresh one; it is filled only if it has "
+        "fewer than --events events (repeat for a SQLite and a PostgreSQL store)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     def say(text: str) -> None:
         print(text, flush=True)
 
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
+    kept = {store_from_url(url).backend: url for url in args.keep}
     for backend in backends:
-        if backend == "sqlite":
+        if backend in kept:
+            url = kept[backend]
+        elif backend == "sqlite":
             directory = tempfile.mkdtemp(prefix="bench-projections-")
             url = f"sqlite:///{directory}/ledger.sqlite3"
         else:
@@ -232,13 +255,19 @@ def main() -> None:
         say(f"{backend}: {url}")
         app = open_ledger(url)
         try:
-            enterprises = populate(app, args.events, say)
+            if backend in kept and app.log_position() >= args.events:
+                enterprises = count_bench_enterprises(app)
+                say(f"  using the {app.log_position():,} events already recorded")
+            else:
+                enterprises = populate(app, args.events, say)
             throughput(app, args.batch_size, say)
             if backend == "postgresql" and args.lag_seconds > 0:
                 live_lag(url, app, enterprises, args.rate, args.lag_seconds, say)
         finally:
             app.close()
-            if backend == "postgresql":
+            if backend in kept:
+                pass
+            elif backend == "postgresql":
                 import psycopg
 
                 store = store_from_url(url)
