@@ -203,8 +203,8 @@ class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):
     @contextlib.contextmanager
     def _write_tx(self) -> Iterator[sqlite3.Cursor]:
         """A write transaction on the recorder's own connection, begun IMMEDIATE so that it
-        holds SQLite's write lock before it reads the position. Having its own connection
-        lets a batch commit while the runner reads the next one (WAL readers never wait)."""
+        holds SQLite's write lock before it reads the position (a deferred transaction that
+        read first could fail to upgrade when another writer got in between)."""
         with self._writer_lock:
             if self._writer is None:
                 path = self.datastore.pool.db_name
