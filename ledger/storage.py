@@ -120,23 +120,46 @@ def _postgres_store(url: str) -> Store:
     return Store("postgresql", url, env)
 
 
-def prepare_store(store: Store) -> None:
-    """Create what the store needs before the library can create its tables (the schema)."""
-    if store.is_postgres:
-        import psycopg  # an infrastructure detail, kept out of the domain
-
-        with psycopg.connect(store.postgres_conninfo(), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.postgres_schema}"')
+#: A pg_advisory_lock key: processes opening the same database set it up one at a time.
+_SETUP_LOCK_KEY = 0x5EDCE_0001
 
 
 def open_ledger(url: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
-    """Open the SupportLedger on the store the URL (or `LEDGER_DATABASE_URL`) names."""
+    """Open the SupportLedger on the store the URL (or `LEDGER_DATABASE_URL`) names.
+
+    The first opening creates what is missing (the PostgreSQL schema, the tables, the
+    append-only triggers). On PostgreSQL, processes that open the store at the same moment
+    take turns (an advisory lock), because concurrent `CREATE … IF NOT EXISTS` statements
+    can fail there; once everything exists, no DDL is sent at all, so the application may
+    connect as a role that can only INSERT and SELECT.
+    """
+    store = store_from_url(url)
+    if not store.is_postgres:
+        return _construct(store, store.env, **kwargs)
+    import psycopg  # an infrastructure detail, kept out of the domain
+
+    schema = store.postgres_schema
+    with psycopg.connect(store.postgres_conninfo(), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
+        try:
+            exists = conn.execute(
+                "SELECT to_regnamespace(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+                (schema, f'"{schema}".supportledger_events'),
+            ).fetchone()
+            schema_exists, table_exists = exists if exists else (False, False)
+            if not schema_exists:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            env = {**store.env, "CREATE_TABLE": "n" if table_exists else "y"}
+            return _construct(store, env, **kwargs)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+
+
+def _construct(store: Store, env: dict[str, str], **kwargs):  # type: ignore[no-untyped-def]
     from ledger.application import SupportLedger
     from ledger.guards import install_append_only_guards
 
-    store = store_from_url(url)
-    prepare_store(store)
-    app = SupportLedger(env=store.env, **kwargs)
+    app = SupportLedger(env=env, **kwargs)
     app.store = store  # type: ignore[attr-defined]
     install_append_only_guards(store, app.recorder.events_table_name)
     return app

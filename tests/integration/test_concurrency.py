@@ -1,0 +1,138 @@
+"""Invariants hold with many writers at once (optimistic concurrency, retried).
+
+Eight threads, each with its own application object (its own connections), race to commit
+more than a budget, an enterprise's cap, or an award holds. Afterwards the totals are exact,
+every accepted command is stored, every refusal has the expected code, nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+import pytest
+from factories import USCC_A, award, budget, disbursement, enterprise, synthetic_uscc
+
+from ledger.application import SupportLedger
+from ledger.domain import Award, Budget, CommandReceipt
+from ledger.errors import LedgerError
+from ledger.storage import open_ledger
+from ledger.views import award_state, budget_state, enterprise_state
+
+WRITERS = 8
+
+
+def race(database_url: str, jobs: list[list[tuple[dict[str, Any], str]]]) -> list[Any]:
+    """Run each job (a list of commands) in its own thread and ledger; return all results."""
+    results: list[Any] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(jobs))
+    failures: list[BaseException] = []
+
+    def run(job: list[tuple[dict[str, Any], str]]) -> None:
+        writer = None
+        try:
+            writer = open_ledger(database_url)
+            start.wait()
+            for command, actor in job:
+                try:
+                    outcome: Any = writer.execute(command, actor)
+                except LedgerError as error:
+                    outcome = error
+                with lock:
+                    results.append((command, outcome))
+        except BaseException as exc:  # a crash in a thread must fail the test
+            failures.append(exc)
+            start.abort()
+        finally:
+            if writer is not None:
+                writer.close()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a writer hung"
+    assert not failures, failures
+    return results
+
+
+def events_of(app: SupportLedger, aggregate_id: Any) -> list[Any]:
+    return list(app.events.get(aggregate_id))
+
+
+@pytest.mark.slow
+def test_concurrent_awards_never_over_commit_a_budget(app: SupportLedger, database_url: str) -> None:
+    usccs = [synthetic_uscc(n) for n in range(WRITERS * 5)]
+    app.execute_many([(enterprise(u), "olga") for u in usccs])
+    app.execute(budget("B-M05", measure="M05", amount_fen=1_000_000_000), "olga")  # 1000万 yuan
+    # 40 awards of 50万 each = 2000万 yuan wanted, 1000万 available: 20 fit exactly.
+    jobs = [
+        [(award(f"A-{w}-{i}", uscc=usccs[w * 5 + i], measure="M05", item="shanghai_standard",
+                amount_fen=50_000_000), "olga" if i % 2 else "oscar") for i in range(5)]
+        for w in range(WRITERS)
+    ]  # fmt: skip
+    results = race(database_url, jobs)
+    accepted = [c for c, r in results if not isinstance(r, LedgerError)]
+    codes = Counter(r.code for _, r in results if isinstance(r, LedgerError))
+    assert set(codes) <= {"budget_exceeded"}
+    assert len(accepted) == 20
+    state = budget_state(app, "M05", 2025)
+    assert state["committed_fen"] == 20 * 50_000_000 == 1_000_000_000
+    assert state["remaining_fen"] == 0
+    for command in accepted:
+        assert award_state(app, command["reference"])["granted_fen"] == 50_000_000
+        assert events_of(app, CommandReceipt.create_id("grant_award", command["reference"]))
+    committed = [e for e in events_of(app, Budget.create_id("M05", 2025)) if type(e).__name__ == "Committed"]
+    assert sorted(e.award_reference for e in committed) == sorted(c["reference"] for c in accepted)
+
+
+@pytest.mark.slow
+def test_concurrent_awards_never_exceed_an_enterprise_cap(app: SupportLedger, database_url: str) -> None:
+    app.execute(enterprise(USCC_A), "olga")
+    app.execute(budget(amount_fen=5_000_000_000), "olga")
+    # 8 writers × 3 awards of 10万 yuan to one enterprise; the cap of 100万 admits 10.
+    jobs = [
+        [(award(f"A-{w}-{i}", amount_fen=10_000_000), "olga") for i in range(3)]
+        for w in range(WRITERS)
+    ]
+    results = race(database_url, jobs)
+    accepted = [c for c, r in results if not isinstance(r, LedgerError)]
+    assert {r.code for _, r in results if isinstance(r, LedgerError)} <= {"cap_exceeded"}
+    assert len(accepted) == 10
+    assert enterprise_state(app, USCC_A)["committed_fen_by_year"]["2025"] == 100_000_000
+    assert budget_state(app, "M10", 2025)["committed_fen"] == 100_000_000
+
+
+@pytest.mark.slow
+def test_concurrent_payments_never_over_pay_an_award(app: SupportLedger, database_url: str) -> None:
+    app.execute(enterprise(USCC_A), "olga")
+    app.execute(budget(), "olga")
+    app.execute(award(amount_fen=10_000_000), "olga")
+    # 8 writers × 4 payments of 5,000 yuan against an award of 100,000 yuan: 20 fit.
+    jobs = [
+        [(disbursement(f"D-{w}-{i}", amount_fen=500_000), "olga") for i in range(4)]
+        for w in range(WRITERS)
+    ]
+    results = race(database_url, jobs)
+    accepted = [c for c, r in results if not isinstance(r, LedgerError)]
+    assert {r.code for _, r in results if isinstance(r, LedgerError)} <= {"overpayment"}
+    assert len(accepted) == 20
+    state = award_state(app, "A-1")
+    assert state["pending_fen"] == 10_000_000
+    recorded = [e for e in events_of(app, Award.create_id("A-1"))
+                if type(e).__name__ == "DisbursementRecorded"]  # fmt: skip
+    assert len(recorded) == 20 == len({e.reference for e in recorded})
+
+
+@pytest.mark.slow
+def test_the_same_command_from_many_writers_records_once(app: SupportLedger, database_url: str) -> None:
+    app.execute(enterprise(USCC_A), "olga")
+    app.execute(budget(), "olga")
+    jobs = [[(award(amount_fen=10_000_000), "olga")] for _ in range(WRITERS)]
+    results = race(database_url, jobs)
+    statuses = Counter(r.status for _, r in results)
+    assert statuses == {"recorded": 1, "duplicate": WRITERS - 1}
+    assert budget_state(app, "M10", 2025)["committed_fen"] == 10_000_000
