@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -352,13 +353,22 @@ class Command:
             key_fields = (*key_fields, "on")
         return "\x1f".join(str(self.fields[name]) for name in key_fields)
 
-    def content(self) -> dict[str, Any]:
-        """The command as JSON-ready data: what a repeat of it is compared with."""
+    @cached_property
+    def _content(self) -> dict[str, Any]:
         return _SCHEMA_INSTANCES[self.type].dump(dict(self.fields))
 
-    def content_sha256(self) -> str:
-        canonical = json.dumps(self.content(), sort_keys=True, ensure_ascii=False)
+    def content(self) -> dict[str, Any]:
+        """The command as JSON-ready data: what a repeat of it is compared with."""
+        return dict(self._content)
+
+    @cached_property
+    def _content_sha256(self) -> str:
+        canonical = json.dumps(self._content, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def content_sha256(self) -> str:
+        """The SHA-256 of the command's canonical JSON content."""
+        return self._content_sha256
 
     def __getitem__(self, name: str) -> Any:
         return self.fields[name]

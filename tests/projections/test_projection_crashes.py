@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import bulk_commands, snapshot
+from projection_helpers import bulk_commands, snapshot
 
 from ledger.storage import open_ledger
 from projections.recorder import open_views

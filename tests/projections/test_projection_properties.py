@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from factories import USCC_A, USCC_B, USCC_C
-from helpers import fresh_ledger, snapshot
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from projection_helpers import fresh_ledger, snapshot
 
 from ledger.application import RECORDED, Outcome
 from projections import queries

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from conftest import drop_schema, postgres_base_url
 from factories import synthetic_uscc
+from stores import drop_schema, postgres_base_url
 
 from ledger.application import SupportLedger
 from ledger.storage import open_ledger
