@@ -14,10 +14,12 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, g, render_template, request
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from ledger.identifiers import TOWNS
 from web import charts, reads
 from web.auth import ledger, requires
+from web.cache import cached
 from web.i18n import pick
 
 bp = Blueprint("pages", __name__)
@@ -75,8 +77,16 @@ def _fiscal_year() -> int | None:
 @requires("viewer")
 def dashboard() -> Any:
     """Budget use per measure and pillar, payments per month, conversion metrics."""
+    year = _int_arg("year", None, 2000, 2100)
+    body = cached("dashboard", year, lambda: _dashboard_body(year))
+    return render_template("_frame.html", title=_("Dashboard"), body=body)
+
+
+def _dashboard_body(year_asked: int | None) -> Markup:
+    """The dashboard's content (metrics over every row: kept per views position, see web.cache)."""
     app = ledger()
-    year = _fiscal_year()
+    years = reads.fiscal_years(app)
+    year = year_asked if year_asked is not None else (years[0] if years else None)
     balances = reads.measure_balances(app, fiscal_year=year)
     months = reads.payments_by_month(app, year)
     metrics = reads.metrics(app, fiscal_year=year)
@@ -116,12 +126,12 @@ def dashboard() -> Any:
             (_("Put into production"), [k["implemented"] for k in kinds]),
         ],
     )
-    return render_template(
-        "dashboard.html", year=year, years=reads.fiscal_years(app), balances=balances,
+    return Markup(render_template(
+        "_dashboard_body.html", year=year, years=years, balances=balances,
         months=months, metrics=metrics, pillars=pillars, budget_chart=budget_chart,
         pillar_chart=pillar_chart, month_chart=month_chart, transfer_chart=transfer_chart,
         measure_title=_measure_title,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @bp.route("/enterprises")
@@ -147,21 +157,31 @@ def enterprises() -> Any:
 @requires("viewer")
 def enterprise(uscc: str) -> Any:
     """One enterprise: balances by year, awards with payments, transfers, financing, trail."""
-    app = ledger()
-    found = reads.enterprise(app, uscc[:40])
+    uscc = uscc[:40].strip().upper()
+    before = _int_arg("before", None, 1)
+    found = cached("enterprise", (uscc, before), lambda: _enterprise_body(uscc, before))
     if found is None:
         abort(404)
-    before = _int_arg("before", None, 1)
+    title, body = found
+    return render_template("_frame.html", title=title, body=body)
+
+
+def _enterprise_body(uscc: str, before: int | None) -> tuple[str, Markup] | None:
+    """An enterprise page's title and content, or None if the views do not know it."""
+    app = ledger()
+    found = reads.enterprise(app, uscc)
+    if found is None:
+        return None
     trail = reads.trail(
         app, uscc=found["uscc"], newest_first=True, after_position=before, limit=TRAIL_PAGE_SIZE
     )
-    return render_template(
-        "enterprise.html", e=found, awards=reads.awards_of(app, found["uscc"]),
+    return found["name"], Markup(render_template(
+        "_enterprise_body.html", e=found, awards=reads.awards_of(app, found["uscc"]),
         transfers=reads.transfers(app, uscc=found["uscc"], limit=200),
         financings=reads.financings(app, uscc=found["uscc"], limit=200), trail=trail,
         older=trail[-1]["position"] if len(trail) == TRAIL_PAGE_SIZE else None,
         measure_title=_measure_title, town_name=_town_name,
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @bp.route("/measures")

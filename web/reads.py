@@ -71,6 +71,11 @@ def status(app: Any) -> dict[str, Any]:
     }
 
 
+def views_at(app: Any) -> int:
+    """The position every view has reached (one cheap query): what the web's cache is keyed by."""
+    return open_views(app).position()
+
+
 # -- balances and metrics ----------------------------------------------------------------------
 
 
