@@ -3,9 +3,19 @@
 
 Loads the demo year into a SQLite store (or the store --database-url names), adds synthetic
 awards, payments and approvals until the log holds at least --events events, brings the views
-up to date, starts `ledger serve` (waitress) in a subprocess, and then, for each of the
-dashboard, an enterprise page and the balances API, runs --clients concurrent clients over
-keep-alive connections for --seconds seconds. Prints p50/p99 latency and requests per second.
+up to date, starts `ledger serve` (waitress) in a subprocess, and then runs --clients
+concurrent clients over keep-alive connections for --seconds seconds against the dashboard
+(a fiscal year at random per request), an enterprise page and the balances API (an enterprise
+at random per request, out of every enterprise the views know). Prints p50/p99 latency and
+requests per second.
+
+The web keeps rendered bodies per views position (web/cache.py), and no write happens during
+the bench, so each endpoint is measured three ways:
+
+- cold: a server started with LEDGER_CACHE_ENTRIES=0, so every request reads and renders;
+- mixed: a freshly started server with its cache on: the first request for each enterprise
+  renders it, later ones for the same enterprise are served from the cache;
+- warm: the same server after every enterprise (and year) was asked for once.
 
     .venv/bin/python scripts/bench_web.py --events 0          # demo scale
     .venv/bin/python scripts/bench_web.py --events 200000     # ≥ 200,000 events
@@ -18,6 +28,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import random
 import re
 import socket
 import statistics
@@ -25,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -37,13 +49,14 @@ BENCH_ENTERPRISES = 2_000
 PASSWORD = "demo"
 
 
-def load(url: str, events: int) -> tuple[str, str]:
-    """Fill the store to at least `events` events; return (a busy enterprise, a viewer token)."""
+def load(url: str, events: int) -> tuple[list[str], list[int], str]:
+    """Fill the store to at least `events` events; return (every enterprise, every year, a token)."""
     from werkzeug.security import generate_password_hash
 
     from ledger.demo import load_demo
     from ledger.identifiers import make_org_code, make_uscc
     from ledger.storage import open_ledger
+    from projections.recorder import open_views
     from projections.runner import catch_up
 
     app = open_ledger(url)
@@ -84,18 +97,12 @@ def load(url: str, events: int) -> tuple[str, str]:
     token = app.issue_token(VIEWER, actor="admin")
     print(f"store ready: {app.log_position():,} events ({applied:,} projected now) in "
           f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # fmt: skip
-    busy = usccs[0] if app.log_position() > 30_000 else _busiest(app)
+    views = open_views(app)
+    every = [r["uscc"] for r in views.query("SELECT uscc FROM {q}pv_enterprises ORDER BY uscc")]
+    years = [int(r["fiscal_year"]) for r in views.query(
+        "SELECT DISTINCT fiscal_year FROM {q}pv_measure_balances ORDER BY fiscal_year")]  # fmt: skip
     app.close()
-    return busy, token
-
-
-def _busiest(app: Any) -> str:
-    from projections.recorder import open_views
-
-    rows = open_views(app).query(
-        "SELECT uscc FROM {q}pv_enterprise_balances ORDER BY awards DESC, uscc LIMIT 1"
-    )
-    return rows[0]["uscc"]
+    return every, years, token
 
 
 def free_port() -> int:
@@ -104,8 +111,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, threads: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench"}
+def start_server(url: str, port: int, threads: int, cache: bool) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench",
+           "LEDGER_CACHE_ENTRIES": os.environ.get("LEDGER_CACHE_ENTRIES", "2000") if cache else "0"}
     ledger = str(ROOT / ".venv" / "bin" / "ledger")
     server = subprocess.Popen(
         [ledger, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
@@ -139,8 +147,9 @@ def session_cookie(port: int) -> str:
     return response.getheader("Set-Cookie", "").split(";")[0]
 
 
-def run(port: int, path: str, headers: dict[str, str], clients: int, seconds: float) -> dict[str, Any]:
-    """`clients` threads request `path` over keep-alive connections for `seconds` seconds."""
+def run(port: int, path: Callable[[], str], headers: dict[str, str], clients: int,
+        seconds: float) -> dict[str, Any]:  # fmt: skip
+    """`clients` threads request `path()` over keep-alive connections for `seconds` seconds."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -151,7 +160,7 @@ def run(port: int, path: str, headers: dict[str, str], clients: int, seconds: fl
         mine: list[float] = []
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()
-            conn.request("GET", path, headers=headers)
+            conn.request("GET", path(), headers=headers)
             response = conn.getresponse()
             response.read()
             mine.append(time.perf_counter() - t0)
@@ -179,35 +188,84 @@ def run(port: int, path: str, headers: dict[str, str], clients: int, seconds: fl
     }
 
 
+def prefill(port: int, paths: list[str], headers: dict[str, str], clients: int) -> None:
+    """Ask for each path once (so that every body is kept), `clients` at a time."""
+    todo = list(paths)
+    lock = threading.Lock()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            with lock:
+                if not todo:
+                    break
+                path = todo.pop()
+            conn.request("GET", path, headers=headers)
+            conn.getresponse().read()
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000, help="at least this many events (0: demo only)")
     parser.add_argument("--database-url", help="default: sqlite under var/, one file per scale")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint and mode")
     parser.add_argument("--threads", type=int, default=16, help="server worker threads")
+    parser.add_argument("--modes", default="cold,mixed,warm", help="which of cold, mixed, warm to run")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     url = args.database_url or f"sqlite:///{ROOT}/var/bench-web-{args.events}.sqlite3"
-    uscc, token = load(url, args.events)
-    port = free_port()
-    server = start_server(url, port, args.threads)
-    try:
-        cookie = session_cookie(port)
-        targets = [
-            ("dashboard", "/", {"Cookie": cookie}),
-            ("enterprise page", f"/enterprises/{uscc}", {"Cookie": cookie}),
-            ("balances API", f"/api/v1/enterprises/{uscc}", {"Authorization": f"Bearer {token}"}),
-        ]
-        for _, path, headers in targets:  # warm up
-            run(port, path, headers, 2, 1.0)
-        print(f"\n{args.clients} clients, {args.seconds:g} s each, waitress with {args.threads} threads, {url}")
-        print(f"{'endpoint':<18}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
-        for name, path, headers in targets:
-            r = run(port, path, headers, args.clients, args.seconds)
-            print(f"{name:<18}{r['requests']:>10}{r['errors']:>8}{r['p50_ms']:>10.1f}{r['p99_ms']:>10.1f}{r['rps']:>10.1f}")
-    finally:
-        server.terminate()
-        server.wait(10)
+    usccs, years, token = load(url, args.events)
+    rng = random.Random(args.seed)
+    pick_lock = threading.Lock()
+
+    def at_random(paths: list[str]) -> Callable[[], str]:
+        def path() -> str:
+            with pick_lock:
+                return rng.choice(paths)
+
+        return path
+
+    pages = [f"/enterprises/{u}" for u in usccs]
+    apis = [f"/api/v1/enterprises/{u}" for u in usccs]
+    dashboards = ["/", *(f"/?year={y}" for y in years)]
+    print(f"\n{args.clients} clients, {args.seconds:g} s each, waitress with {args.threads} threads, {url}")
+    print(f"each request asks for one of {len(usccs):,} enterprises (or {len(dashboards)} dashboard years) "
+          f"at random; no writes during the run")  # fmt: skip
+    print(f"{'endpoint':<18}{'mode':<7}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
+    for cache in (False, True):
+        wanted = [m for m in modes if (m != "cold") == cache]
+        if not wanted:
+            continue
+        port = free_port()
+        server = start_server(url, port, args.threads, cache)
+        try:
+            cookie = {"Cookie": session_cookie(port)}
+            bearer = {"Authorization": f"Bearer {token}"}
+            targets = [
+                ("dashboard", dashboards, cookie),
+                ("enterprise page", pages, cookie),
+                ("balances API", apis, bearer),
+            ]
+            run(port, lambda: "/api/v1/status", bearer, 2, 1.0)  # warm up the process, not the cache
+            for mode in wanted:
+                for name, paths, headers in targets:
+                    if mode == "warm":
+                        prefill(port, paths, headers, args.clients)
+                    r = run(port, at_random(paths), headers, args.clients, args.seconds)
+                    print(f"{name:<18}{mode:<7}{r['requests']:>10}{r['errors']:>8}{r['p50_ms']:>10.1f}"
+                          f"{r['p99_ms']:>10.1f}{r['rps']:>10.1f}", flush=True)  # fmt: skip
+        finally:
+            server.terminate()
+            server.wait(10)
 
 
 if __name__ == "__main__":
