@@ -23,27 +23,49 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import json
-import queue
+import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.db import LEAVES, NODES, VERIFICATIONS, as_bytes, audit_db
+from audit.hashworker import (
+    COUNT,
+    POSITION_MAX,
+    POSITION_MIN,
+    event_select,
+    hash_batches,
+    read_ahead,
+    subtree_levels,
+    unpack,
+)
 from audit.heads import all_heads, utc_timestamp
 from audit.keys import trusted_public_keys
-from audit.leaves import row_leaf_hashes_split
 from audit.log import MIN_CACHED_LEVEL, READ_BATCH, leaf_count, stored_tree
 from audit.merkle import EMPTY_ROOT, MemoryNodeCache, MerkleTree, tree_head_message
 
 INTACT = 0
 TAMPERED = 1
 OPERATIONAL_ERROR = 2
+
+#: Logs smaller than this are hashed in one process (a worker takes ~70 ms to start).
+PARALLEL_MIN_EVENTS = 50_000
+#: At most this many processes hash the log (LEDGER_AUDIT_WORKERS overrides the CPU count).
+MAX_WORKERS = 4
+#: Ranges handed to workers start at a multiple of 2**ALIGN_LEVEL leaves.
+ALIGN_LEVEL = 12
+#: This process's share of the log with one worker (it starts first and merges afterwards).
+PARENT_SHARE = 0.55
 
 
 class VerificationError(RuntimeError):
@@ -134,6 +156,7 @@ def verify(
     public_keys: set[str] | None = None,
     progress: Progress | None = None,
     batch: int = READ_BATCH,
+    workers: int | None = None,
 ) -> Report:
     """Verify the whole log (see the module docstring); return the report."""
     started = time.perf_counter()
@@ -150,9 +173,11 @@ def verify(
         stored_size = leaf_count(db, cur)
         cur.execute(db.sql("SELECT COUNT(*) FROM {events}"))
         total = int(cur.fetchone()[0])
-        positions, hashes = _recompute(db, cur, batch, total, progress)
+        positions, hashes, cache = _recompute(
+            db, cur, batch, total, stored_size, progress, workers
+        )
         report.events_checked = len(hashes)
-        tree = MerkleTree(_Leaves(hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL)
+        tree = MerkleTree(_Leaves(hashes), cache, min_cached_level=MIN_CACHED_LEVEL)
         common = min(stored_size, len(hashes))
         # Equal roots over the common prefix mean equal leaves (positions included): only when
         # they differ, or leaves are missing, are the stored leaves read one by one.
@@ -195,75 +220,179 @@ def _stored_leaves(db: Any, cur: Any, batch: int) -> tuple[list[int], list[bytes
             return positions, hashes
 
 
+def _workers() -> int:
+    """How many processes hash the log: LEDGER_AUDIT_WORKERS, else the usable CPUs (up to 4)."""
+    configured = os.environ.get("LEDGER_AUDIT_WORKERS", "").strip()
+    if configured:
+        return max(1, int(configured))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+@dataclass
+class _Range:
+    """A contiguous range of the log: positions ``after < p <= upto``, from leaf ``first_index``
+    (the leaf index is an assumption until the events before it have been counted)."""
+
+    first_index: int
+    after: int
+    upto: int
+    process: subprocess.Popen[bytes] | None = None
+    reader: threading.Thread | None = None
+    done: int = 0
+    result: bytes | None = None
+    error: bytes = b""
+
+    def start(self, db: Any, batch: int) -> None:
+        job = {
+            "path": db.store.sqlite_path,
+            "events": db.events_table,
+            "pos": db.position_column,
+            "after": self.after,
+            "upto": self.upto,
+            "batch": batch,
+            "first_index": self.first_index,
+            "min_level": MIN_CACHED_LEVEL,
+        }
+        root = str(Path(__file__).resolve().parents[1])
+        code = f"import sys; sys.path.insert(0, {root!r}); from audit.hashworker import main; main()"
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", code, json.dumps(job)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.reader = threading.Thread(target=self._read, name="audit-verify-worker", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        out = self.process.stdout
+        with contextlib.suppress(Exception):
+            while True:
+                kind = out.read(1)
+                if kind == b"P":
+                    self.done = COUNT.unpack(out.read(8))[0]
+                elif kind == b"R":
+                    size = COUNT.unpack(out.read(8))[0]
+                    data = out.read(size)
+                    if len(data) == size:
+                        self.result = data
+                else:
+                    break
+        assert self.process.stderr is not None
+        with contextlib.suppress(Exception):
+            self.error = self.process.stderr.read()
+        self.process.wait()
+        if self.process.returncode != 0:
+            self.result = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+        if self.reader is not None:
+            self.reader.join()
+
+
+def _plan(db: Any, cur: Any, total: int, stored_size: int, workers: int) -> list[_Range]:
+    """The ranges of the log after the first, one per worker (none: hash it all here).
+
+    Each starts at a leaf index that is a multiple of ``2**ALIGN_LEVEL``, so the cached subtrees
+    below that level fall wholly inside one range. The position of that leaf is taken from
+    ``audit_leaves`` (only as a hint: the counts are checked afterwards) or else counted out.
+    """
+    if db.is_postgres or workers < 2 or total < PARALLEL_MIN_EVENTS or not sys.executable:
+        return []
+    align = 1 << ALIGN_LEVEL
+    first = total * min(0.9, PARENT_SHARE * 2 / workers)
+    step = (total - first) / (workers - 1)
+    bounds = sorted({int(first + i * step) // align * align for i in range(workers - 1)})
+    bounds = [k for k in bounds if 0 < k < total]
+    starts: list[int] = []
+    for k in bounds:
+        if k < stored_size:
+            cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"), (k,))
+        else:
+            cur.execute(db.sql("SELECT {pos} FROM {events} ORDER BY {pos} LIMIT 1 OFFSET ?"), (k,))
+        row = cur.fetchone()
+        if row is None or not isinstance(row[0], int):
+            return []
+        starts.append(row[0])
+    if any(b <= a for a, b in itertools.pairwise(starts)):
+        return []
+    cur.execute(db.sql("SELECT MAX({pos}) FROM {events}"))
+    last = cur.fetchone()[0]
+    if not isinstance(last, int) or (starts and starts[-1] > last):
+        return []
+    ends = [s - 1 for s in starts[1:]] + [last]
+    return [_Range(k, s - 1, e) for k, s, e in zip(bounds, starts, ends, strict=True)]
+
+
 def _recompute(
-    db: Any, cur: Any, batch: int, total: int, progress: Progress | None
-) -> tuple[list[int], list[bytes]]:
-    """Read every event in position order and hash it; reading runs ahead in a thread."""
-    positions: list[int] = []
-    hashes: list[bytes] = []
+    db: Any,
+    cur: Any,
+    batch: int,
+    total: int,
+    stored_size: int,
+    progress: Progress | None,
+    workers: int | None = None,
+) -> tuple[list[int], list[bytes], MemoryNodeCache]:
+    """Read every event in position order and hash it, with the cached subtrees over them.
+
+    On SQLite a large log is split into ranges hashed by worker processes while this one hashes
+    the first (see :mod:`audit.hashworker`); a range whose worker fails is hashed here.
+    """
+    select = db.sql(event_select("{pos}", "{events}"))
+    ranges = _plan(db, cur, total, stored_size, _workers() if workers is None else workers)
     next_report = time.monotonic() + 1.0
+
+    def tick(own: int) -> None:
+        nonlocal next_report
+        if progress is not None and time.monotonic() >= next_report:
+            progress(own + sum(r.done for r in ranges), total)
+            next_report = time.monotonic() + 1.0
+
     # Rows, ints and hashes hold no reference cycles; pausing the cyclic garbage collector
     # spares it re-scanning hundreds of thousands of new objects again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for rows in _read_ahead(db, cur, batch):
-            batch_positions, batch_hashes = row_leaf_hashes_split(rows)
-            positions.extend(batch_positions)
-            hashes.extend(batch_hashes)
-            if progress is not None and time.monotonic() >= next_report:
-                progress(len(hashes), total)
-                next_report = time.monotonic() + 1.0
+        for r in ranges:
+            with contextlib.suppress(OSError):
+                r.start(db, batch)
+        upto = ranges[0].after if ranges else POSITION_MAX
+        positions, hashes = hash_batches(read_ahead(cur, select, POSITION_MIN, upto, batch), tick)
+        levels = subtree_levels(hashes, 0, MIN_CACHED_LEVEL)
+        for r in ranges:
+            while r.reader is not None and r.reader.is_alive():
+                r.reader.join(timeout=0.25)
+                tick(len(hashes))
+            if r.result is not None:
+                r_positions, r_hashes, r_levels = unpack(r.result)
+            else:  # the worker could not do it: hash the range here
+                rows = read_ahead(cur, select, r.after, r.upto, batch)
+                before = len(hashes)
+                r_positions, r_hashes = hash_batches(rows, lambda n, b=before: tick(b + n))
+                r_levels = subtree_levels(r_hashes, r.first_index, MIN_CACHED_LEVEL)
+            if r.first_index == len(hashes):  # else its subtrees sit at the wrong indexes
+                levels += r_levels
+            positions += r_positions
+            hashes += r_hashes
     finally:
+        for r in ranges:
+            r.stop()
         if collecting:
             gc.enable()
     if progress is not None:
         progress(len(hashes), total)
-    return positions, hashes
-
-
-def _read_ahead(db: Any, cur: Any, batch: int) -> Iterator[list[tuple]]:
-    """Batches of event rows in position order, read by a thread one batch ahead of the caller
-    (the database driver waits and builds rows while the caller hashes)."""
-    select = db.sql(
-        "SELECT {pos}, originator_id, originator_version, topic, state FROM {events} "
-        "WHERE {pos} > ? ORDER BY {pos} LIMIT ?"
+    cache = MemoryNodeCache()
+    cache.put_many(
+        (level, first + j, node) for level, first, nodes in levels for j, node in enumerate(nodes)
     )
-    batches: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def read() -> None:
-        # Positions below 1 are not ones the store hands out, but a forged row could have one.
-        last = -(2**62)
-        try:
-            while not stop.is_set():
-                cur.execute(select, (last, batch))
-                rows = cur.fetchall()
-                if rows:
-                    batches.put(rows)
-                    last = rows[-1][0]
-                if len(rows) < batch:
-                    break
-            batches.put(None)
-        except BaseException as exc:  # handed to the caller, who raises it
-            batches.put(exc)
-
-    reader = threading.Thread(target=read, name="audit-verify-reader", daemon=True)
-    reader.start()
-    try:
-        while True:
-            item = batches.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while reader.is_alive():  # unblock a reader waiting to put, then let it finish
-            with contextlib.suppress(queue.Empty):
-                batches.get(timeout=0.05)
-        reader.join()
+    return positions, hashes, cache
 
 
 def _compare_leaves(

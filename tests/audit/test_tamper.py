@@ -15,6 +15,20 @@ from audit.heads import sign_tree_head
 from audit.verify import verify
 
 
+@pytest.fixture(autouse=True, params=["one process", "workers"])
+def hashing(request, monkeypatch) -> str:  # type: ignore[no-untyped-def]
+    """Every tampering is also verified with the log split among worker processes (SQLite)."""
+    if request.param == "workers":
+        if request.getfixturevalue("database_url").startswith("postgresql"):
+            pytest.skip("workers hash SQLite logs only")
+        import audit.verify
+
+        monkeypatch.setattr(audit.verify, "PARALLEL_MIN_EVENTS", 0)
+        monkeypatch.setattr(audit.verify, "ALIGN_LEVEL", 2)
+        monkeypatch.setenv("LEDGER_AUDIT_WORKERS", "3")
+    return str(request.param)
+
+
 @pytest.fixture
 def signed(ledger):  # type: ignore[no-untyped-def]
     """A ledger with history and a signed tree head covering all of it."""

@@ -1,0 +1,200 @@
+"""Recompute the leaf hashes (and the cached subtrees above them) of one range of the log.
+
+Verification hashes every stored event once, and on SQLite CPython hashes more slowly than it
+reads. :mod:`audit.verify` therefore splits the log into contiguous ranges of positions: it
+hashes the first itself and hands each other one to a worker, a fresh interpreter running
+:func:`main` (``python -I -S``, so it imports only the standard library and this module) that
+opens its own read-only connection. A worker is told which leaf index its range starts at; the
+parent checks that claim against the number of events it found before the range, and if it was
+wrong (events were inserted or removed) it discards the worker's subtrees and builds the tree from
+the leaf hashes alone.
+
+No fork: a SQLite connection must not cross one, and the parent holds one open.
+
+The worker's standard output carries frames: ``b"P"`` + 8-byte count (progress) and, last,
+``b"R"`` + 8-byte length + a pickle of :func:`pack` 's tuple. Anything it cannot do, it reports
+by exiting non-zero (a traceback on standard error); the parent then hashes the range itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import queue
+import sqlite3
+import struct
+import sys
+import threading
+from array import array
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from audit.leaves import row_leaf_hashes_split
+
+#: Largest and smallest SQLite rowids: the bounds of a range that has none.
+POSITION_MIN = -(2**63)
+POSITION_MAX = 2**63 - 1
+
+COUNT = struct.Struct("<q")
+
+#: (level, index of its first node, the nodes) for each level of cached subtrees of a range.
+Levels = list[tuple[int, int, list[bytes]]]
+
+
+def event_select(pos: str, events: str, placeholder: str = "?") -> str:
+    """Event rows after one position and up to another, in position order, a batch at a time."""
+    p = placeholder
+    return (
+        f"SELECT {pos}, originator_id, originator_version, topic, state FROM {events} "
+        f"WHERE {pos} > {p} AND {pos} <= {p} ORDER BY {pos} LIMIT {p}"
+    )
+
+
+def read_ahead(
+    cur: Any, select: str, after: int, upto: int, batch: int
+) -> Iterator[list[tuple]]:
+    """Batches of event rows with ``after < position <= upto``, in position order, read by a
+    thread one batch ahead of the caller (the driver waits and builds rows while the caller
+    hashes)."""
+    batches: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        last = after
+        try:
+            while not stop.is_set():
+                cur.execute(select, (last, upto, batch))
+                rows = cur.fetchall()
+                if rows:
+                    batches.put(rows)
+                    last = rows[-1][0]
+                if len(rows) < batch:
+                    break
+            batches.put(None)
+        except BaseException as exc:  # handed to the caller, who raises it
+            batches.put(exc)
+
+    reader = threading.Thread(target=read, name="audit-verify-reader", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = batches.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting to put, then let it finish
+            with contextlib.suppress(queue.Empty):
+                batches.get(timeout=0.05)
+        reader.join()
+
+
+def hash_batches(
+    batches: Iterator[list[tuple]], done: Callable[[int], None] | None = None
+) -> tuple[list[int], list[bytes]]:
+    """The positions and leaf hashes of every row of ``batches``; ``done(n)`` after each."""
+    positions: list[int] = []
+    hashes: list[bytes] = []
+    for rows in batches:
+        batch_positions, batch_hashes = row_leaf_hashes_split(rows)
+        positions += batch_positions
+        hashes += batch_hashes
+        if done is not None:
+            done(len(hashes))
+    return positions, hashes
+
+
+def subtree_levels(hashes: list[bytes], first_index: int, min_level: int) -> Levels:
+    """Every complete, aligned subtree at ``min_level`` or above among leaves ``first_index…``.
+
+    The same nodes :class:`audit.merkle.MerkleTree` would cache; levels stop where
+    ``first_index`` is no longer aligned to them (the parent computes those from the cache).
+    """
+    from hashlib import sha256
+
+    out: Levels = []
+    nodes = hashes
+    level = 0
+    while len(nodes) > 1:
+        level += 1
+        if first_index & ((1 << level) - 1):
+            break
+        it = iter(nodes)  # pairs; an odd last node has no complete parent
+        nodes = [sha256(b"\x01" + a + b).digest() for a, b in zip(it, it, strict=False)]
+        if level >= min_level:
+            out.append((level, first_index >> level, nodes))
+    return out
+
+
+def pack(positions: list[int], hashes: list[bytes], levels: Levels) -> bytes:
+    """A range's result as one pickle of flat buffers (cheap to pass through a pipe)."""
+    return pickle.dumps(
+        (
+            array("q", positions).tobytes(),
+            b"".join(hashes),
+            [(level, first, b"".join(nodes)) for level, first, nodes in levels],
+        ),
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
+
+
+def unpack(data: bytes) -> tuple[list[int], list[bytes], Levels]:
+    """The inverse of :func:`pack`."""
+    raw_positions, blob, raw_levels = pickle.loads(data)
+    positions = array("q")
+    positions.frombytes(raw_positions)
+    return (
+        positions.tolist(),
+        _split32(blob),
+        [(level, first, _split32(nodes)) for level, first, nodes in raw_levels],
+    )
+
+
+def _split32(blob: bytes) -> list[bytes]:
+    return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+def sqlite_readonly(path: str) -> sqlite3.Connection:
+    """A read-only connection to a SQLite file (a ``file:`` URI is taken as it is)."""
+    uri = path if path.startswith("file:") else f"file://{quote(os.path.abspath(path))}?mode=ro"
+    conn = sqlite3.connect(
+        uri, uri=True, timeout=30, isolation_level=None, check_same_thread=False
+    )  # read ahead in a second thread
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def main() -> None:
+    """Run as a worker: hash the range described by the JSON in ``sys.argv[1]``."""
+    job = json.loads(sys.argv[1])
+    out = sys.stdout.buffer
+    conn = sqlite_readonly(job["path"])
+    try:
+        conn.execute("BEGIN")
+        cur = conn.cursor()
+        select = event_select(job["pos"], job["events"])
+
+        def done(count: int) -> None:
+            out.write(b"P" + COUNT.pack(count))
+            out.flush()
+
+        batches = read_ahead(cur, select, job["after"], job["upto"], job["batch"])
+        positions, hashes = hash_batches(batches, done)
+    finally:
+        conn.close()
+    levels = subtree_levels(hashes, job["first_index"], job["min_level"])
+    data = pack(positions, hashes, levels)
+    out.write(b"R" + COUNT.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+if __name__ == "__main__":
+    main()
