@@ -94,6 +94,7 @@ def load(url: str, events: int) -> tuple[list[str], list[int], str]:
         print(f"  log position {app.log_position():,} (fiscal year {year})", file=sys.stderr)
         year += 1
     applied = catch_up(app)
+    open_views(app).create_indexes()  # a store kept from before an index was added gets it too
     token = app.issue_token(VIEWER, actor="admin")
     print(f"store ready: {app.log_position():,} events ({applied:,} projected now) in "
           f"{time.perf_counter() - started:.0f} s", file=sys.stderr)  # fmt: skip
@@ -113,7 +114,7 @@ def free_port() -> int:
 
 def start_server(url: str, port: int, threads: int, cache: bool) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench",
-           "LEDGER_CACHE_ENTRIES": os.environ.get("LEDGER_CACHE_ENTRIES", "2000") if cache else "0"}
+           "LEDGER_CACHE_ENTRIES": os.environ.get("LEDGER_CACHE_ENTRIES", "5000") if cache else "0"}
     ledger = str(ROOT / ".venv" / "bin" / "ledger")
     server = subprocess.Popen(
         [ledger, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],

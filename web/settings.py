@@ -6,7 +6,9 @@
 - `LEDGER_SECURE_COOKIES=1`: send cookies only over HTTPS (set it behind TLS);
 - `LEDGER_READ_TIMEOUT_S`: how long a read with `min_position` waits for the views (default 5);
 - `LEDGER_SIGNIN_FREE_FAILURES`: failed sign-ins allowed before each further attempt is delayed
-  (default 3).
+  (default 3);
+- `LEDGER_CACHE_ENTRIES`: rendered bodies kept per process, per views position (default 5000;
+  0 keeps none, see `web.cache`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def settings_from_env() -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         "LEDGER_READ_TIMEOUT_S": _float("LEDGER_READ_TIMEOUT_S", 5.0),
         "LEDGER_SIGNIN_FREE_FAILURES": int(_float("LEDGER_SIGNIN_FREE_FAILURES", 3)),
+        "LEDGER_CACHE_ENTRIES": max(0, int(_float("LEDGER_CACHE_ENTRIES", 5_000))),
         "LEDGER_COMMANDS_MAX": 1000,
         "LEDGER_PAGE_SIZE": 50,
         "LEDGER_EVENTS_LIMIT_MAX": 500,
