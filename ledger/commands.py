@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +38,7 @@ from ledger.identifiers import (
 #: The largest amount any field accepts: 100 亿元, far above any real award or loan.
 AMOUNT_FEN_MAX = 10**12
 MEASURE_CODES = tuple(f"M{n:02d}" for n in range(1, 14))
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # -- fields -----------------------------------------------------------------------------------
@@ -50,7 +52,7 @@ class Text(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if any(ord(ch) < 32 for ch in text):
+        if _CONTROL_CHARACTER.search(text):
             raise ValidationError("Must be a single line without control characters.")
         return text
 
@@ -345,7 +347,7 @@ class Command:
     def role(self) -> str:
         return self.schema.role
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The idempotency key after the type: e.g. the reference, or reference + outcome."""
         key_fields = self.schema.key_fields
@@ -355,7 +357,11 @@ class Command:
 
     @cached_property
     def _content(self) -> dict[str, Any]:
-        return _SCHEMA_INSTANCES[self.type].dump(dict(self.fields))
+        # The parsed fields are str, int, bool, None, date or lists of str: dates become ISO text.
+        return {
+            name: value.isoformat() if isinstance(value, date) else value
+            for name, value in self.fields.items()
+        }
 
     def content(self) -> dict[str, Any]:
         """The command as JSON-ready data: what a repeat of it is compared with."""
