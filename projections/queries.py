@@ -17,7 +17,7 @@ from typing import Any
 from ledger.identifiers import TOWNS
 from projections.recorder import open_views
 from projections.runner import ViewsBehind, wait_for_position
-from projections.trail import recorded_at_text
+from projections.trail import recorded_at_text, render_summaries
 
 __all__ = [
     "AwardBalance",
@@ -626,9 +626,11 @@ def trail(
         sql += " AND position > %s" if not newest_first else " AND position < %s"
         params.append(after_position)
     sql += f" ORDER BY position {'DESC' if newest_first else 'ASC'} LIMIT {limit}"
+    rows = views.query(sql, params)
+    summaries = render_summaries(app, views.query, rows)
     return [
-        TrailEntry(**{k: (int(v) if k == "position" else v) for k, v in r.items()})
-        for r in views.query(sql, params)
+        TrailEntry(**{**r, "position": int(r["position"]), "summary_en": en, "summary_zh": zh})
+        for r, (en, zh) in zip(rows, summaries, strict=True)
     ]
 
 

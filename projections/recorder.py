@@ -67,8 +67,7 @@ class ViewsRecorderMixin:
         with self._tx(commit=False) as c:
             c.execute(
                 self._sql(
-                    f"SELECT notification_id FROM {self.tracking_table} "
-                    "WHERE application_name = %s"
+                    f"SELECT notification_id FROM {self.tracking_table} WHERE application_name = %s"
                 ),
                 (t.TRACKING_NAME,),
             )
@@ -83,6 +82,13 @@ class ViewsRecorderMixin:
                         f"the view table {table.name} has an older shape; "
                         "run `ledger project --rebuild`"
                     )
+            c.execute(f"SELECT * FROM {self.qualify}{t.TRAIL.name} LIMIT 1")
+            trail = c.fetchall()
+            if trail and set(dict(trail[0])) != set(t.TRAIL.column_names):
+                raise ViewsOutOfDate(
+                    f"the view table {t.TRAIL.name} has an older shape; "
+                    "run `ledger project --rebuild`"
+                )
         return position, rows
 
     # -- writing ------------------------------------------------------------------------------
@@ -160,9 +166,7 @@ class ViewsRecorderMixin:
         statements = []
         for table in t.ALL_TABLES:
             statements.extend(
-                t.create_statements(
-                    table, self.qualify, postgres, tables=tables, indexes=indexes
-                )
+                t.create_statements(table, self.qualify, postgres, tables=tables, indexes=indexes)
             )
         return statements
 
@@ -213,6 +217,10 @@ class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):
                 )
                 self._writer.row_factory = sqlite3.Row
                 self._writer.execute("PRAGMA busy_timeout = 30000")
+                # In WAL mode NORMAL still keeps the file consistent, and a crashed process
+                # loses nothing; only a power cut may lose the last batches, which the views
+                # (position included) then simply apply again from the log.
+                self._writer.execute("PRAGMA synchronous = NORMAL")
             cursor = self._writer.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
@@ -265,9 +273,7 @@ class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
 
     def _write_trail(self, c: Any, rows: list[Row]) -> None:
         names = t.TRAIL.column_names
-        with c.copy(
-            f"COPY {self.qualify}{t.TRAIL.name} ({', '.join(names)}) FROM STDIN"
-        ) as copy:
+        with c.copy(f"COPY {self.qualify}{t.TRAIL.name} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
 

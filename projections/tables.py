@@ -67,6 +67,7 @@ DISBURSEMENTS = Table(
     _cols(
         "reference:text award_reference:text amount_fen paid_on:text voucher_no:text status:text"
     ),
+    indexes=("award_reference",),
 )
 ENTERPRISE_BALANCES = Table(
     "pv_enterprise_balances",
@@ -113,7 +114,7 @@ TRAIL = Table(
     ("position",),
     _cols(
         "position recorded_at:text actor:text aggregate_type:text aggregate_id:text "
-        "event_type:text summary_en:text summary_zh:text uscc:text award_reference:text "
+        "event_type:text uscc:text award_reference:text "
         "measure:text doc_ref:text"
     ),
     indexes=("recorded_at", "actor", "uscc", "award_reference", "measure"),

@@ -1,11 +1,14 @@
 """The audit-trail index: one row per event, with a one-line summary in English and Chinese.
 
 Each row names what the event concerns (enterprise, award, measure) so the trail can be
-searched by them, and the decision reference (文号) or voucher number that backs it.
+searched by them, and the decision reference (文号) or voucher number that backs it. The rows
+hold only these facts; the summaries are written when rows are read, from their events in the
+log (a rebuild writes one row per event, so every byte and microsecond per row counts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
@@ -146,21 +149,22 @@ def trail_row(
     state: ViewState, e: Any, topic: str, position: int, originator: str
 ) -> tuple[Any, ...]:
     """The trail row of an event, after the state has taken it in (a tuple in the column
-    order of `tables.TRAIL`)."""
+    order of `tables.TRAIL`). The row holds what the trail is searched by; its summaries are
+    written when it is read (`render_summaries`), from the event itself."""
     parsed = _TOPICS.get(topic)
     if parsed is None:
         kind = topic.rpartition(":")[2]
         parsed = _TOPICS[topic] = (kind, kind.partition(".")[0], kind.partition(".")[2])
     kind, aggregate_type, event_type = parsed
     g = e.__dict__.get
+    uscc = award_reference = measure = None
     if aggregate_type == "CommandReceipt":  # the commonest event: a short path
         content = g("content") or {}
-        command_type = g("command_type")
-        key = g("key")
         uscc = content.get("uscc")
         measure = content.get("measure")
         award_reference = content.get("award_reference")
         doc_ref = content.get("decision_ref") or content.get("voucher_no")
+        command_type = g("command_type")
         if command_type == "grant_award":
             award_reference = content.get("reference")
         elif command_type in _DECISIONS:
@@ -172,28 +176,13 @@ def trail_row(
             award = state.get(t.AWARDS, (award_reference,))
             if award is not None:
                 uscc, measure = award["uscc"], award["measure"]
-        return (
-            position,
-            recorded_at_text(e.timestamp),
-            g("actor"),
-            aggregate_type,
-            originator,
-            event_type,
-            f"command {command_type} {key} accepted",
-            f"命令 {command_type} {key} 已受理",
-            uscc,
-            award_reference,
-            measure,
-            doc_ref,
-        )
-    ctx: dict[str, Any] = {}
-    uscc = award_reference = measure = None
+        return (position, recorded_at_text(e.timestamp), g("actor"), aggregate_type,
+                originator, event_type, uscc, award_reference, measure, doc_ref)  # fmt: skip
     doc_ref = g("decision_ref") or g("voucher_no")
     if aggregate_type == "Award":
         award = state.get(t.AWARDS, (state.reference_by_id.get(originator),))
         if award is not None:
             uscc, award_reference, measure = award["uscc"], award["reference"], award["measure"]
-            ctx["award_reference"] = award_reference
         if doc_ref is None and kind.startswith("Award.Disbursement"):
             disbursement = state.get(t.DISBURSEMENTS, (g("reference"),))
             doc_ref = disbursement["voucher_no"] if disbursement is not None else None
@@ -201,43 +190,103 @@ def trail_row(
         key = state.budget_by_id.get(originator)
         if key is not None:
             measure = key[0]
-            ctx["measure"], ctx["fiscal_year"] = key
         award_reference = g("award_reference")
     elif aggregate_type == "Enterprise":
         uscc = g("uscc") or state.uscc_by_id.get(originator)
-        ctx["uscc"] = uscc
         award_reference = g("award_reference")
     elif aggregate_type in ("PatentTransfer", "Financing"):
         table = t.TRANSFERS if aggregate_type == "PatentTransfer" else t.FINANCINGS
-        reference = state.reference_by_id.get(originator)
-        ctx["reference"] = reference
-        row = state.get(table, (reference,))
+        row = state.get(table, (state.reference_by_id.get(originator),))
         uscc = row["uscc"] if row is not None else None
-    elif aggregate_type == "CommandReceipt":
-        content = g("content") or {}
-        uscc = content.get("uscc")
-        measure = content.get("measure")
-        award_reference = content.get("award_reference") or (
-            content.get("reference") if g("command_type") == "grant_award" else None
-        )
-        doc_ref = content.get("decision_ref") or content.get("voucher_no")
-    elif aggregate_type == "User":
-        ctx["user"] = g("name") or originator
-    try:
-        summary_en, summary_zh = _summaries(kind, e, ctx)
-    except (AttributeError, KeyError, TypeError):  # an event shape this code does not know
-        summary_en = summary_zh = kind
-    return (
-        position,
-        recorded_at_text(e.timestamp),
-        g("actor"),
-        aggregate_type,
-        originator,
-        event_type,
-        summary_en[:500],
-        summary_zh[:500],
-        uscc,
-        award_reference,
-        measure,
-        doc_ref,
-    )
+    return (position, recorded_at_text(e.timestamp), g("actor"), aggregate_type, originator,
+            event_type, uscc, award_reference, measure, doc_ref)  # fmt: skip
+
+
+# -- summaries, written when the trail is read ----------------------------------------------
+
+#: Positions closer than this are read from the log in one range rather than one by one.
+_GAP = 64
+
+
+def _events_at(app: Any, positions: list[int]) -> dict[int, Any]:
+    """The notifications at these positions of the log, by position (read in runs)."""
+    wanted = sorted(set(positions))
+    found: dict[int, Any] = {}
+    i = 0
+    while i < len(wanted):
+        j = i
+        while j + 1 < len(wanted) and wanted[j + 1] - wanted[j] <= _GAP:
+            j += 1
+        start, stop = wanted[i], wanted[j]
+        for n in app.recorder.select_notifications(start=start, limit=stop - start + 1, stop=stop):
+            found[n.id] = n
+        i = j + 1
+    return found
+
+
+def _lookup(query: Callable[..., list[dict[str, Any]]], sql: str, ids: set[str]) -> dict[str, Any]:
+    if not ids:
+        return {}
+    marks = ", ".join("%s" for _ in ids)
+    return {r["id"]: r for r in query(sql.format(marks=marks), sorted(ids))}
+
+
+def render_summaries(
+    app: Any, query: Callable[..., list[dict[str, Any]]], rows: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """(English, Chinese) one-line summaries of trail rows, from their events in the log and
+    what the rows and the views name (the same text for an event whenever it is read).
+
+    `query(sql, params)` reads the views (`{q}` the table prefix, `%s` the placeholder).
+    """
+    if not rows:
+        return []
+    events = _events_at(app, [int(r["position"]) for r in rows])
+    ids = {kind: {r["aggregate_id"] for r in rows if r["aggregate_type"] == kind}
+           for kind in ("Budget", "PatentTransfer", "Financing")}  # fmt: skip
+    budgets = _lookup(query, "SELECT budget_id AS id, measure, fiscal_year FROM "
+                      "{{q}}pv_measure_balances WHERE budget_id IN ({marks})", ids["Budget"])  # fmt: skip
+    references = {
+        **_lookup(query, "SELECT transfer_id AS id, reference FROM {{q}}pv_transfers "
+                  "WHERE transfer_id IN ({marks})", ids["PatentTransfer"]),
+        **_lookup(query, "SELECT financing_id AS id, reference FROM {{q}}pv_financings "
+                  "WHERE financing_id IN ({marks})", ids["Financing"]),
+    }  # fmt: skip
+    to_domain_event = app.mapper.to_domain_event
+    out = []
+    for r in rows:
+        notification = events.get(int(r["position"]))
+        if notification is None:  # not in the log (cannot happen: the views follow it)
+            out.append((f"{r['aggregate_type']}.{r['event_type']}",) * 2)
+            continue
+        kind = notification.topic.rpartition(":")[2]
+        aggregate_type = kind.partition(".")[0]
+        e = to_domain_event(notification)
+        g = e.__dict__.get
+        if aggregate_type == "CommandReceipt":
+            command_type, key = g("command_type"), g("key")
+            out.append((f"command {command_type} {key} accepted",
+                        f"命令 {command_type} {key} 已受理"))  # fmt: skip
+            continue
+        ctx: dict[str, Any] = {}
+        oid = r["aggregate_id"]
+        if aggregate_type == "Award":
+            if r["award_reference"] is not None:
+                ctx["award_reference"] = r["award_reference"]
+        elif aggregate_type == "Budget":
+            budget = budgets.get(oid)
+            if budget is not None:
+                ctx["measure"], ctx["fiscal_year"] = budget["measure"], int(budget["fiscal_year"])
+        elif aggregate_type == "Enterprise":
+            ctx["uscc"] = r["uscc"]
+        elif aggregate_type in ("PatentTransfer", "Financing"):
+            found = references.get(oid)
+            ctx["reference"] = found["reference"] if found is not None else None
+        elif aggregate_type == "User":
+            ctx["user"] = g("name") or oid
+        try:
+            summary_en, summary_zh = _summaries(kind, e, ctx)
+        except (AttributeError, KeyError, TypeError):  # an event shape this code does not know
+            summary_en = summary_zh = kind
+        out.append((summary_en[:500], summary_zh[:500]))
+    return out
