@@ -1,19 +1,22 @@
-"""Recompute the leaf hashes (and the cached subtrees above them) of one range of the log.
+"""Recompute the leaf hashes (and the cached subtrees above them) of chunks of the log.
 
 Verification hashes every stored event once, and on SQLite CPython hashes more slowly than it
-reads. :mod:`audit.verify` therefore splits the log into contiguous ranges of positions: it
-hashes the first itself and hands each other one to a worker, a fresh interpreter running
-:func:`main` (``python -I -S``, so it imports only the standard library and this module) that
-opens its own read-only connection. A worker is told which leaf index its range starts at; the
-parent checks that claim against the number of events it found before the range, and if it was
-wrong (events were inserted or removed) it discards the worker's subtrees and builds the tree from
-the leaf hashes alone.
+reads. :mod:`audit.verify` therefore shares the work with workers: fresh interpreters running
+:func:`main` (``python -I -S``, so they import only the standard library and this module), each
+with its own read-only connection. A chunk starts at a leaf index given to it; the parent checks
+that against the number of events it found before the chunk, and where it was wrong (events were
+inserted or removed) discards the chunk's subtrees and lets the tree compute them from the leaf
+hashes alone.
 
 No fork: a SQLite connection must not cross one, and the parent holds one open.
 
-The worker's standard output carries frames: ``b"P"`` + 8-byte count (progress) and, last,
-``b"R"`` + 8-byte length + a pickle of :func:`pack` 's tuple. Anything it cannot do, it reports
-by exiting non-zero (a traceback on standard error); the parent then hashes the range itself.
+The log is cut into chunks. The parent hashes them from the first on, the workers from the
+last back, and each process claims a chunk (:func:`claim`: a file created exclusively in a
+directory of the parent's) before hashing it, so the processes meet wherever the machine's load
+puts them. A worker's standard output carries frames: ``b"P"`` + 8-byte count (progress) and,
+per chunk, ``b"R"`` + 8-byte chunk number + 8-byte length + a pickle of :func:`pack` 's tuple.
+A worker that fails exits non-zero (a traceback on standard error); the parent hashes every
+chunk it claimed but did not deliver.
 """
 
 from __future__ import annotations
@@ -171,29 +174,45 @@ def sqlite_readonly(path: str) -> sqlite3.Connection:
     return conn
 
 
+def claim(claims: str, chunk: int) -> bool:
+    """Take chunk number ``chunk`` for this process; False if another process already has."""
+    try:
+        os.close(os.open(os.path.join(claims, str(chunk)), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def main() -> None:
-    """Run as a worker: hash the range described by the JSON in ``sys.argv[1]``."""
+    """Run as a worker: hash the chunks described by the JSON in ``sys.argv[1]`` that no other
+    process has claimed, from the last to the first."""
     job = json.loads(sys.argv[1])
     out = sys.stdout.buffer
     conn = sqlite_readonly(job["path"])
+    done = 0
+
+    def report(count: int) -> None:
+        out.write(b"P" + COUNT.pack(done + count))
+        out.flush()
+
     try:
         conn.execute("BEGIN")
         cur = conn.cursor()
         select = event_select(job["pos"], job["events"])
-
-        def done(count: int) -> None:
-            out.write(b"P" + COUNT.pack(count))
+        for i in reversed(range(len(job["chunks"]))):
+            if not claim(job["claims"], i):
+                continue
+            first_index, after, upto = job["chunks"][i]
+            batches = read_ahead(cur, select, after, upto, job["batch"])
+            positions, hashes = hash_batches(batches, report)
+            done += len(hashes)
+            levels = subtree_levels(hashes, first_index, job["min_level"])
+            data = pack(positions, hashes, levels)
+            out.write(b"R" + COUNT.pack(i) + COUNT.pack(len(data)))
+            out.write(data)
             out.flush()
-
-        batches = read_ahead(cur, select, job["after"], job["upto"], job["batch"])
-        positions, hashes = hash_batches(batches, done)
     finally:
         conn.close()
-    levels = subtree_levels(hashes, job["first_index"], job["min_level"])
-    data = pack(positions, hashes, levels)
-    out.write(b"R" + COUNT.pack(len(data)))
-    out.write(data)
-    out.flush()
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ import gc
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -43,6 +45,8 @@ from audit.hashworker import (
     COUNT,
     POSITION_MAX,
     POSITION_MIN,
+    Levels,
+    claim,
     event_select,
     hash_batches,
     read_ahead,
@@ -62,10 +66,10 @@ OPERATIONAL_ERROR = 2
 PARALLEL_MIN_EVENTS = 50_000
 #: At most this many processes hash the log (LEDGER_AUDIT_WORKERS overrides the CPU count).
 MAX_WORKERS = 4
-#: Ranges handed to workers start at a multiple of 2**ALIGN_LEVEL leaves.
-ALIGN_LEVEL = 12
-#: This process's share of the log with one worker (it starts first and merges afterwards).
-PARENT_SHARE = 0.55
+#: Chunks of the log shared among processes start at multiples of 2**ALIGN_LEVEL leaves …
+ALIGN_LEVEL = 14
+#: … or of a larger power of two, so that there are at most this many.
+MAX_CHUNKS = 64
 
 
 class VerificationError(RuntimeError):
@@ -232,63 +236,69 @@ def _workers() -> int:
     return max(1, min(cpus, MAX_WORKERS))
 
 
-@dataclass
-class _Range:
-    """A contiguous range of the log: positions ``after < p <= upto``, from leaf ``first_index``
-    (the leaf index is an assumption until the events before it have been counted)."""
+@dataclass(frozen=True)
+class _Chunk:
+    """Positions ``after < p <= upto``, assumed to start at leaf ``first_index`` (checked once
+    the events before it have been counted)."""
 
     first_index: int
     after: int
     upto: int
-    process: subprocess.Popen[bytes] | None = None
-    reader: threading.Thread | None = None
-    done: int = 0
-    result: bytes | None = None
-    error: bytes = b""
 
-    def start(self, db: Any, batch: int) -> None:
+
+class _Worker:
+    """A worker process hashing chunks from the end of the log (see :mod:`audit.hashworker`)."""
+
+    def __init__(self, db: Any, chunks: list[_Chunk], claims: str, batch: int) -> None:
+        self.done = 0
+        self.results: dict[int, bytes] = {}
+        self.error = b""
+        self.process: subprocess.Popen[bytes] | None = None
+        self.reader: threading.Thread | None = None
         job = {
             "path": db.store.sqlite_path,
             "events": db.events_table,
             "pos": db.position_column,
-            "after": self.after,
-            "upto": self.upto,
             "batch": batch,
-            "first_index": self.first_index,
             "min_level": MIN_CACHED_LEVEL,
+            "claims": claims,
+            "chunks": [[c.first_index, c.after, c.upto] for c in chunks],
         }
         root = str(Path(__file__).resolve().parents[1])
         code = f"import sys; sys.path.insert(0, {root!r}); from audit.hashworker import main; main()"
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", code, json.dumps(job)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        self.reader = threading.Thread(target=self._read, name="audit-verify-worker", daemon=True)
-        self.reader.start()
+        with contextlib.suppress(OSError):  # no worker: this process hashes every chunk
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", code, json.dumps(job)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            self.reader = threading.Thread(target=self._read, name="audit-verify-worker")
+            self.reader.daemon = True
+            self.reader.start()
 
     def _read(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        out = self.process.stdout
+        assert self.process is not None
+        out, err = self.process.stdout, self.process.stderr
+        assert out is not None and err is not None
         with contextlib.suppress(Exception):
             while True:
                 kind = out.read(1)
                 if kind == b"P":
                     self.done = COUNT.unpack(out.read(8))[0]
                 elif kind == b"R":
-                    size = COUNT.unpack(out.read(8))[0]
+                    chunk, size = COUNT.unpack(out.read(8))[0], COUNT.unpack(out.read(8))[0]
                     data = out.read(size)
                     if len(data) == size:
-                        self.result = data
+                        self.results[chunk] = data
                 else:
                     break
-        assert self.process.stderr is not None
         with contextlib.suppress(Exception):
-            self.error = self.process.stderr.read()
+            self.error = err.read()
         self.process.wait()
-        if self.process.returncode != 0:
-            self.result = None
+
+    def running(self) -> bool:
+        return self.reader is not None and self.reader.is_alive()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -297,38 +307,50 @@ class _Range:
             self.reader.join()
 
 
-def _plan(db: Any, cur: Any, total: int, stored_size: int, workers: int) -> list[_Range]:
-    """The ranges of the log after the first, one per worker (none: hash it all here).
+def _plan(db: Any, cur: Any, total: int, stored_size: int, workers: int) -> list[_Chunk]:
+    """Chunks of the log for this process and workers to share (none: hash it all here).
 
-    Each starts at a leaf index that is a multiple of ``2**ALIGN_LEVEL``, so the cached subtrees
-    below that level fall wholly inside one range. The position of that leaf is taken from
-    ``audit_leaves`` (only as a hint: the counts are checked afterwards) or else counted out.
+    Each starts at a leaf index that is a multiple of ``2**ALIGN_LEVEL`` (or more, to keep to
+    ``MAX_CHUNKS``), so every cached subtree below that level lies inside one chunk. The
+    position of that leaf is taken from ``audit_leaves`` where it holds one (only a hint: the
+    counts are checked afterwards), else counted out of the events.
     """
     if db.is_postgres or workers < 2 or total < PARALLEL_MIN_EVENTS or not sys.executable:
         return []
-    align = 1 << ALIGN_LEVEL
-    first = total * min(0.9, PARENT_SHARE * 2 / workers)
-    step = (total - first) / (workers - 1)
-    bounds = sorted({int(first + i * step) // align * align for i in range(workers - 1)})
-    bounds = [k for k in bounds if 0 < k < total]
-    starts: list[int] = []
-    for k in bounds:
-        if k < stored_size:
-            cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"), (k,))
-        else:
-            cur.execute(db.sql("SELECT {pos} FROM {events} ORDER BY {pos} LIMIT 1 OFFSET ?"), (k,))
-        row = cur.fetchone()
-        if row is None or not isinstance(row[0], int):
-            return []
-        starts.append(row[0])
-    if any(b <= a for a, b in itertools.pairwise(starts)):
+    size = 1 << ALIGN_LEVEL
+    while total > size * MAX_CHUNKS:
+        size *= 2
+    bounds = list(range(size, total, size))
+    if not bounds:
         return []
+    starts: list[Any] = []
+    for k in bounds:
+        if k >= stored_size:
+            break
+        cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"), (k,))
+        row = cur.fetchone()
+        starts.append(None if row is None else row[0])
+    if len(starts) < len(bounds):
+        cur.execute(
+            db.sql(
+                "SELECT p FROM (SELECT {pos} AS p, ROW_NUMBER() OVER (ORDER BY {pos}) - 1 AS i "
+                "FROM {events}) WHERE i >= ? AND i % ? = 0 ORDER BY p"
+            ),
+            (bounds[len(starts)], size),
+        )
+        starts += [row[0] for row in cur.fetchall()]
     cur.execute(db.sql("SELECT MAX({pos}) FROM {events}"))
     last = cur.fetchone()[0]
-    if not isinstance(last, int) or (starts and starts[-1] > last):
+    points = [POSITION_MIN + 1, *starts, last + 1 if isinstance(last, int) else None]
+    if len(starts) != len(bounds) or not all(isinstance(p, int) for p in points):
         return []
-    ends = [s - 1 for s in starts[1:]] + [last]
-    return [_Range(k, s - 1, e) for k, s, e in zip(bounds, starts, ends, strict=True)]
+    if any(b <= a for a, b in itertools.pairwise(points)):
+        return []
+    firsts = [0, *bounds]
+    return [
+        _Chunk(k, a - 1, b - 1)
+        for k, (a, b) in zip(firsts, itertools.pairwise(points), strict=True)
+    ]
 
 
 def _recompute(
@@ -342,48 +364,68 @@ def _recompute(
 ) -> tuple[list[int], list[bytes], MemoryNodeCache]:
     """Read every event in position order and hash it, with the cached subtrees over them.
 
-    On SQLite a large log is split into ranges hashed by worker processes while this one hashes
-    the first (see :mod:`audit.hashworker`); a range whose worker fails is hashed here.
+    On SQLite a large log is cut into chunks that this process hashes from the front while
+    worker processes hash them from the back (see :mod:`audit.hashworker`), each claiming a
+    chunk before it starts on it; a chunk a worker claimed but did not deliver is hashed here.
     """
     select = db.sql(event_select("{pos}", "{events}"))
-    ranges = _plan(db, cur, total, stored_size, _workers() if workers is None else workers)
+    count = _workers() if workers is None else workers
+    chunks = _plan(db, cur, total, stored_size, count) or [_Chunk(0, POSITION_MIN, POSITION_MAX)]
+    helpers: list[_Worker] = []
+    claims = tempfile.mkdtemp(prefix="ledger-verify-") if len(chunks) > 1 else ""
+    own = 0
     next_report = time.monotonic() + 1.0
 
-    def tick(own: int) -> None:
+    def tick(now_done: int) -> None:
         nonlocal next_report
         if progress is not None and time.monotonic() >= next_report:
-            progress(own + sum(r.done for r in ranges), total)
+            progress(own + now_done + sum(w.done for w in helpers), total)
             next_report = time.monotonic() + 1.0
+
+    results: dict[int, tuple[list[int], list[bytes], Levels]] = {}
+
+    def hash_here(i: int) -> None:
+        nonlocal own
+        chunk = chunks[i]
+        rows = read_ahead(cur, select, chunk.after, chunk.upto, batch)
+        chunk_positions, chunk_hashes = hash_batches(rows, tick)
+        own += len(chunk_hashes)
+        levels = subtree_levels(chunk_hashes, chunk.first_index, MIN_CACHED_LEVEL)
+        results[i] = (chunk_positions, chunk_hashes, levels)
 
     # Rows, ints and hashes hold no reference cycles; pausing the cyclic garbage collector
     # spares it re-scanning hundreds of thousands of new objects again and again.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for r in ranges:
-            with contextlib.suppress(OSError):
-                r.start(db, batch)
-        upto = ranges[0].after if ranges else POSITION_MAX
-        positions, hashes = hash_batches(read_ahead(cur, select, POSITION_MIN, upto, batch), tick)
-        levels = subtree_levels(hashes, 0, MIN_CACHED_LEVEL)
-        for r in ranges:
-            while r.reader is not None and r.reader.is_alive():
-                r.reader.join(timeout=0.25)
-                tick(len(hashes))
-            if r.result is not None:
-                r_positions, r_hashes, r_levels = unpack(r.result)
-            else:  # the worker could not do it: hash the range here
-                rows = read_ahead(cur, select, r.after, r.upto, batch)
-                before = len(hashes)
-                r_positions, r_hashes = hash_batches(rows, lambda n, b=before: tick(b + n))
-                r_levels = subtree_levels(r_hashes, r.first_index, MIN_CACHED_LEVEL)
-            if r.first_index == len(hashes):  # else its subtrees sit at the wrong indexes
-                levels += r_levels
-            positions += r_positions
-            hashes += r_hashes
+        if claims:
+            helpers = [_Worker(db, chunks, claims, batch) for _ in range(count - 1)]
+        for i in range(len(chunks)):
+            if not claims or claim(claims, i):
+                hash_here(i)
+        for worker in helpers:
+            while worker.running():
+                worker.reader.join(timeout=0.25)  # type: ignore[union-attr]
+                tick(0)
+            for i, data in worker.results.items():
+                results.setdefault(i, unpack(data))
+        for i in range(len(chunks)):
+            if i not in results:  # claimed by a worker that failed
+                hash_here(i)
+        positions: list[int] = []
+        hashes: list[bytes] = []
+        levels: Levels = []
+        for i, chunk in enumerate(chunks):
+            chunk_positions, chunk_hashes, chunk_levels = results.pop(i)
+            if chunk.first_index == len(hashes):  # else its subtrees sit at the wrong indexes
+                levels += chunk_levels
+            positions += chunk_positions
+            hashes += chunk_hashes
     finally:
-        for r in ranges:
-            r.stop()
+        for worker in helpers:
+            worker.stop()
+        if claims:
+            shutil.rmtree(claims, ignore_errors=True)
         if collecting:
             gc.enable()
     if progress is not None:

@@ -13,6 +13,7 @@ import pytest
 
 from audit.heads import sign_tree_head
 from audit.verify import verify
+from tests.audit.test_parallel_verify import wait_for_a_worker
 
 
 @pytest.fixture(autouse=True, params=["one process", "workers"])
@@ -26,6 +27,7 @@ def hashing(request, monkeypatch) -> str:  # type: ignore[no-untyped-def]
         monkeypatch.setattr(audit.verify, "PARALLEL_MIN_EVENTS", 0)
         monkeypatch.setattr(audit.verify, "ALIGN_LEVEL", 2)
         monkeypatch.setenv("LEDGER_AUDIT_WORKERS", "3")
+        wait_for_a_worker(monkeypatch)
     return str(request.param)
 
 
