@@ -56,6 +56,21 @@ def event_select(pos: str, events: str, placeholder: str = "?") -> str:
     )
 
 
+def read_batches(
+    cur: Any, select: str, after: int, upto: int, batch: int
+) -> Iterator[list[tuple]]:
+    """Batches of event rows with ``after < position <= upto``, in position order."""
+    last = after
+    while True:
+        cur.execute(select, (last, upto, batch))
+        rows = cur.fetchall()
+        if rows:
+            yield rows
+            last = rows[-1][0]
+        if len(rows) < batch:
+            return
+
+
 def read_ahead(
     cur: Any, select: str, after: int, upto: int, batch: int
 ) -> Iterator[list[tuple]]:
@@ -66,16 +81,11 @@ def read_ahead(
     stop = threading.Event()
 
     def read() -> None:
-        last = after
         try:
-            while not stop.is_set():
-                cur.execute(select, (last, upto, batch))
-                rows = cur.fetchall()
-                if rows:
-                    batches.put(rows)
-                    last = rows[-1][0]
-                if len(rows) < batch:
+            for rows in read_batches(cur, select, after, upto, batch):
+                if stop.is_set():
                     break
+                batches.put(rows)
             batches.put(None)
         except BaseException as exc:  # handed to the caller, who raises it
             batches.put(exc)
@@ -203,7 +213,7 @@ def main() -> None:
             if not claim(job["claims"], i):
                 continue
             first_index, after, upto = job["chunks"][i]
-            batches = read_ahead(cur, select, after, upto, job["batch"])
+            batches = read_batches(cur, select, after, upto, job["batch"])
             positions, hashes = hash_batches(batches, report)
             done += len(hashes)
             levels = subtree_levels(hashes, first_index, job["min_level"])

@@ -50,6 +50,7 @@ from audit.hashworker import (
     event_select,
     hash_batches,
     read_ahead,
+    read_batches,
     subtree_levels,
     unpack,
 )
@@ -387,7 +388,9 @@ def _recompute(
     def hash_here(i: int) -> None:
         nonlocal own
         chunk = chunks[i]
-        rows = read_ahead(cur, select, chunk.after, chunk.upto, batch)
+        # A reading thread only pays while a CPU is otherwise idle: not when workers run.
+        read = read_batches if claims else read_ahead
+        rows = read(cur, select, chunk.after, chunk.upto, batch)
         chunk_positions, chunk_hashes = hash_batches(rows, tick)
         own += len(chunk_hashes)
         levels = subtree_levels(chunk_hashes, chunk.first_index, MIN_CACHED_LEVEL)
