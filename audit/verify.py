@@ -13,6 +13,13 @@ snapshot of the store it
 4. checks the persisted node cache against the recomputed tree (a wrong node would make proofs
    fail for overseers).
 
+On SQLite a large log (``PARALLEL_MIN_EVENTS``) is hashed by this process and worker processes
+together (``LEDGER_AUDIT_WORKERS``, default the usable CPUs up to ``MAX_WORKERS``; 1 turns them
+off): CPython reads SQLite rows faster than it hashes them, so one process alone could not keep
+up with the reads (see :mod:`audit.hashworker`). Each worker reads through a connection of its
+own, bounded by the last position of this process's snapshot: the events table only ever grows,
+so every process sees the same rows. Findings are the same either way.
+
 The result is a :class:`Report`; ``exit_code`` is 0 when intact and 1 when anything differs.
 Operational problems (no database, no trusted key while heads exist) raise
 :class:`VerificationError` (the CLI's exit code 2). Each run's report can be stored in
@@ -68,7 +75,7 @@ PARALLEL_MIN_EVENTS = 50_000
 #: At most this many processes hash the log (LEDGER_AUDIT_WORKERS overrides the CPU count).
 MAX_WORKERS = 4
 #: Chunks of the log shared among processes start at multiples of 2**ALIGN_LEVEL leaves …
-ALIGN_LEVEL = 14
+ALIGN_LEVEL = 12
 #: … or of a larger power of two, so that there are at most this many.
 MAX_CHUNKS = 64
 
@@ -228,7 +235,7 @@ def _stored_leaves(db: Any, cur: Any, batch: int) -> tuple[list[int], list[bytes
 def _workers() -> int:
     """How many processes hash the log: LEDGER_AUDIT_WORKERS, else the usable CPUs (up to 4)."""
     configured = os.environ.get("LEDGER_AUDIT_WORKERS", "").strip()
-    if configured:
+    if configured.isdigit():
         return max(1, int(configured))
     try:
         cpus = len(os.sched_getaffinity(0))
