@@ -232,7 +232,7 @@ def _stored_leaves(db: Any, cur: Any, batch: int) -> tuple[list[int], list[bytes
             return positions, hashes
 
 
-def _workers() -> int:
+def worker_count() -> int:
     """How many processes hash the log: LEDGER_AUDIT_WORKERS, else the usable CPUs (up to 4)."""
     configured = os.environ.get("LEDGER_AUDIT_WORKERS", "").strip()
     if configured.isdigit():
@@ -377,7 +377,7 @@ def _recompute(
     chunk before it starts on it; a chunk a worker claimed but did not deliver is hashed here.
     """
     select = db.sql(event_select("{pos}", "{events}"))
-    count = _workers() if workers is None else workers
+    count = worker_count() if workers is None else workers
     chunks = _plan(db, cur, total, stored_size, count) or [_Chunk(0, POSITION_MIN, POSITION_MAX)]
     helpers: list[_Worker] = []
     claims = tempfile.mkdtemp(prefix="ledger-verify-") if len(chunks) > 1 else ""
