@@ -114,6 +114,17 @@ class ViewState:
         self.row(t.ENTERPRISE_BALANCES, (award["uscc"], year))[column] += amount_fen
         self.row(t.MEASURE_BALANCES, (award["measure"], year))[column] += amount_fen
 
+    def _move_in_balances(self, award: Row, source: str, target: str, amount_fen: int) -> None:
+        """Move an amount from one column to another in an award and its balance rows."""
+        year = award["fiscal_year"]
+        for row in (
+            award,
+            self.row(t.ENTERPRISE_BALANCES, (award["uscc"], year)),
+            self.row(t.MEASURE_BALANCES, (award["measure"], year)),
+        ):
+            row[source] -= amount_fen
+            row[target] += amount_fen
+
     # -- applying events ----------------------------------------------------------------------
 
     def apply(self, event: Any, topic: str, position: int) -> tuple[Any, ...]:
@@ -186,9 +197,7 @@ def _decide(state: ViewState, e: Any, oid: str, status: str) -> tuple[Row, Row]:
 @_on(_AWARD + "DisbursementApproved")
 def _approved(state: ViewState, e: Any, oid: str) -> None:
     award, disbursement = _decide(state, e, oid, "approved")
-    amount_fen = disbursement["amount_fen"]
-    state._add_to_balances(award, "pending_fen", -amount_fen)
-    state._add_to_balances(award, "approved_fen", amount_fen)
+    state._move_in_balances(award, "pending_fen", "approved_fen", disbursement["amount_fen"])
     paid_on = disbursement["paid_on"]
     if award["first_paid_on"] is None or paid_on < award["first_paid_on"]:
         award["first_paid_on"] = paid_on

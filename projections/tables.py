@@ -147,11 +147,15 @@ def create_statements(
         + (" NOT NULL" if name in table.key else "")
         for name, kind in table.columns
     )
+    # On SQLite a table keyed by text is kept in its key's own b-tree (WITHOUT ROWID), so an
+    # upsert searches and writes one b-tree instead of a key index and the table; the trail,
+    # keyed by its integer position, already is (its key is the rowid).
+    clustered = "" if postgres or table.key == ("position",) else " WITHOUT ROWID"
     statements = []
     if tables:
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {qualify}{table.name} "
-            f"({cols}, PRIMARY KEY ({', '.join(table.key)}))"
+            f"({cols}, PRIMARY KEY ({', '.join(table.key)})){clustered}"
         )
     for column in table.indexes if indexes else ():
         statements.append(
@@ -168,5 +172,18 @@ def upsert_statement(table: Table, qualify: str, placeholder: str) -> str:
     updates = ", ".join(f"{name} = excluded.{name}" for name in table.value_names)
     return (
         f"INSERT INTO {qualify}{table.name} ({', '.join(names)}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+    )
+
+
+def upsert_unnest_statement(table: Table, qualify: str) -> str:
+    """The PostgreSQL upsert of many rows at once: one array parameter per column."""
+    names = table.column_names
+    arrays = ", ".join(
+        f"%s::{'bigint' if kind == 'int' else 'text'}[]" for _, kind in table.columns
+    )
+    updates = ", ".join(f"{name} = excluded.{name}" for name in table.value_names)
+    return (
+        f"INSERT INTO {qualify}{table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
     )

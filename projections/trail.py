@@ -35,6 +35,8 @@ def recorded_at_text(value: Any) -> str:
     order)."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
+    if value.microsecond:  # isoformat() is quicker without arguments, and then the same
+        return value.isoformat()
     return value.isoformat(timespec="microseconds")
 
 
