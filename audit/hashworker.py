@@ -37,9 +37,8 @@ from urllib.parse import quote
 
 from audit.leaves import row_leaf_hashes_split
 
-#: Largest and smallest SQLite rowids: the bounds of a range that has none.
+#: The smallest SQLite rowid or PostgreSQL BIGINT: the lower bound of a range that has none.
 POSITION_MIN = -(2**63)
-POSITION_MAX = 2**63 - 1
 
 COUNT = struct.Struct("<q")
 
@@ -47,22 +46,25 @@ COUNT = struct.Struct("<q")
 Levels = list[tuple[int, int, list[bytes]]]
 
 
-def event_select(pos: str, events: str, placeholder: str = "?") -> str:
-    """Event rows after one position and up to another, in position order, a batch at a time."""
-    p = placeholder
+def event_select(pos: str, events: str, *, bounded: bool = True) -> str:
+    """Event rows after one position (and, if ``bounded``, up to another), in position order, a
+    batch at a time. (Unbounded for a whole log: PostgreSQL's planner misjudges a range on
+    both sides and would sort every batch.)"""
+    upto = f"AND {pos} <= ? " if bounded else ""
     return (
         f"SELECT {pos}, originator_id, originator_version, topic, state FROM {events} "
-        f"WHERE {pos} > {p} AND {pos} <= {p} ORDER BY {pos} LIMIT {p}"
+        f"WHERE {pos} > ? {upto}ORDER BY {pos} LIMIT ?"
     )
 
 
 def read_batches(
-    cur: Any, select: str, after: int, upto: int, batch: int
+    cur: Any, select: str, after: int, upto: int | None, batch: int
 ) -> Iterator[list[tuple]]:
-    """Batches of event rows with ``after < position <= upto``, in position order."""
+    """Batches of event rows with ``after < position <= upto``, in position order (``select``
+    from :func:`event_select`, bounded unless ``upto`` is None)."""
     last = after
     while True:
-        cur.execute(select, (last, upto, batch))
+        cur.execute(select, (last, batch) if upto is None else (last, upto, batch))
         rows = cur.fetchall()
         if rows:
             yield rows
@@ -72,7 +74,7 @@ def read_batches(
 
 
 def read_ahead(
-    cur: Any, select: str, after: int, upto: int, batch: int
+    cur: Any, select: str, after: int, upto: int | None, batch: int
 ) -> Iterator[list[tuple]]:
     """Batches of event rows with ``after < position <= upto``, in position order, read by a
     thread one batch ahead of the caller (the driver waits and builds rows while the caller

@@ -50,7 +50,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from audit.db import LEAVES, NODES, VERIFICATIONS, as_bytes, audit_db
 from audit.hashworker import (
     COUNT,
-    POSITION_MAX,
     POSITION_MIN,
     Levels,
     claim,
@@ -251,7 +250,7 @@ class _Chunk:
 
     first_index: int
     after: int
-    upto: int
+    upto: int | None
 
 
 class _Worker:
@@ -376,9 +375,9 @@ def _recompute(
     worker processes hash them from the back (see :mod:`audit.hashworker`), each claiming a
     chunk before it starts on it; a chunk a worker claimed but did not deliver is hashed here.
     """
-    select = db.sql(event_select("{pos}", "{events}"))
     count = worker_count() if workers is None else workers
-    chunks = _plan(db, cur, total, stored_size, count) or [_Chunk(0, POSITION_MIN, POSITION_MAX)]
+    chunks = _plan(db, cur, total, stored_size, count) or [_Chunk(0, POSITION_MIN, None)]
+    select = db.sql(event_select("{pos}", "{events}", bounded=len(chunks) > 1))
     helpers: list[_Worker] = []
     claims = tempfile.mkdtemp(prefix="ledger-verify-") if len(chunks) > 1 else ""
     own = 0
