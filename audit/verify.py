@@ -74,9 +74,9 @@ PARALLEL_MIN_EVENTS = 50_000
 #: At most this many processes hash the log (LEDGER_AUDIT_WORKERS overrides the CPU count).
 MAX_WORKERS = 4
 #: Chunks of the log shared among processes start at multiples of 2**ALIGN_LEVEL leaves …
-ALIGN_LEVEL = 12
+ALIGN_LEVEL = 11
 #: … or of a larger power of two, so that there are at most this many.
-MAX_CHUNKS = 64
+MAX_CHUNKS = 128
 
 
 class VerificationError(RuntimeError):
@@ -598,11 +598,13 @@ def _check_nodes(
     memory = tree.cache
     cur.execute(db.sql(f"SELECT level, idx, node FROM {{t}}{NODES} ORDER BY level, idx"))
     bad: list[tuple[int, int]] = []
-    for level, index, node in cur.fetchall():
-        report.nodes_checked += 1
+    rows = cur.fetchall()
+    report.nodes_checked += len(rows)
+    get = memory.get
+    for level, index, node in rows:
         level, index = int(level), int(index)
-        expected = memory.get(level, index) if (index + 1) << level <= size else None
-        if expected is None or expected != as_bytes(node):
+        expected = get(level, index) if (index + 1) << level <= size else None
+        if expected is None or (expected != node and expected != as_bytes(node)):
             bad.append((level, index))
     if bad:
         level, index = min(bad, key=lambda li: li[1] << li[0])
