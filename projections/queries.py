@@ -17,7 +17,7 @@ from typing import Any
 from ledger.identifiers import TOWNS
 from projections.recorder import open_views
 from projections.runner import ViewsBehind, wait_for_position
-from projections.trail import recorded_at_text, render_summaries
+from projections.trail import recorded_at_text, render
 
 __all__ = [
     "AwardBalance",
@@ -627,10 +627,24 @@ def trail(
         params.append(after_position)
     sql += f" ORDER BY position {'DESC' if newest_first else 'ASC'} LIMIT {limit}"
     rows = views.query(sql, params)
-    summaries = render_summaries(app, views.query, rows)
     return [
-        TrailEntry(**{**r, "position": int(r["position"]), "summary_en": en, "summary_zh": zh})
-        for r, (en, zh) in zip(rows, summaries, strict=True)
+        TrailEntry(
+            position=int(r["position"]),
+            recorded_at=r["recorded_at"],
+            actor=r["actor"],
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            event_type=event_type,
+            summary_en=en,
+            summary_zh=zh,
+            uscc=r["uscc"],
+            award_reference=r["award_reference"],
+            measure=r["measure"],
+            doc_ref=r["doc_ref"],
+        )
+        for r, (aggregate_type, aggregate_id, event_type, en, zh) in zip(
+            rows, render(app, views.query, rows), strict=True
+        )
     ]
 
 

@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from projections import tables as t
-from projections.trail import trail_row
+from projections.trail import receipt_trail_row, trail_row
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -27,6 +27,7 @@ _BUDGET = "ledger.domain.budget:Budget."
 _ENTERPRISE = "ledger.domain.enterprise:Enterprise."
 _TRANSFER = "ledger.domain.transfer:PatentTransfer."
 _FINANCING = "ledger.domain.financing:Financing."
+_RECEIPT = "ledger.domain.receipt:CommandReceipt.Accepted"
 
 #: The award amounts each balance row (enterprise × year, measure × year) adds up.
 AWARD_SUMS = (
@@ -129,10 +130,13 @@ class ViewState:
 
     def apply(self, event: Any, topic: str, position: int) -> tuple[Any, ...]:
         """Apply one event to the state and return its trail row (a tuple in column order)."""
-        oid = str(event.originator_id)
         handler = _HANDLERS.get(topic)
-        if handler is not None:
-            handler(self, event, oid)
+        if handler is None:
+            if topic == _RECEIPT:  # the commonest event: nothing but a trail row
+                return receipt_trail_row(self, event, position)
+            return trail_row(self, event, topic, position, str(event.originator_id))
+        oid = str(event.originator_id)
+        handler(self, event, oid)
         return trail_row(self, event, topic, position, oid)
 
 

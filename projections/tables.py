@@ -113,9 +113,8 @@ TRAIL = Table(
     "pv_trail",
     ("position",),
     _cols(
-        "position recorded_at:text actor:text aggregate_type:text aggregate_id:text "
-        "event_type:text uscc:text award_reference:text "
-        "measure:text doc_ref:text"
+        "position recorded_at:text actor:text uscc:text award_reference:text measure:text "
+        "doc_ref:text"
     ),
     indexes=("recorded_at", "actor", "uscc", "award_reference", "measure"),
 )

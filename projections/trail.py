@@ -147,39 +147,47 @@ _TOPICS: dict[str, tuple[str, str, str]] = {}
 _DECISIONS = frozenset(("approve_disbursement", "reject_disbursement", "reverse_disbursement"))
 
 
+def receipt_trail_row(state: ViewState, e: Any, position: int) -> tuple[Any, ...]:
+    """The trail row of a command receipt (the commonest event): it names what the command's
+    content names, and for a decision on a disbursement that disbursement's award and
+    voucher."""
+    g = e.__dict__.get
+    content = g("content") or {}
+    uscc = content.get("uscc")
+    measure = content.get("measure")
+    award_reference = content.get("award_reference")
+    doc_ref = content.get("decision_ref") or content.get("voucher_no")
+    command_type = g("command_type")
+    if command_type == "grant_award":
+        award_reference = content.get("reference")
+    elif command_type in _DECISIONS:
+        disbursement = state.get(t.DISBURSEMENTS, (content.get("reference"),))
+        if disbursement is not None:
+            award_reference = disbursement["award_reference"]
+            doc_ref = disbursement["voucher_no"]
+    if award_reference is not None and uscc is None:
+        award = state.get(t.AWARDS, (award_reference,))
+        if award is not None:
+            uscc, measure = award["uscc"], award["measure"]
+    return (position, recorded_at_text(e.timestamp), g("actor"), uscc, award_reference, measure,
+            doc_ref)  # fmt: skip
+
+
 def trail_row(
     state: ViewState, e: Any, topic: str, position: int, originator: str
 ) -> tuple[Any, ...]:
     """The trail row of an event, after the state has taken it in (a tuple in the column
-    order of `tables.TRAIL`). The row holds what the trail is searched by; its summaries are
-    written when it is read (`render_summaries`), from the event itself."""
+    order of `tables.TRAIL`). The row holds what the trail is searched by; the event's
+    aggregate, type and summaries are read from the log with it (`render`)."""
     parsed = _TOPICS.get(topic)
     if parsed is None:
         kind = topic.rpartition(":")[2]
         parsed = _TOPICS[topic] = (kind, kind.partition(".")[0], kind.partition(".")[2])
-    kind, aggregate_type, event_type = parsed
+    kind, aggregate_type, _event_type = parsed
+    if aggregate_type == "CommandReceipt":
+        return receipt_trail_row(state, e, position)
     g = e.__dict__.get
     uscc = award_reference = measure = None
-    if aggregate_type == "CommandReceipt":  # the commonest event: a short path
-        content = g("content") or {}
-        uscc = content.get("uscc")
-        measure = content.get("measure")
-        award_reference = content.get("award_reference")
-        doc_ref = content.get("decision_ref") or content.get("voucher_no")
-        command_type = g("command_type")
-        if command_type == "grant_award":
-            award_reference = content.get("reference")
-        elif command_type in _DECISIONS:
-            disbursement = state.get(t.DISBURSEMENTS, (content.get("reference"),))
-            if disbursement is not None:
-                award_reference = disbursement["award_reference"]
-                doc_ref = disbursement["voucher_no"]
-        if award_reference is not None and uscc is None:
-            award = state.get(t.AWARDS, (award_reference,))
-            if award is not None:
-                uscc, measure = award["uscc"], award["measure"]
-        return (position, recorded_at_text(e.timestamp), g("actor"), aggregate_type,
-                originator, event_type, uscc, award_reference, measure, doc_ref)  # fmt: skip
     doc_ref = g("decision_ref") or g("voucher_no")
     if aggregate_type == "Award":
         award = state.get(t.AWARDS, (state.reference_by_id.get(originator),))
@@ -200,8 +208,8 @@ def trail_row(
         table = t.TRANSFERS if aggregate_type == "PatentTransfer" else t.FINANCINGS
         row = state.get(table, (state.reference_by_id.get(originator),))
         uscc = row["uscc"] if row is not None else None
-    return (position, recorded_at_text(e.timestamp), g("actor"), aggregate_type, originator,
-            event_type, uscc, award_reference, measure, doc_ref)  # fmt: skip
+    return (position, recorded_at_text(e.timestamp), g("actor"), uscc, award_reference, measure,
+            doc_ref)  # fmt: skip
 
 
 # -- summaries, written when the trail is read ----------------------------------------------
@@ -233,18 +241,24 @@ def _lookup(query: Callable[..., list[dict[str, Any]]], sql: str, ids: set[str])
     return {r["id"]: r for r in query(sql.format(marks=marks), sorted(ids))}
 
 
-def render_summaries(
+def render(
     app: Any, query: Callable[..., list[dict[str, Any]]], rows: list[dict[str, Any]]
-) -> list[tuple[str, str]]:
-    """(English, Chinese) one-line summaries of trail rows, from their events in the log and
-    what the rows and the views name (the same text for an event whenever it is read).
+) -> list[tuple[str, str, str, str, str]]:
+    """(aggregate type, aggregate id, event type, English summary, Chinese summary) of trail
+    rows, from their events in the log and what the rows and the views name (the same text
+    for an event whenever it is read).
 
     `query(sql, params)` reads the views (`{q}` the table prefix, `%s` the placeholder).
     """
     if not rows:
         return []
     events = _events_at(app, [int(r["position"]) for r in rows])
-    ids = {kind: {r["aggregate_id"] for r in rows if r["aggregate_type"] == kind}
+    found = []  # (row, notification, kind, aggregate type, aggregate id)
+    for r in rows:
+        n = events.get(int(r["position"]))
+        kind = n.topic.rpartition(":")[2] if n is not None else "."
+        found.append((r, n, kind, kind.partition(".")[0], str(n.originator_id) if n else ""))
+    ids = {kind: {oid for _r, _n, _k, a, oid in found if a == kind}
            for kind in ("Budget", "PatentTransfer", "Financing")}  # fmt: skip
     budgets = _lookup(query, "SELECT budget_id AS id, measure, fiscal_year FROM "
                       "{{q}}pv_measure_balances WHERE budget_id IN ({marks})", ids["Budget"])  # fmt: skip
@@ -256,22 +270,19 @@ def render_summaries(
     }  # fmt: skip
     to_domain_event = app.mapper.to_domain_event
     out = []
-    for r in rows:
-        notification = events.get(int(r["position"]))
+    for r, notification, kind, aggregate_type, oid in found:
+        event_type = kind.partition(".")[2]
         if notification is None:  # not in the log (cannot happen: the views follow it)
-            out.append((f"{r['aggregate_type']}.{r['event_type']}",) * 2)
+            out.append((aggregate_type, oid, event_type, kind, kind))
             continue
-        kind = notification.topic.rpartition(":")[2]
-        aggregate_type = kind.partition(".")[0]
         e = to_domain_event(notification)
         g = e.__dict__.get
         if aggregate_type == "CommandReceipt":
             command_type, key = g("command_type"), g("key")
-            out.append((f"command {command_type} {key} accepted",
+            out.append((aggregate_type, oid, event_type, f"command {command_type} {key} accepted",
                         f"命令 {command_type} {key} 已受理"))  # fmt: skip
             continue
         ctx: dict[str, Any] = {}
-        oid = r["aggregate_id"]
         if aggregate_type == "Award":
             if r["award_reference"] is not None:
                 ctx["award_reference"] = r["award_reference"]
@@ -282,13 +293,13 @@ def render_summaries(
         elif aggregate_type == "Enterprise":
             ctx["uscc"] = r["uscc"]
         elif aggregate_type in ("PatentTransfer", "Financing"):
-            found = references.get(oid)
-            ctx["reference"] = found["reference"] if found is not None else None
+            reference = references.get(oid)
+            ctx["reference"] = reference["reference"] if reference is not None else None
         elif aggregate_type == "User":
             ctx["user"] = g("name") or oid
         try:
             summary_en, summary_zh = _summaries(kind, e, ctx)
         except (AttributeError, KeyError, TypeError):  # an event shape this code does not know
             summary_en = summary_zh = kind
-        out.append((summary_en[:500], summary_zh[:500]))
+        out.append((aggregate_type, oid, event_type, summary_en[:500], summary_zh[:500]))
     return out
