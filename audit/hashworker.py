@@ -14,7 +14,8 @@ The log is cut into chunks. The parent hashes them from the first on, the worker
 last back, and each process claims a chunk (:func:`claim`: a file created exclusively in a
 directory of the parent's) before hashing it, so the processes meet wherever the machine's load
 puts them. A worker's standard output carries frames: ``b"P"`` + 8-byte count (progress) and,
-per chunk, ``b"R"`` + 8-byte chunk number + 8-byte length + a pickle of :func:`pack` 's tuple.
+per chunk, ``b"R"`` + 8-byte chunk number + 8-byte length + a pickle of :func:`pack` 's tuple;
+``b"E"`` ends them.
 A worker that fails exits non-zero (a traceback on standard error); the parent hashes every
 chunk it claimed but did not deliver.
 """
@@ -225,6 +226,9 @@ def main() -> None:
             out.flush()
     finally:
         conn.close()
+    out.write(b"E")  # done; the parent reads no further
+    out.flush()
+    os._exit(0)  # the parent waits for our exit: skip the interpreter's slow tidying up
 
 
 if __name__ == "__main__":

@@ -184,8 +184,14 @@ def verify(
         stored_size = leaf_count(db, cur)
         cur.execute(db.sql("SELECT COUNT(*) FROM {events}"))
         total = int(cur.fetchone()[0])
+        stored_nodes: list[tuple] = []
+
+        def read_nodes() -> None:  # while the workers start up
+            cur.execute(db.sql(f"SELECT level, idx, node FROM {{t}}{NODES} ORDER BY level, idx"))
+            stored_nodes.extend(cur.fetchall())
+
         positions, hashes, cache = _recompute(
-            db, cur, batch, total, stored_size, progress, workers
+            db, cur, batch, total, stored_size, progress, workers, meanwhile=read_nodes
         )
         report.events_checked = len(hashes)
         tree = MerkleTree(_Leaves(hashes), cache, min_cached_level=MIN_CACHED_LEVEL)
@@ -208,7 +214,7 @@ def verify(
                 _Leaves(stored_hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL
             )
             positions = stored_positions
-        _check_nodes(db, cur, report, tree, positions, stored_size)
+        _check_nodes(stored_nodes, report, tree, positions, stored_size)
     report.finished_at = utc_timestamp()
     report.duration_s = round(time.perf_counter() - started, 3)
     return report
@@ -368,12 +374,14 @@ def _recompute(
     stored_size: int,
     progress: Progress | None,
     workers: int | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[list[int], list[bytes], MemoryNodeCache]:
     """Read every event in position order and hash it, with the cached subtrees over them.
 
     On SQLite a large log is cut into chunks that this process hashes from the front while
     worker processes hash them from the back (see :mod:`audit.hashworker`), each claiming a
     chunk before it starts on it; a chunk a worker claimed but did not deliver is hashed here.
+    ``meanwhile`` is called once the workers are starting, before any hashing here.
     """
     count = worker_count() if workers is None else workers
     chunks = _plan(db, cur, total, stored_size, count) or [_Chunk(0, POSITION_MIN, None)]
@@ -409,6 +417,8 @@ def _recompute(
     try:
         if claims:
             helpers = [_Worker(db, chunks, claims, batch) for _ in range(count - 1)]
+        if meanwhile is not None:
+            meanwhile()
         for i in range(len(chunks)):
             if not claims or claim(claims, i):
                 hash_here(i)
@@ -590,15 +600,14 @@ def _signature_ok(head: dict[str, Any], public_keys: list[Ed25519PublicKey]) -> 
 
 
 def _check_nodes(
-    db: Any, cur: Any, report: Report, tree: MerkleTree, positions: list[int], size: int
+    rows: list[tuple], report: Report, tree: MerkleTree, positions: list[int], size: int
 ) -> None:
-    """Compare the persisted node cache with a tree of the stored leaves (``tree``)."""
+    """Compare the persisted node cache (``rows`` of level, index, node) with a tree of the
+    stored leaves (``tree``)."""
     if size:
         tree.root(size)  # fills the in-memory cache with every complete subtree
     memory = tree.cache
-    cur.execute(db.sql(f"SELECT level, idx, node FROM {{t}}{NODES} ORDER BY level, idx"))
     bad: list[tuple[int, int]] = []
-    rows = cur.fetchall()
     report.nodes_checked += len(rows)
     get = memory.get
     for level, index, node in rows:
