@@ -17,7 +17,7 @@ from typing import Any
 from ledger.identifiers import TOWNS
 from projections.recorder import open_views
 from projections.runner import ViewsBehind, wait_for_position
-from projections.trail import recorded_at_text, render
+from projections.trail import recorded_text, recorded_us, render
 
 __all__ = [
     "AwardBalance",
@@ -575,12 +575,13 @@ class TrailEntry(_Record):
     doc_ref: str | None
 
 
-def _instant(value: datetime | str) -> str:
+def _instant(value: datetime | str) -> int:
+    """An instant as the trail stores it (naive instants are taken as UTC)."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return recorded_at_text(value)
+    return recorded_us(value)
 
 
 def trail(
@@ -630,7 +631,7 @@ def trail(
     return [
         TrailEntry(
             position=int(r["position"]),
-            recorded_at=r["recorded_at"],
+            recorded_at=recorded_text(r["recorded_at"]),
             actor=r["actor"],
             aggregate_type=aggregate_type,
             aggregate_id=aggregate_id,
@@ -672,6 +673,6 @@ def views_position(app: Any) -> ViewsPosition:
     rows = views.query("SELECT recorded_at FROM {q}pv_trail WHERE position = %s", [position])
     return ViewsPosition(
         position=position,
-        recorded_at=rows[0]["recorded_at"] if rows else None,
+        recorded_at=recorded_text(rows[0]["recorded_at"]) if rows else None,
         log_position=app.recorder.max_notification_id() or 0,
     )

@@ -39,6 +39,8 @@ class ViewsRecorderMixin:
     qualify: str
     placeholder: str
     tracking_table: str
+    #: Whether the runner commits a batch in a second thread while it prepares the next.
+    commit_in_background = False
 
     def _tx(self, commit: bool) -> Any:
         return self.datastore.transaction(commit=commit)  # type: ignore[attr-defined]
@@ -84,7 +86,10 @@ class ViewsRecorderMixin:
                     )
             c.execute(f"SELECT * FROM {self.qualify}{t.TRAIL.name} LIMIT 1")
             trail = c.fetchall()
-            if trail and set(dict(trail[0])) != set(t.TRAIL.column_names):
+            if trail and (
+                set(dict(trail[0])) != set(t.TRAIL.column_names)
+                or not isinstance(trail[0]["recorded_at"], int)  # once ISO text
+            ):
                 raise ViewsOutOfDate(
                     f"the view table {t.TRAIL.name} has an older shape; "
                     "run `ledger project --rebuild`"
@@ -259,6 +264,7 @@ class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
     """The views in the ledger's PostgreSQL schema."""
 
     placeholder = "%s"
+    commit_in_background = True
 
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, tracking_table_name=POSTGRES_TRACKING_TABLE, **kwargs)
