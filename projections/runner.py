@@ -140,10 +140,10 @@ class Runner:
     def catch_up(self, stop: threading.Event | None = None) -> int:
         """Apply every event recorded so far, batch by batch; returns how many were applied.
 
-        On PostgreSQL a batch commits in a second thread while this one reads and prepares the
-        next (the server does most of a commit's work, and the thread waits for it without
-        Python's GIL). On SQLite committing in a thread was measured slower: the driver takes
-        the GIL again for every row, so both threads need it for most of their work.
+        A batch commits in a second thread while this one reads and prepares the next: the
+        database does most of a commit's work without Python's GIL (the server on PostgreSQL;
+        on SQLite the library's C code, given multi-row statements — with `executemany` the
+        driver took the GIL again after every row, and a committing thread was slower).
         """
         with _no_cyclic_gc():
             if self.views.commit_in_background:

@@ -186,3 +186,15 @@ def upsert_unnest_statement(table: Table, qualify: str) -> str:
         f"INSERT INTO {qualify}{table.name} ({', '.join(names)}) SELECT * FROM unnest({arrays}) "
         f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
     )
+
+
+def insert_values_statement(table: Table, rows: int, upsert: bool) -> str:
+    """A SQLite INSERT of `rows` rows in one VALUES list (`?` placeholders, row by row), as
+    an upsert of whole rows or a plain insert."""
+    names = table.column_names
+    one = f"({', '.join('?' for _ in names)})"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join([one] * rows)}"
+    if upsert:
+        updates = ", ".join(f"{name} = excluded.{name}" for name in table.value_names)
+        sql += f" ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
+    return sql
