@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from ledger.cli import cli
 from ledger.storage import open_ledger
 from projections import queries
 from projections.runner import Runner, ViewsBehind
+from projections.trail import recorded_at_text
 
 ENTERPRISE_FIELDS = [
     "uscc", "fiscal_year", "granted_fen", "revoked_fen", "paid_fen", "pending_fen",
@@ -119,6 +121,35 @@ def test_the_trail_is_searchable_by_enterprise_award_measure_actor_and_time(
     assert len(everything) == app.log_position()
     page = queries.trail(app, after_position=everything[9].position, limit=5)
     assert [e.position for e in page] == [e.position for e in everything[10:15]]
+
+
+def test_trail_summaries_and_times_are_written_when_read_from_the_log(
+    app: SupportLedger,
+) -> None:
+    """The trail stores no summaries: they come from the events in the log when read, the
+    same before and after a rebuild; recorded times read back as ISO text in UTC."""
+    record_a_paid_award(app)
+    Runner(app).catch_up()
+    before = queries.trail(app, limit=1000)
+    assert len(before) == app.log_position()
+    Runner(app).rebuild()
+    assert queries.trail(app, limit=1000) == before
+    by_kind = {f"{e.aggregate_type}.{e.event_type}": e for e in before}
+    granted = by_kind["Award.Granted"]
+    assert granted.summary_en.startswith(f"award A-1 granted to {f.USCC_A}: ")
+    assert granted.summary_zh.startswith(f"奖补 A-1 授予 {f.USCC_A}：")
+    approved = by_kind["Award.DisbursementApproved"]
+    assert approved.summary_en == "disbursement D-1 on award A-1 approved"
+    assert by_kind["Budget.Committed"].summary_en.startswith("budget M10/")
+    receipt = by_kind["CommandReceipt.Accepted"]
+    assert receipt.summary_en.startswith("command ") and receipt.summary_en.endswith(" accepted")
+    for entry in before:
+        (notification,) = app.recorder.select_notifications(start=entry.position, limit=1)
+        event = app.mapper.to_domain_event(notification)
+        assert entry.recorded_at == recorded_at_text(event.timestamp)
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", entry.recorded_at)
+        assert entry.aggregate_id == str(event.originator_id)
+    assert queries.views_position(app).recorded_at == before[-1].recorded_at
 
 
 def test_the_worker_follows_the_log_and_stops_cleanly_on_sigterm(
