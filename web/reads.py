@@ -32,10 +32,20 @@ class BadReadRequest(ValueError):
         self.message_zh = message_zh
 
 
+#: The field names of each record type (None: not a record), looked up once per type.
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
 def _plain(value: Any) -> Any:
     """Records as dicts (shallowly, which is much faster than `asdict`), nested ones too."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    kind = type(value)
+    try:
+        names = _FIELD_NAMES[kind]
+    except KeyError:
+        record = is_dataclass(value) and not isinstance(value, type)
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value)) if record else None
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     return value
@@ -141,13 +151,14 @@ def trail(app: Any, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
 # -- rows the queries module does not offer ----------------------------------------------------
 
 
-def awards_of(app: Any, uscc: str) -> list[dict[str, Any]]:
-    """An enterprise's awards, newest first, each with its disbursements."""
+def awards_of(app: Any, uscc: str, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+    """An enterprise's awards, newest first, each with its disbursements (a page of them if
+    `limit` is given)."""
     views = open_views(app)
-    awards = views.query(
-        "SELECT * FROM {q}pv_awards WHERE uscc = %s ORDER BY granted_on DESC, reference",
-        [uscc.strip().upper()],
-    )
+    sql = "SELECT * FROM {q}pv_awards WHERE uscc = %s ORDER BY granted_on DESC, reference"
+    if limit is not None:
+        sql += f" LIMIT {_limit(limit)} OFFSET {max(0, int(offset))}"
+    awards = views.query(sql, [uscc.strip().upper()])
     if not awards:
         return []
     refs = [a["reference"] for a in awards[:LIMIT_MAX]]
