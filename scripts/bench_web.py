@@ -3,7 +3,8 @@
 
 Loads the demo year into a SQLite store (or the store --database-url names), adds synthetic
 awards, payments and approvals until the log holds at least --events events, brings the views
-up to date, starts `ledger serve` (waitress) in a subprocess, and then runs --clients
+up to date, starts `ledger serve` in a subprocess (the server and worker processes it uses by
+default: gunicorn where processes can fork, else waitress; or --server/--workers), and then runs --clients
 concurrent clients over keep-alive connections for --seconds seconds against the dashboard
 (a fiscal year at random per request), an enterprise page and the balances API (an enterprise
 at random per request, out of every enterprise the views know). Prints p50/p99 latency and
@@ -112,12 +113,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(url: str, port: int, threads: int, cache: bool) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, threads: int, cache: bool, server_args: list[str]) -> subprocess.Popen[bytes]:
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench",
            "LEDGER_CACHE_ENTRIES": os.environ.get("LEDGER_CACHE_ENTRIES", "5000") if cache else "0"}
     ledger = str(ROOT / ".venv" / "bin" / "ledger")
     server = subprocess.Popen(
-        [ledger, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
+        [ledger, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads), *server_args],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 60
@@ -218,7 +219,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="default: sqlite under var/, one file per scale")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=10.0, help="per endpoint and mode")
-    parser.add_argument("--threads", type=int, default=16, help="server worker threads")
+    parser.add_argument("--threads", type=int, default=16, help="server threads in all")
+    parser.add_argument("--server", choices=["gunicorn", "waitress"], help="default: as `ledger serve`")
+    parser.add_argument("--workers", type=int, help="server processes (gunicorn); default: as `ledger serve`")
     parser.add_argument("--modes", default="cold,mixed,warm", help="which of cold, mixed, warm to run")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -238,7 +241,13 @@ def main() -> None:
     pages = [f"/enterprises/{u}" for u in usccs]
     apis = [f"/api/v1/enterprises/{u}" for u in usccs]
     dashboards = ["/", *(f"/?year={y}" for y in years)]
-    print(f"\n{args.clients} clients, {args.seconds:g} s each, waitress with {args.threads} threads, {url}")
+    from web.cli import default_server, default_workers
+
+    server_name = args.server or default_server()
+    workers = (args.workers or default_workers()) if server_name == "gunicorn" else 1
+    server_args = ["--server", server_name, "--workers", str(workers)]
+    print(f"\n{args.clients} clients, {args.seconds:g} s each, `ledger serve` with {server_name}: "
+          f"{workers} process(es), {args.threads} threads in all, {url}")  # fmt: skip
     print(f"each request asks for one of {len(usccs):,} enterprises (or {len(dashboards)} dashboard years) "
           f"at random; no writes during the run")  # fmt: skip
     print(f"{'endpoint':<18}{'mode':<7}{'requests':>10}{'errors':>8}{'p50 ms':>10}{'p99 ms':>10}{'req/s':>10}")
@@ -247,7 +256,7 @@ def main() -> None:
         if not wanted:
             continue
         port = free_port()
-        server = start_server(url, port, args.threads, cache)
+        server = start_server(url, port, args.threads, cache, server_args)
         try:
             cookie = {"Cookie": session_cookie(port)}
             bearer = {"Authorization": f"Bearer {token}"}

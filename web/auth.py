@@ -15,7 +15,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
@@ -170,6 +171,71 @@ class SignInThrottle:
                 self._failures.pop(key, None)
 
 
+class SharedSignInThrottle(SignInThrottle):
+    """The same counts kept in a SQLite file, so that every process of one server shares them
+    (with several worker processes a throttle per process would allow that many more tries).
+
+    Only sign-ins touch it, each with one short transaction; times are `time.monotonic()`,
+    which is the same clock for every process of a machine.
+    """
+
+    def __init__(self, path: str, free_failures: int, window_s: float = 900.0,
+                 max_wait_s: float = 300.0) -> None:  # fmt: skip
+        super().__init__(free_failures, window_s, max_wait_s)
+        self.path = path
+        with self._connect() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS failures "
+                       "(key TEXT PRIMARY KEY, count INTEGER NOT NULL, last REAL NOT NULL)")  # fmt: skip
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        """A connection in one write transaction (so a count is read and raised atomically)."""
+        import sqlite3
+
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
+    def wait_s(self, *keys: str) -> float:
+        now = time.monotonic()
+        wait = 0.0
+        with self._connect() as db:
+            for key in keys:
+                row = db.execute("SELECT count, last FROM failures WHERE key = ?", (key,)).fetchone()
+                count, last = row if row else (0, 0.0)
+                if now - last > self.window_s:
+                    continue
+                if count >= self.free_failures:
+                    delay = min(2.0 ** (count - self.free_failures), self.max_wait_s)
+                    wait = max(wait, last + delay - now)
+        return max(wait, 0.0)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._connect() as db:
+            if db.execute("SELECT COUNT(*) FROM failures").fetchone()[0] > 100_000:  # a limit on everything
+                db.execute("DELETE FROM failures")
+            for key in keys:
+                row = db.execute("SELECT count, last FROM failures WHERE key = ?", (key,)).fetchone()
+                count, last = row if row else (0, 0.0)
+                if now - last > self.window_s:
+                    count = 0
+                db.execute("INSERT OR REPLACE INTO failures (key, count, last) VALUES (?, ?, ?)",
+                           (key, count + 1, now))  # fmt: skip
+
+    def succeeded(self, *keys: str) -> None:
+        with self._connect() as db:
+            db.executemany("DELETE FROM failures WHERE key = ?", [(key,) for key in keys])
+
+
 def _safe_next(target: str | None) -> str:
     """Only a path on this site may be a redirect target after sign-in."""
     if not target:
@@ -223,7 +289,9 @@ def sign_out() -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["signin_throttle"] = SignInThrottle(app.config["LEDGER_SIGNIN_FREE_FAILURES"])
+    shared = app.config.get("LEDGER_SIGNIN_THROTTLE_FILE")
+    free = app.config["LEDGER_SIGNIN_FREE_FAILURES"]
+    app.extensions["signin_throttle"] = SharedSignInThrottle(shared, free) if shared else SignInThrottle(free)
     csrf.init_app(app)
     app.register_blueprint(bp)
 
