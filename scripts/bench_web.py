@@ -223,6 +223,8 @@ def main() -> None:
     parser.add_argument("--server", choices=["gunicorn", "waitress"], help="default: as `ledger serve`")
     parser.add_argument("--workers", type=int, help="server processes (gunicorn); default: as `ledger serve`")
     parser.add_argument("--modes", default="cold,mixed,warm", help="which of cold, mixed, warm to run")
+    parser.add_argument("--endpoints", default="dashboard,enterprise page,balances API",
+                        help="which of them to run (comma-separated)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -265,6 +267,7 @@ def main() -> None:
                 ("enterprise page", pages, cookie),
                 ("balances API", apis, bearer),
             ]
+            targets = [t for t in targets if t[0] in args.endpoints.split(",")]
             run(port, lambda: "/api/v1/status", bearer, 2, 1.0)  # warm up the process, not the cache
             for mode in wanted:
                 for name, paths, headers in targets:
