@@ -13,7 +13,14 @@ from typing import Any
 import click
 
 from ledger.cli_plugins import add_plugins
-from ledger.errors import LedgerError
+from ledger.errors import (
+    LedgerError,
+    NoBudget,
+    UnknownAward,
+    UnknownEnterprise,
+    UnknownFinancing,
+    UnknownTransfer,
+)
 from ledger.money import format_yuan
 
 
@@ -222,13 +229,13 @@ def record(ctx: click.Context, command_json: str | None, actor: str | None, as_j
 
     Example: ledger --as wang record '{"type": "approve_disbursement", "reference": "D-1"}'
     """
-    from ledger.importer import _invalid
+    from ledger.importer import invalid_input
 
     text = command_json if command_json is not None else sys.stdin.read()
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        _fail(_invalid(f"not valid JSON: {exc.msg}"), as_json)
+        _fail(invalid_input(f"not valid JSON: {exc.msg}"), as_json)
     if isinstance(data, dict) and "actor" in data and not actor:
         actor = data.pop("actor")
     try:
@@ -324,14 +331,19 @@ def show() -> None:
     """Print the current state of an award, budget, enterprise, transfer or financing."""
 
 
+#: The stable error code `ledger show` reports when the thing asked for does not exist.
+_NOT_FOUND = {
+    "award": UnknownAward,
+    "budget": NoBudget,
+    "enterprise": UnknownEnterprise,
+    "transfer": UnknownTransfer,
+    "financing": UnknownFinancing,
+}
+
+
 def _show(data: dict[str, Any] | None, what: str, as_json: bool) -> None:
     if data is None:
-        error = {"code": f"unknown_{what}", "message": f"no such {what}"}
-        if as_json:
-            click.echo(json.dumps({"error": error}))
-        else:
-            click.echo(f"error [unknown_{what}]: no such {what}", err=True)
-        sys.exit(1)
+        _fail(_NOT_FOUND[what](f"no such {what}", message_zh=f"{_NOT_FOUND[what].title_zh}"), as_json)
     if as_json:
         _dump(data)
         return

@@ -325,8 +325,8 @@ def demo_commands(app: SupportLedger, seed: int = 2025, fiscal_year: int = 2025)
         y.add({"type": "reject_disbursement", "reference": bad,
                "reason": "金额与批复不符 amount does not match the decision"}, APPROVERS[0])  # fmt: skip
     # One revocation (an unpaid award) and one clawback (a paid award), partly recovered.
-    unpaid = next(a for a in awards if a[0] not in {p[0] for p in paid_refs} and a[0] not in
-                  {c[0]["award_reference"] for c in y.commands if c[0]["type"] == "record_disbursement"})  # fmt: skip
+    with_payments = {c["award_reference"] for c, _ in y.commands if c["type"] == "record_disbursement"}
+    unpaid = next(a for a in awards if a[0] not in with_payments)
     y.add({"type": "revoke_award", "award_reference": unpaid[0],
            "decision_ref": f"松市监〔{fiscal_year}〕401号",
            "reason": "企业迁出松江区 the enterprise moved out of Songjiang"})  # fmt: skip

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from marshmallow import fields
+
 from ledger.application import DUPLICATE, Outcome, SupportLedger
 from ledger.commands import SCHEMAS
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, ValidationFailed
 from ledger.money import MoneyError, parse_yuan
 
 DEFAULT_BATCH_SIZE = 500
@@ -75,10 +77,10 @@ def read_jsonl(stream: IO[str]) -> Iterator[Line]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            yield Line(number, None, None, _invalid(f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            yield Line(number, None, None, invalid_input(f"not valid JSON: {exc.msg} at column {exc.colno}"))
             continue
         if not isinstance(data, dict):
-            yield Line(number, None, None, _invalid("a line must be one JSON object"))
+            yield Line(number, None, None, invalid_input("a line must be one JSON object"))
             continue
         actor = data.pop("actor", None)
         yield _line(number, data, actor)
@@ -102,8 +104,7 @@ def read_csv(stream: IO[str], command_type: str | None = None) -> Iterator[Line]
         if schema is not None:
             for name, value in list(data.items()):
                 schema_field = schema._declared_fields.get(name)
-                kind = type(schema_field).__name__ if schema_field is not None else ""
-                if kind in ("Integer", "Fen") and _INTEGER.match(value):
+                if isinstance(schema_field, fields.Integer) and _INTEGER.match(value):
                     data[name] = int(value)
                 elif name == "collateral":
                     data[name] = [part.strip() for part in value.split(";") if part.strip()]
@@ -124,17 +125,16 @@ def _yuan_to_fen(data: dict[str, Any]) -> dict[str, Any]:
         fen_name = name[: -len("_yuan")] + "_fen"
         value = data.pop(name)
         if fen_name in data:
-            raise _invalid(f"give either {name} or {fen_name}, not both")
+            raise invalid_input(f"give either {name} or {fen_name}, not both")
         try:
             data[fen_name] = parse_yuan(str(value), allow_negative=fen_name == "delta_fen")
         except MoneyError as exc:
-            raise _invalid(f"{name}: {exc}") from None
+            raise invalid_input(f"{name}: {exc}") from None
     return data
 
 
-def _invalid(message: str) -> LedgerError:
-    from ledger.errors import ValidationFailed
-
+def invalid_input(message: str) -> LedgerError:
+    """A `validation_error` for input that is not even a command (bad JSON, bad yuan text)."""
     return ValidationFailed(message, message_zh=f"输入无效：{message}")
 
 

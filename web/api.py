@@ -160,8 +160,9 @@ def _enterprise_json(uscc: str) -> bytes | None:
 @bp.alt_response(404, schema=s.ErrorSchema)
 def measure(args: dict[str, Any], code: str) -> Any:
     """A measure of the policy, its support items and its budget by fiscal year."""
-    spec = next((m for m in ledger().catalogue.measures if m.code == code.upper()), None)
-    if spec is None:
+    try:
+        spec = ledger().catalogue.measure(code.upper())
+    except KeyError:
         abort(404, message=f"no measure has code {code[:10]!r}")
     if args.get("as_of"):
         balances = reads.measure_balances_as_of(ledger(), spec.code, args["as_of"], args.get("fiscal_year"))
