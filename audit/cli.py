@@ -16,7 +16,12 @@ from typing import Any
 
 import click
 
+from audit.db import create_tables
 from ledger.cli import open_app
+
+#: What `ledger init` calls (through `ledger.cli_plugins.TABLE_CREATORS`) to create the audit's
+#: tables.
+__all__ = ["commands", "create_tables"]
 
 
 def _app() -> Any:

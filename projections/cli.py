@@ -14,9 +14,11 @@ from typing import Any
 
 import click
 
+from ledger import cli_plugins
 from ledger.cli import open_app
 from ledger.money import format_yuan
 from projections import queries
+from projections.recorder import create_tables
 from projections.runner import DEFAULT_BATCH_SIZE, Runner
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in fen).")
@@ -78,6 +80,9 @@ def worker(ctx: click.Context, batch_size: int) -> None:
     from projections.worker import run_worker
 
     app = open_app(ctx)
+    # Before any job starts: a table missing (for a user that may not create it) is an error
+    # here, with exit status 2, not a job failing in the background.
+    cli_plugins.create_tables(app)
     run_worker(app, batch_size=batch_size, say=lambda text: click.echo(text, err=True))
 
 
@@ -250,3 +255,6 @@ def trail(ctx: click.Context, zh: bool, as_json: bool, **filters: Any) -> None:
 
 #: The commands `ledger.cli_plugins` adds to the `ledger` group.
 commands = [project, worker, balances, metrics, trail]
+
+#: What `ledger init` calls (through `ledger.cli_plugins.TABLE_CREATORS`) to create the views.
+__all__ = ["commands", "create_tables"]
