@@ -119,7 +119,8 @@ def _guard_postgres(store: Any, tables: list[str]) -> None:
         try:
             _create_pg_guards(conn, schema, missing)
         except psycopg.errors.InsufficientPrivilege:
-            raise tables_missing([f"the append-only guards of {t}" for t in missing]) from None
+            triggers = [n for t in missing for n in trigger_names(t) if (t, n) not in existing]
+            raise tables_missing(triggers) from None
 
 
 def _create_pg_guards(conn: Any, schema: str, missing: list[str]) -> None:
