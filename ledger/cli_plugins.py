@@ -90,3 +90,31 @@ class LedgerGroup(click.Group):
         except OwnerRequired as error:
             click.echo(f"error [{error.code}]: {error.message_zh}\n  {error.message_en}", err=True)
             ctx.exit(2)
+        except Exception as exc:
+            denied = _permission_denied(exc)
+            if denied is None:
+                raise
+            click.echo(
+                f"error [permission_denied]: 当前数据库用户无权访问（{denied}）："
+                "请在 `ledger init` 之后以所有者身份运行 scripts/create_app_role.sql\n"
+                f"  this database user may not do this ({denied}): after `ledger init`, run "
+                "scripts/create_app_role.sql as the owner to grant the role what it needs",
+                err=True,
+            )
+            ctx.exit(2)
+
+
+def _permission_denied(exc: BaseException) -> str | None:
+    """The server's message when a PostgreSQL privilege check caused this error, else None."""
+    try:
+        from psycopg.errors import InsufficientPrivilege
+    except ImportError:  # no PostgreSQL driver, no privileges
+        return None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, InsufficientPrivilege):
+            return str(current).strip()
+        current = current.__cause__ or current.__context__
+    return None
