@@ -16,13 +16,8 @@ from typing import Any
 
 import click
 
-from audit.db import create_tables
 from ledger.cli import open_app
 from ledger.schema import OwnerRequired
-
-#: What `ledger init` calls (through `ledger.cli_plugins.TABLE_CREATORS`) to create the audit's
-#: tables.
-__all__ = ["commands", "create_tables"]
 
 
 def _app() -> Any:

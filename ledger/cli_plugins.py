@@ -31,8 +31,8 @@ PLUGINS = (
 #: A module or function that is not there is skipped.
 TABLE_CREATORS = (
     ("ledger.credentials", "create_credentials_table", "store"),
-    ("projections.cli", "create_tables", "app"),
-    ("audit.cli", "create_tables", "app"),
+    ("projections.recorder", "create_tables", "app"),
+    ("audit.db", "create_tables", "app"),
     ("web.cli", "create_tables", "app"),
 )
 

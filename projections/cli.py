@@ -18,7 +18,6 @@ from ledger import cli_plugins
 from ledger.cli import open_app
 from ledger.money import format_yuan
 from projections import queries
-from projections.recorder import create_tables
 from projections.runner import DEFAULT_BATCH_SIZE, Runner
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in fen).")
@@ -255,6 +254,3 @@ def trail(ctx: click.Context, zh: bool, as_json: bool, **filters: Any) -> None:
 
 #: The commands `ledger.cli_plugins` adds to the `ledger` group.
 commands = [project, worker, balances, metrics, trail]
-
-#: What `ledger init` calls (through `ledger.cli_plugins.TABLE_CREATORS`) to create the views.
-__all__ = ["commands", "create_tables"]
