@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from ledger.cli import open_app
+from ledger.schema import OwnerRequired
 
 
 def _app() -> Any:
@@ -146,6 +147,8 @@ def verify(public_keys: tuple[str, ...], no_record: bool, as_json: bool) -> None
             with contextlib.suppress(Exception):  # the original error is the one to report
                 v.record_error(app, started_at, exc)
         _fail(str(exc), v.OPERATIONAL_ERROR)
+    except OwnerRequired:
+        raise  # the `ledger` group reports it (zh and en, exit 2): run `ledger init` as owner
     except Exception as exc:  # a database that cannot be read is an operational error
         _fail(f"{type(exc).__name__}: {exc}", v.OPERATIONAL_ERROR)
     if not no_record:

@@ -8,7 +8,7 @@ The audit keeps four tables in the same database (and PostgreSQL schema) as the 
 * ``audit_tree_heads``: every signed tree head;
 * ``audit_verifications``: the outcome of every ``ledger audit verify`` run.
 
-The first three are append-only and guarded by triggers (:mod:`ledger.guards`). Statements are
+All four are append-only and guarded by triggers (:mod:`ledger.guards`). Statements are
 written once with ``?`` placeholders and translated for psycopg. On PostgreSQL the audit borrows
 connections from the ledger's own pool; on SQLite it opens short-lived connections of its own.
 """
@@ -23,14 +23,16 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledger.guards import guard_tables
+from ledger.schema import require_creatable
 
 LEAVES = "audit_leaves"
 NODES = "audit_nodes"
 HEADS = "audit_tree_heads"
 VERIFICATIONS = "audit_verifications"
 
-#: The audit tables that only ever grow, guarded like the events table.
-GUARDED_TABLES = (LEAVES, NODES, HEADS)
+#: The audit tables that only ever grow, guarded like the events table (the verification
+#: history too: nobody may delete or change the record of a verification).
+GUARDED_TABLES = (LEAVES, NODES, HEADS, VERIFICATIONS)
 
 #: A constant for pg_advisory_xact_lock: one audit writer at a time per database.
 _PG_WRITE_LOCK = 0x6A0D17
@@ -161,34 +163,42 @@ class AuditDb:
     # -- tables -------------------------------------------------------------------------------
 
     def ensure_tables(self) -> None:
-        """Create the audit tables and their guards if they are not there yet."""
+        """Create the audit tables and their guards where they are missing.
+
+        When they all exist no DDL is sent (a least-privilege role, scripts/create_app_role.sql,
+        may use the tables but not run CREATE TABLE, not even IF NOT EXISTS); when some are
+        missing and this user may not create them, `ledger.schema.OwnerRequired` says to run
+        `ledger init` as the owner.
+        """
         if self._ready:
             return
         with self._ready_lock:
             if self._ready:
                 return
-            if self.is_postgres:
-                with self._datastore.get_connection() as conn, conn.transaction():
-                    # Check first: a least-privilege role (scripts/create_app_role.sql) may
-                    # use the tables but not run CREATE TABLE, not even IF NOT EXISTS.
-                    names = [f'"{self.schema}".{t}' for t in (LEAVES, NODES, HEADS, VERIFICATIONS)]
-                    row = conn.execute(
-                        "SELECT " + ", ".join("to_regclass(%s) IS NOT NULL" for _ in names),
-                        names,
-                    ).fetchone()
-                    if not all(row.values() if isinstance(row, dict) else row):
-                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
-                        for statement in _PG_DDL:
-                            conn.execute(statement.format(s=f'"{self.schema}"'))
-            else:
-                conn = self._sqlite_connect()
-                try:
-                    for statement in _SQLITE_DDL:
-                        conn.execute(statement)
-                finally:
-                    conn.close()
+            tables = (LEAVES, NODES, HEADS, VERIFICATIONS)
+            if require_creatable(self.store, tables):
+                self._create_tables()
             guard_tables(self.store, GUARDED_TABLES)
             self._ready = True
+
+    def _create_tables(self) -> None:
+        if self.is_postgres:
+            with self._datastore.get_connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
+                for statement in _PG_DDL:
+                    conn.execute(statement.format(s=f'"{self.schema}"'))
+        else:
+            conn = self._sqlite_connect()
+            try:
+                for statement in _SQLITE_DDL:
+                    conn.execute(statement)
+            finally:
+                conn.close()
+
+
+def create_tables(app: Any) -> None:
+    """Create the audit's tables and guards where missing (for `ledger init`)."""
+    audit_db(app).ensure_tables()
 
 
 _DBS: weakref.WeakKeyDictionary[Any, AuditDb] = weakref.WeakKeyDictionary()

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ledger.cli_plugins import add_plugins
+from ledger.cli_plugins import LedgerGroup, add_plugins, create_tables
 from ledger.errors import (
     LedgerError,
     NoBudget,
@@ -63,7 +63,7 @@ as_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in fen).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
     envvar="LEDGER_DATABASE_URL",
@@ -85,8 +85,10 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None) -> None
 @cli.command()
 @click.pass_context
 def init(ctx: click.Context) -> None:
-    """Create the store (if needed) and define the policy's 13 measures from the catalogue."""
+    """Create the store and every table (run it as the store's owner), and define the policy's
+    13 measures from the catalogue."""
     app = open_app(ctx)
+    create_tables(app)  # the views', the audit's, the web's, the credentials (ledger/cli_plugins.py)
     defined = app.define_measures()
     click.echo(f"store ready at {app.store.url}; {defined} measure(s) defined or updated")
 

@@ -17,6 +17,8 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from ledger.schema import tables_missing
+
 #: The message every refused change raises (tests and operators look for it).
 REFUSAL = "append-only table: rows may be inserted and read, never updated or deleted"
 
@@ -78,8 +80,13 @@ def _guard_sqlite(path: str, tables: list[str]) -> None:
         return  # each connection would see another, empty database
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, uri=path.startswith("file:"))
     try:
+        existing = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
         for table in tables:
             update_name, delete_name, _ = trigger_names(table)
+            if update_name in existing and delete_name in existing:
+                continue  # no DDL when the guards are there
             conn.execute(
                 f'CREATE TRIGGER IF NOT EXISTS "{update_name}" BEFORE UPDATE ON "{table}" '
                 f"BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END"
@@ -108,25 +115,33 @@ def _guard_postgres(store: Any, tables: list[str]) -> None:
         }
         missing = [t for t in tables if any((t, n) not in existing for n in trigger_names(t))]
         if not missing:
-            return
-        with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
-            conn.execute(
-                f'CREATE OR REPLACE FUNCTION "{schema}"."{PG_FUNCTION}"() RETURNS trigger '
-                "LANGUAGE plpgsql AS $$ BEGIN "
-                f"RAISE EXCEPTION '{REFUSAL} (% on %)', TG_OP, TG_TABLE_NAME "
-                "USING ERRCODE = 'insufficient_privilege'; END $$"
-            )
-            for table in missing:
-                update_name, delete_name, truncate_name = trigger_names(table)
-                for name, when in (
-                    (update_name, "BEFORE UPDATE ON {t} FOR EACH ROW"),
-                    (delete_name, "BEFORE DELETE ON {t} FOR EACH ROW"),
-                    (truncate_name, "BEFORE TRUNCATE ON {t} FOR EACH STATEMENT"),
-                ):
-                    qualified = f'"{schema}"."{table}"'
-                    conn.execute(f'DROP TRIGGER IF EXISTS "{name}" ON {qualified}')
-                    conn.execute(
-                        f'CREATE TRIGGER "{name}" {when.format(t=qualified)} '
-                        f'EXECUTE FUNCTION "{schema}"."{PG_FUNCTION}"()'
-                    )
+            return  # no DDL when the guards are there
+        try:
+            _create_pg_guards(conn, schema, missing)
+        except psycopg.errors.InsufficientPrivilege:
+            triggers = [n for t in missing for n in trigger_names(t) if (t, n) not in existing]
+            raise tables_missing(triggers) from None
+
+
+def _create_pg_guards(conn: Any, schema: str, missing: list[str]) -> None:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_LOCK_KEY,))
+        conn.execute(
+            f'CREATE OR REPLACE FUNCTION "{schema}"."{PG_FUNCTION}"() RETURNS trigger '
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            f"RAISE EXCEPTION '{REFUSAL} (% on %)', TG_OP, TG_TABLE_NAME "
+            "USING ERRCODE = 'insufficient_privilege'; END $$"
+        )
+        for table in missing:
+            update_name, delete_name, truncate_name = trigger_names(table)
+            for name, when in (
+                (update_name, "BEFORE UPDATE ON {t} FOR EACH ROW"),
+                (delete_name, "BEFORE DELETE ON {t} FOR EACH ROW"),
+                (truncate_name, "BEFORE TRUNCATE ON {t} FOR EACH STATEMENT"),
+            ):
+                qualified = f'"{schema}"."{table}"'
+                conn.execute(f'DROP TRIGGER IF EXISTS "{name}" ON {qualified}')
+                conn.execute(
+                    f'CREATE TRIGGER "{name}" {when.format(t=qualified)} '
+                    f'EXECUTE FUNCTION "{schema}"."{PG_FUNCTION}"()'
+                )

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from ledger import cli_plugins
 from ledger.cli import open_app
 from ledger.money import format_yuan
 from projections import queries
@@ -78,6 +79,9 @@ def worker(ctx: click.Context, batch_size: int) -> None:
     from projections.worker import run_worker
 
     app = open_app(ctx)
+    # Before any job starts: a table missing (for a user that may not create it) is an error
+    # here, with exit status 2, not a job failing in the background.
+    cli_plugins.create_tables(app)
     run_worker(app, batch_size=batch_size, say=lambda text: click.echo(text, err=True))
 
 

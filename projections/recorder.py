@@ -20,6 +20,7 @@ from typing import Any
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
+from ledger.schema import require_creatable
 from projections import tables as t
 
 Row = dict[str, Any]
@@ -183,6 +184,14 @@ class ViewsRecorderMixin:
                 t.create_statements(table, self.qualify, postgres, tables=tables, indexes=indexes)
             )
         return statements
+
+    def required_names(self) -> list[str]:
+        """The unqualified names of the tracking table, every view table and their indexes."""
+        names = [self.tracking_table.rpartition(".")[2]]
+        for table in t.ALL_TABLES:
+            names.append(table.name)
+            names.extend(t.index_name(table, column) for column in table.indexes)
+        return names
 
     def create_indexes(self) -> None:
         """Create the secondary indexes (a rebuild leaves them out until it is done, since
@@ -365,9 +374,19 @@ def open_views(app: Any) -> ViewsRecorderMixin:
         recorder = PostgresViewsRecorder(datastore)
     else:
         recorder = SQLiteViewsRecorder(datastore)
-    recorder.create_table()
+    # No DDL when every table and index is there (the least-privilege role may not send any);
+    # an error that says to run `ledger init` when something is missing and this user may
+    # not create it.
+    if require_creatable(app.store, recorder.required_names()):
+        recorder.create_table()
     app._projection_views = recorder
     return recorder
+
+
+def create_tables(app: Any) -> None:
+    """Create the view tables, their indexes and the tracking table where missing (for
+    `ledger init`)."""
+    open_views(app)
 
 
 def iter_chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -157,10 +157,15 @@ def create_statements(
         )
     for column in table.indexes if indexes else ():
         statements.append(
-            f"CREATE INDEX IF NOT EXISTS {table.name}_{column}_idx "
+            f"CREATE INDEX IF NOT EXISTS {index_name(table, column)} "
             f"ON {qualify}{table.name} ({column})"
         )
     return statements
+
+
+def index_name(table: Table, column: str) -> str:
+    """The name of the secondary index of a view table on one column."""
+    return f"{table.name}_{column}_idx"
 
 
 def upsert_statement(table: Table, qualify: str, placeholder: str) -> str:

@@ -53,6 +53,7 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     sessions across restarts), LEDGER_SECURE_COOKIES=1 behind HTTPS.
     """
     from ledger.cli import open_app  # here: `ledger.cli` imports this module to add the command
+    from ledger.cli_plugins import create_tables as ensure_tables
     from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -63,6 +64,7 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     if server_name == "waitress":
         import waitress
 
+        ensure_tables(open_app(ctx))  # a missing table is an error now, not a 500 on each page
         app = create_app({"LEDGER_APP": open_app(ctx)})
         waitress.serve(
             app, host=host, port=port, threads=threads, connection_limit=1000, channel_timeout=60,
@@ -74,9 +76,13 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
 
     database_url = ctx.ensure_object(dict).get("database_url")
     try:
-        open_ledger(database_url).close()  # the store opens (or the command fails here)...
+        opened = open_ledger(database_url)  # the store opens (or the command fails here)...
     except StoreError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        ensure_tables(opened)  # ...with every table (an error now, not a 500 on each page)...
+    finally:
+        opened.close()  # ...and no connection of it crosses the fork
 
     def make_app() -> Any:  # ...and each worker process opens its own, after the fork
         app = create_app({**config, "LEDGER_APP": open_ledger(database_url)})
@@ -118,6 +124,17 @@ def _run_gunicorn(make_app: Any, options: dict[str, Any]) -> None:
             return make_app()
 
     Application().run()
+
+
+def create_tables(app: Any) -> None:
+    """Create the web's tables in the store where missing (for `ledger init`, through
+    `ledger.cli_plugins.TABLE_CREATORS`): whatever `web.auth.create_tables(app)` creates, if
+    that function exists (the web keeps no table of its own in the store otherwise)."""
+    from web import auth
+
+    create = getattr(auth, "create_tables", None)
+    if create is not None:
+        create(app)
 
 
 #: The commands `ledger` adds from this package (see ledger/cli_plugins.py).
