@@ -312,6 +312,12 @@ class SharedSignInThrottle(SignInThrottle):
             log.warning("sign-in throttle file busy; attempt refused name=%r", name)
             return 1.0
 
+    def succeeded(self, name: str, address: str | None) -> None:
+        try:
+            super().succeeded(name, address)
+        except sqlite3.OperationalError:  # the sign-in stands; the reservation ages out
+            log.warning("sign-in throttle file busy; reservation kept name=%r", name)
+
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site may be a redirect target after sign-in."""
