@@ -8,7 +8,6 @@ could not verify; the other commands exit 2 on an operational error (``click`` u
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import sys
 from datetime import UTC, datetime
@@ -247,7 +246,9 @@ def trail(
     if as_json:
         _dump(rows)
     elif as_csv:
-        writer = csv.DictWriter(sys.stdout, fieldnames=TRAIL_COLUMNS, lineterminator="\n")
+        from ledger.csvsafe import SafeDictWriter
+
+        writer = SafeDictWriter(sys.stdout, fieldnames=TRAIL_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     else:

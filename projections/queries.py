@@ -53,6 +53,11 @@ def _ratio(numerator: int | float, denominator: int | float) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+def like_escape(text: str) -> str:
+    """`text` for a LIKE pattern with ``ESCAPE '\\'``: its `%`, `_` and `\\` match literally."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _ready(app: Any, min_position: int | None, timeout_s: float) -> Any:
     if min_position is not None:
         wait_for_position(app, min_position, timeout_s)
@@ -346,8 +351,9 @@ def enterprises(
     )
     params: list[Any] = []
     if search:
-        sql += " AND (LOWER(e.name) LIKE %s OR e.uscc LIKE %s)"
-        text = search.strip()
+        # `%` and `_` typed in a search match themselves (the same ESCAPE on both stores)
+        sql += " AND (LOWER(e.name) LIKE %s ESCAPE '\\' OR e.uscc LIKE %s ESCAPE '\\')"
+        text = like_escape(search.strip())
         params += [f"%{text.lower()}%", f"{text.upper()}%"]
     if town_code:
         sql += " AND e.town_code = %s"

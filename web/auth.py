@@ -5,14 +5,17 @@ or endpoint names the lowest role it needs; anyone higher may use it too. The le
 still checks the role each command needs (only an approver may approve a payment), so the web
 never decides more than who may reach the ledger.
 
-Sign-ins and failed sign-ins are logged. After a few failures for the same name (or from the
-same address) every further attempt must wait, and the wait doubles with each failure.
+Sign-ins and failed sign-ins are logged. After a few failures for the same name from the same
+address every further attempt from there must wait, and the wait doubles with each failure
+(see `SignInThrottle`: the same person from another address still signs in).
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,9 +38,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf import CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from web.i18n import is_english
 
 log = logging.getLogger("web.auth")
 
@@ -130,69 +136,145 @@ def requires(role: str, *, token_only: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-class SignInThrottle:
-    """Counts recent failed sign-ins per name and per address, and says how long to wait."""
+def throttle_address(address: str | None) -> str:
+    """The address a throttle counts: an IPv4 address, or the /64 network of an IPv6 one (one
+    host holds a whole /64, so counting single IPv6 addresses would count nothing)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address or "-"
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
-    def __init__(self, free_failures: int, window_s: float = 900.0, max_wait_s: float = 300.0):
-        self.free_failures = free_failures
+
+class SignInThrottle:
+    """Failed sign-ins counted per (name, address), per address and per name; says how long to wait.
+
+    Each attempt first *reserves* itself (`reserve`): in one atomic step every count is checked
+    and, if none is over its limit, raised by one; only then is the password checked, and a right
+    password gives the reservation back (`succeeded`). So however many attempts arrive at once,
+    at most `free_failures` passwords are checked for one name from one address before the waits
+    begin. Limits, within a window that ends `window_s` after the last failure:
+
+    - per (name, address): `free_failures` (LEDGER_SIGNIN_FREE_FAILURES, default 3);
+    - per address, any names: `address_factor` × that (30): one address cannot try every name;
+    - per name, any addresses: `name_factor` × that (90): many addresses cannot guess one
+      password, and locking a person out from elsewhere takes 30 addresses (IPv6: /64 networks).
+
+    Beyond a limit every further attempt on that count waits `first_wait_s` (60 s), doubling with
+    each further failure, at most `max_wait_s` (15 min). Someone signing in from their own
+    address is never held back by another address's failures under the name limit.
+    """
+
+    #: Counts kept at most (the oldest are forgotten first; every one older than the window is).
+    MAX_KEYS = 100_000
+
+    def __init__(self, free_failures: int, window_s: float = 900.0, first_wait_s: float = 60.0,
+                 max_wait_s: float = 900.0, address_factor: int = 10, name_factor: int = 30) -> None:  # fmt: skip
+        self.free_failures = max(1, int(free_failures))
         self.window_s = window_s
+        self.first_wait_s = first_wait_s
         self.max_wait_s = max_wait_s
+        self.address_failures = self.free_failures * address_factor
+        self.name_failures = self.free_failures * name_factor
         self._failures: dict[str, tuple[int, float]] = {}  # key → (count, last failure time)
         self._lock = threading.Lock()
 
-    def wait_s(self, *keys: str) -> float:
-        """Seconds until another attempt for these keys is allowed (0 when it is now)."""
-        now = time.monotonic()
-        wait = 0.0
-        with self._lock:
-            for key in keys:
-                count, last = self._failures.get(key, (0, 0.0))
-                if now - last > self.window_s:
-                    continue
-                if count >= self.free_failures:
-                    delay = min(2.0 ** (count - self.free_failures), self.max_wait_s)
-                    wait = max(wait, last + delay - now)
-        return max(wait, 0.0)
+    def limits(self, name: str, address: str | None) -> list[tuple[str, int]]:
+        """The counts an attempt of `name` from `address` touches, with their limits."""
+        who, where = name.casefold(), throttle_address(address)
+        return [
+            (f"pair:{where}:{who}", self.free_failures),
+            (f"addr:{where}", self.address_failures),
+            (f"name:{who}", self.name_failures),
+        ]
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) > 100_000:  # a limit on everything
-                self._failures.clear()
-            for key in keys:
-                count, last = self._failures.get(key, (0, 0.0))
-                if now - last > self.window_s:
-                    count = 0
-                self._failures[key] = (count + 1, now)
+    def _wait(self, count: int, last: float, limit: int, now: float) -> float:
+        if count < limit or abs(now - last) > self.window_s:
+            return 0.0
+        delay = min(self.first_wait_s * 2.0 ** min(count - limit, 30), self.max_wait_s)
+        return max(last + delay - now, 0.0)
 
-    def succeeded(self, *keys: str) -> None:
+    def _fresh(self, count: int, last: float, now: float) -> int:
+        """`count`, or 0 when its last failure is outside the window (or the clock restarted)."""
+        return count if abs(now - last) <= self.window_s else 0
+
+    @contextmanager
+    def _counts(self) -> Iterator[dict[str, tuple[int, float]]]:
+        """The counts, held for one atomic step."""
         with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            yield self._failures
+
+    def _get(self, counts: Any, key: str) -> tuple[int, float]:
+        return counts.get(key, (0, 0.0))
+
+    def _put(self, counts: Any, key: str, count: int, last: float) -> None:
+        if count <= 0:
+            counts.pop(key, None)
+        else:
+            counts[key] = (count, last)
+
+    def _prune(self, counts: Any, now: float) -> None:
+        if len(counts) <= self.MAX_KEYS:
+            return
+        for key in [k for k, (_n, last) in counts.items() if abs(now - last) > self.window_s]:
+            del counts[key]
+        if len(counts) > self.MAX_KEYS:  # keep the most recent half
+            for key, _ in sorted(counts.items(), key=lambda item: item[1][1])[: len(counts) // 2]:
+                del counts[key]
+
+    def reserve(self, name: str, address: str | None) -> float:
+        """Count one attempt now and return 0, or return the seconds to wait (nothing counted)."""
+        limits = self.limits(name, address)
+        with self._counts() as counts:
+            now = time.monotonic()  # inside the step: counts are written in time order
+            found = {key: self._get(counts, key) for key, _ in limits}
+            wait = max(self._wait(*found[key], limit, now) for key, limit in limits)
+            if wait > 0:
+                return wait
+            self._prune(counts, now)
+            for key, _ in limits:
+                self._put(counts, key, self._fresh(*found[key], now) + 1, now)
+        return 0.0
+
+    def succeeded(self, name: str, address: str | None) -> None:
+        """The reserved attempt was right: forget this pair's failures, give back the others."""
+        pair, *others = self.limits(name, address)
+        with self._counts() as counts:
+            now = time.monotonic()
+            self._put(counts, pair[0], 0, now)
+            for key, _ in others:
+                count, last = self._get(counts, key)
+                self._put(counts, key, self._fresh(count, last, now) - 1, last)
 
 
 class SharedSignInThrottle(SignInThrottle):
     """The same counts kept in a SQLite file, so that every process of one server shares them
     (with several worker processes a throttle per process would allow that many more tries).
 
-    Only sign-ins touch it, each with one short transaction; times are `time.monotonic()`,
-    which is the same clock for every process of a machine.
+    Each step is one `BEGIN IMMEDIATE` transaction, so two processes cannot both reserve the
+    last free attempt. Times are `time.monotonic()`, the same clock for every process of a
+    machine (a count from before a restart of the clock is treated as expired). If the file stays
+    locked longer than `busy_s`, the attempt is refused with a short wait (never a 500).
     """
 
-    def __init__(self, path: str, free_failures: int, window_s: float = 900.0,
-                 max_wait_s: float = 300.0) -> None:  # fmt: skip
-        super().__init__(free_failures, window_s, max_wait_s)
+    def __init__(self, path: str, free_failures: int, *args: Any, busy_s: float = 10.0,
+                 **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(free_failures, *args, **kwargs)
         self.path = path
-        with self._connect() as db:
+        self.busy_s = busy_s
+        with self._counts() as db:
             db.execute("CREATE TABLE IF NOT EXISTS failures "
                        "(key TEXT PRIMARY KEY, count INTEGER NOT NULL, last REAL NOT NULL)")  # fmt: skip
+            db.execute("CREATE INDEX IF NOT EXISTS failures_last ON failures (last)")
 
     @contextmanager
-    def _connect(self) -> Iterator[Any]:
-        """A connection in one write transaction (so a count is read and raised atomically)."""
-        import sqlite3
-
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+    def _counts(self) -> Iterator[Any]:
+        """A connection in one write transaction (so counts are read and raised atomically)."""
+        db = sqlite3.connect(self.path, timeout=self.busy_s, isolation_level=None)
         try:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -204,36 +286,37 @@ class SharedSignInThrottle(SignInThrottle):
         finally:
             db.close()
 
-    def wait_s(self, *keys: str) -> float:
-        now = time.monotonic()
-        wait = 0.0
-        with self._connect() as db:
-            for key in keys:
-                row = db.execute("SELECT count, last FROM failures WHERE key = ?", (key,)).fetchone()
-                count, last = row if row else (0, 0.0)
-                if now - last > self.window_s:
-                    continue
-                if count >= self.free_failures:
-                    delay = min(2.0 ** (count - self.free_failures), self.max_wait_s)
-                    wait = max(wait, last + delay - now)
-        return max(wait, 0.0)
+    def _get(self, counts: Any, key: str) -> tuple[int, float]:
+        row = counts.execute("SELECT count, last FROM failures WHERE key = ?", (key,)).fetchone()
+        return (int(row[0]), float(row[1])) if row else (0, 0.0)
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._connect() as db:
-            if db.execute("SELECT COUNT(*) FROM failures").fetchone()[0] > 100_000:  # a limit on everything
-                db.execute("DELETE FROM failures")
-            for key in keys:
-                row = db.execute("SELECT count, last FROM failures WHERE key = ?", (key,)).fetchone()
-                count, last = row if row else (0, 0.0)
-                if now - last > self.window_s:
-                    count = 0
-                db.execute("INSERT OR REPLACE INTO failures (key, count, last) VALUES (?, ?, ?)",
-                           (key, count + 1, now))  # fmt: skip
+    def _put(self, counts: Any, key: str, count: int, last: float) -> None:
+        if count <= 0:
+            counts.execute("DELETE FROM failures WHERE key = ?", (key,))
+        else:
+            counts.execute("INSERT OR REPLACE INTO failures (key, count, last) VALUES (?, ?, ?)",
+                           (key, count, last))  # fmt: skip
 
-    def succeeded(self, *keys: str) -> None:
-        with self._connect() as db:
-            db.executemany("DELETE FROM failures WHERE key = ?", [(key,) for key in keys])
+    def _prune(self, counts: Any, now: float) -> None:
+        counts.execute("DELETE FROM failures WHERE last < ? OR last > ?",
+                       (now - self.window_s, now + self.window_s))  # fmt: skip
+        excess = counts.execute("SELECT COUNT(*) FROM failures").fetchone()[0] - self.MAX_KEYS
+        if excess > 0:
+            counts.execute("DELETE FROM failures WHERE key IN "
+                           "(SELECT key FROM failures ORDER BY last LIMIT ?)", (excess,))  # fmt: skip
+
+    def reserve(self, name: str, address: str | None) -> float:
+        try:
+            return super().reserve(name, address)
+        except sqlite3.OperationalError:  # locked for longer than busy_s: refuse, briefly
+            log.warning("sign-in throttle file busy; attempt refused name=%r", name)
+            return 1.0
+
+    def succeeded(self, name: str, address: str | None) -> None:
+        try:
+            super().succeeded(name, address)
+        except sqlite3.OperationalError:  # the sign-in stands; the reservation ages out
+            log.warning("sign-in throttle file busy; reservation kept name=%r", name)
 
 
 def _safe_next(target: str | None) -> str:
@@ -255,21 +338,24 @@ def sign_in() -> Any:
     name = request.form.get("name", "").strip()[:100]
     password = request.form.get("password", "")[:1000]
     throttle: SignInThrottle = current_app.extensions["signin_throttle"]
-    keys = (f"name:{name}", f"addr:{request.remote_addr}")
-    wait = throttle.wait_s(*keys)
+    address = request.remote_addr  # the peer; X-Forwarded-For is not trusted
+    wait = throttle.reserve(name, address)  # counted before any password is checked
     if wait > 0:
-        log.warning("sign-in refused (too many failures) name=%r addr=%s", name, request.remote_addr)
-        flash(_("Too many failed sign-ins. Try again in %(s)d seconds.", s=int(wait) + 1), "error")
-        return render_template("signin.html", next_url=next_url, name=name), 429
+        log.warning("sign-in refused (too many failures) name=%r addr=%s", name, address)
+        seconds = int(wait) + 1
+        for code in ("en", "zh") if is_english() else ("zh", "en"):  # both, the page's first
+            with force_locale(code):
+                flash(_("Too many failed sign-ins. Try again in %(s)d seconds.", s=seconds), "error")
+        page = render_template("signin.html", next_url=next_url, name=name)
+        return page, 429, {"Retry-After": str(seconds)}
     user = ledger().get_user(name) if name else None
     stored_hash = user.password_hash if user is not None and user.password_hash else None
     ok = check_password_hash(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     if not ok:
-        throttle.failed(*keys)
-        log.warning("sign-in failed name=%r addr=%s", name, request.remote_addr)
+        log.warning("sign-in failed name=%r addr=%s", name, address)
         flash(_("The name or the password is wrong."), "error")
         return render_template("signin.html", next_url=next_url, name=name), 401
-    throttle.succeeded(*keys)
+    throttle.succeeded(name, address)
     session.clear()
     session.permanent = True
     session["user"] = user.name

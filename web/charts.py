@@ -2,10 +2,18 @@
 
 Each chart comes with the same numbers in an accessible table beside it on the page, so the
 SVG is decoration for those who can see it and the table is the record.
+
+The pages' Content-Security-Policy allows no inline style, so the SVG carries none: pygal's
+per-chart `<style>` (the same rules for every chart, under a random `#chart-…` id) is taken out
+and kept, under the chart class `.pygal-chart`, in `static/charts.css`; the one `style`
+attribute pygal writes (its hidden tooltip) is dropped and hidden by that sheet too. After a
+change of `_STYLE` or of pygal, write the sheet again: `python -m web.charts > web/static/charts.css`
+(a test compares the two).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 
@@ -15,6 +23,12 @@ from pygal.style import Style
 
 #: pygal's inline script (its tooltip configuration): of no use without its JavaScript.
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+#: pygal's inline stylesheet and style attributes (moved to static/charts.css).
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style>", re.DOTALL)
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
+_CHART_ID = re.compile(r"#chart-[0-9a-f-]+")
+#: The series the static sheet has colours for (pygal darkens the palette for more than six).
+SHEET_SERIES = 12
 
 _STYLE = Style(
     background="transparent",
@@ -45,7 +59,7 @@ def _config(chart: pygal.Graph, title: str) -> pygal.Graph:
 
 
 def _svg(chart: pygal.Graph, label: str) -> Markup:
-    svg = _SCRIPT.sub("", chart.render(is_unicode=True))
+    svg = _STYLE_ATTRIBUTE.sub("", _STYLE_ELEMENT.sub("", _SCRIPT.sub("", chart.render(is_unicode=True))))
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{Markup.escape(label)}" ', 1)
     return Markup(svg)  # pygal escapes the texts it draws
 
@@ -76,3 +90,24 @@ def pie(title: str, parts: Sequence[tuple[str, float]]) -> Markup:
     for name, value in parts:
         chart.add(name, round(value, 2))
     return _svg(chart, title)
+
+
+def stylesheet() -> str:
+    """The rules pygal writes into every chart, for all charts at once: static/charts.css."""
+    sheets = set()
+    series = [(str(i), [1.0, 2.0]) for i in range(SHEET_SERIES)]
+    for chart in (pygal.Bar(), pygal.HorizontalBar(), pygal.Line(), pygal.Pie(inner_radius=0.45)):
+        chart = _config(chart, "")
+        chart.x_labels = ["a", "b"]
+        for name, values in series:
+            chart.add(name, values)
+        found = _STYLE_ELEMENT.search(chart.render(is_unicode=True))
+        if found is None:
+            raise RuntimeError("pygal wrote no stylesheet")
+        sheets.add(html.unescape(_CHART_ID.sub(".pygal-chart", found.group(1))))
+    header = "/* pygal's chart rules (web.charts.stylesheet); regenerate, do not edit. */\n"
+    return header + "\n".join(sorted(sheets)) + "\n.pygal-chart .tooltip{opacity:0}\n"
+
+
+if __name__ == "__main__":
+    print(stylesheet(), end="")

@@ -7,7 +7,6 @@ end of the log.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from typing import Any, NamedTuple
@@ -17,6 +16,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
+from ledger.csvsafe import SafeDictWriter
 from ledger.identifiers import TOWNS
 from web import charts, reads
 from web.auth import ledger, requires
@@ -388,7 +388,7 @@ def export_trail() -> Any:
     out = io.StringIO()
     columns = ["position", "recorded_at", "actor", "event_type", "uscc", "award_reference",
                "measure", "doc_ref", "summary_zh", "summary_en"]  # fmt: skip
-    writer = csv.DictWriter(out, columns, extrasaction="ignore")
+    writer = SafeDictWriter(out, columns, extrasaction="ignore")  # no formulas (ledger.csvsafe)
     writer.writeheader()
     writer.writerows(rows)
     return Response(

@@ -160,17 +160,3 @@ def test_a_viewer_cannot_post_anything(as_user: Any, token: Any) -> None:
     assert response.json["code"] == "forbidden"
     for path, _ in PAGES:
         assert browser.post(path.split("?")[0]).status_code in (400, 405), path
-
-
-def test_the_processes_of_one_server_count_failed_sign_ins_together(tmp_path: Any) -> None:
-    from web.auth import SharedSignInThrottle
-
-    path = str(tmp_path / "failures.sqlite3")
-    one, other = SharedSignInThrottle(path, 3), SharedSignInThrottle(path, 3)  # two worker processes
-    for throttle in (one, other, one):
-        assert throttle.wait_s("name:vic", "addr:x") == 0
-        throttle.failed("name:vic", "addr:x")
-    assert other.wait_s("name:vic") > 0 and one.wait_s("addr:x") > 0
-    assert other.wait_s("name:ada") == 0
-    one.succeeded("name:vic", "addr:x")
-    assert other.wait_s("name:vic", "addr:x") == 0
