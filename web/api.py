@@ -10,6 +10,7 @@ error is JSON `{"code", "message", "message_zh"}` with a stable code.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -27,6 +28,8 @@ from web.auth import csrf, current_user, ledger, requires
 from web.cache import cached
 
 log = logging.getLogger("web.api")
+#: What a key in a path may be before it is looked up (the stores cannot compare NUL).
+_PATH_KEY = re.compile(r"[!-~]+")
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Songjiang support ledger API")
 
@@ -132,6 +135,8 @@ def enterprise_list(args: dict[str, Any]) -> Any:
 @bp.alt_response(404, schema=s.ErrorSchema)
 def enterprise(args: dict[str, Any], uscc: str) -> Any:
     """An enterprise with its balances by fiscal year (amounts in fen)."""
+    if not _PATH_KEY.fullmatch(uscc[:40]):  # a credit code is printable ASCII, no NUL
+        abort(404, message=f"no enterprise has credit code {uscc[:40]!r}")
     if args.get("as_of"):
         found = reads.enterprise_as_of(ledger(), uscc[:40], args["as_of"])
     elif args.get("min_position") is None or reads.views_at(ledger()) >= args["min_position"]:
