@@ -33,7 +33,7 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 10
 #: Fuzzing examples per operation and generation mode in the all-phases run (the coverage phase
 #: adds its own boundary cases per operation): sized to run in about a minute per store.
-FUZZ_EXAMPLES_PER_OPERATION = 100
+FUZZ_EXAMPLES_PER_OPERATION = 50
 
 
 def test_the_api_keeps_to_its_openapi_document(web_app: Any, token: Any) -> None:
