@@ -227,19 +227,24 @@ def users_password(ctx: click.Context, name: str, password: str, actor: str | No
 @json_option
 @click.pass_context
 def record(ctx: click.Context, command_json: str | None, actor: str | None, as_json: bool) -> None:
-    """Perform one command given as a JSON object (or read from standard input).
+    """Perform one command given as a JSON object (or `-`, or nothing: read standard input).
 
     Example: ledger --as wang record '{"type": "approve_disbursement", "reference": "D-1"}'
     """
+    from ledger.commands import load_json
     from ledger.importer import invalid_input
 
-    text = command_json if command_json is not None else sys.stdin.read()
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        _fail(invalid_input(f"not valid JSON: {exc.msg}"), as_json)
-    if isinstance(data, dict) and "actor" in data and not actor:
-        actor = data.pop("actor")
+        if command_json is None or command_json == "-":
+            data = load_json(sys.stdin.buffer.read(), what="the input")
+        else:
+            data = load_json(command_json, what="the input")
+        if isinstance(data, dict) and "actor" in data and not actor:
+            actor = data.pop("actor")
+            if not isinstance(actor, str):
+                raise invalid_input("actor: must be a user name (text)")
+    except LedgerError as error:
+        _fail(error, as_json)
     try:
         outcome = open_app(ctx).execute(data, actor=_actor(ctx, actor))
     except LedgerError as error:
@@ -279,19 +284,27 @@ def import_(
 
     Good lines are recorded; every bad line is reported with its line number, error code and
     message. A line may carry its own "actor"; others act as --as. Importing a file again
-    records nothing new. Exit status 1 when any line was rejected. Progress goes to standard
-    error.
+    records nothing new. Progress goes to standard error.
+
+    Exit status: 0 every line recorded (or a duplicate); 1 some lines rejected (the others
+    recorded); 2 the file refused as a whole (`unreadable_file`: not UTF-8 text, binary, or
+    not JSON Lines/CSV at all), nothing recorded.
     """
     from ledger.importer import import_lines, open_text, read_lines
 
-    app = open_app(ctx)
-    acting = actor or ctx.obj.get("actor")
     if fmt == "auto":
         fmt = "csv" if path.lower().endswith(".csv") else "jsonl"
     try:
-        stream = open_text(path)
+        stream = open_text(path, fmt)
     except OSError as exc:
         raise click.FileError(path, hint=exc.strerror) from None
+    except LedgerError as error:  # unreadable_file: refused before anything is read
+        if as_json:
+            click.echo(json.dumps({"error": error.to_dict()}, ensure_ascii=False))
+        else:
+            click.echo(f"error [{error.code}]: {error.message_zh}\n  {error.message_en}", err=True)
+        sys.exit(2)
+    acting = actor or ctx.obj.get("actor")
 
     def progress(report: Any, elapsed_s: float) -> None:
         rate = report.lines / elapsed_s if elapsed_s > 0 else 0.0
@@ -304,7 +317,7 @@ def import_(
 
     with stream:
         report = import_lines(
-            app,
+            open_app(ctx),
             read_lines(stream, fmt, command_type),
             default_actor=acting,
             dry_run=dry_run,

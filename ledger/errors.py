@@ -6,7 +6,25 @@ human message in Chinese and English. A rejected command changes nothing.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
+
+#: At most this many characters of a message are kept: input is never echoed at length.
+MESSAGE_MAX_CHARS = 1000
+#: Characters a message never carries as they are (they are shown as `\\uXXXX`): controls
+#: other than tab, unpaired surrogates, bidirectional overrides and isolates, zero-width
+#: characters and line/paragraph separators. Input echoed in a message cannot spoof the
+#: text around it, or break a terminal or a UTF-8 encoder.
+_UNSHOWABLE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2069\ufeff]"
+)
+
+
+def printable(text: str, max_chars: int = MESSAGE_MAX_CHARS) -> str:
+    """The text made safe to show: unshowable characters escaped, cut to `max_chars`."""
+    shown = _UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return shown if len(shown) <= max_chars else shown[: max_chars - 1] + "…"
 
 
 class LedgerError(Exception):
@@ -16,9 +34,10 @@ class LedgerError(Exception):
     title_zh: ClassVar[str] = "账本错误"
 
     def __init__(self, message_en: str, *, message_zh: str | None = None, **details: Any):
+        message_en = printable(message_en)
         super().__init__(message_en)
         self.message_en = message_en
-        self.message_zh = message_zh or f"{self.title_zh}：{message_en}"
+        self.message_zh = printable(message_zh or f"{self.title_zh}：{message_en}")
         self.details = details
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,8 +94,13 @@ InvalidTown = _error("invalid_town", "镇街代码无效", "The code is not one 
 ReferenceConflict = _error(
     "reference_conflict", "编号冲突", "The reference was already used for a different command."
 )
+UnreadableFile = _error(
+    "unreadable_file",
+    "文件无法读取",
+    "The import file cannot be read as a whole (not UTF-8 text, binary, or not JSON Lines/CSV).",
+)
 
-#: Every stable code, in the order DESIGN §4 lists them.
+#: Every stable code a command can be refused with, in the order DESIGN §4 lists them.
 ERROR_CLASSES: tuple[type[LedgerError], ...] = (
     BudgetExceeded, NoBudget, CapExceeded, AboveItemMaximum, Overpayment, SelfApproval,
     InvalidState, PendingDisbursement, AwardRevoked, ClawbackExceedsPaid,
@@ -85,3 +109,7 @@ ERROR_CLASSES: tuple[type[LedgerError], ...] = (
     ValidationFailed, InvalidUscc, InvalidPatentNo, InvalidTown, ReferenceConflict,
 )  # fmt: skip
 ERROR_CODES: tuple[str, ...] = tuple(cls.code for cls in ERROR_CLASSES)
+#: Codes about a whole import file rather than one command in it.
+FILE_ERROR_CLASSES: tuple[type[LedgerError], ...] = (UnreadableFile,)
+#: Every stable code the ledger gives.
+ALL_ERROR_CODES: tuple[str, ...] = ERROR_CODES + tuple(cls.code for cls in FILE_ERROR_CLASSES)

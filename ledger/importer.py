@@ -7,9 +7,9 @@ the ledger in batches, each batch saved in one transaction.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +19,16 @@ from typing import IO, Any
 from marshmallow import fields
 
 from ledger.application import DUPLICATE, Outcome, SupportLedger
-from ledger.commands import SCHEMAS
-from ledger.errors import LedgerError, ValidationFailed
+from ledger.commands import SCHEMAS, check_text, load_json
+from ledger.errors import LedgerError, UnreadableFile, ValidationFailed
 from ledger.money import MoneyError, parse_yuan
 
 DEFAULT_BATCH_SIZE = 500
-_INTEGER = re.compile(r"^[+-]?\d+$")
+#: An integer cell: ASCII digits, at most 30 of them (longer text is left as text, and refused).
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+#: Files are checked for being readable in chunks of this many bytes.
+_CHUNK_BYTES = 1 << 20
+_ACTOR_MAX_CHARS = 100
 
 
 @dataclass
@@ -75,9 +79,9 @@ def read_jsonl(stream: IO[str]) -> Iterator[Line]:
         if not text.strip() or text.lstrip().startswith("#"):
             continue
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield Line(number, None, None, invalid_input(f"not valid JSON: {exc.msg} at column {exc.colno}"))
+            data = load_json(text, what="the line")
+        except LedgerError as error:
+            yield Line(number, None, None, error)
             continue
         if not isinstance(data, dict):
             yield Line(number, None, None, invalid_input("a line must be one JSON object"))
@@ -94,7 +98,14 @@ def read_csv(stream: IO[str], command_type: str | None = None) -> Iterator[Line]
     `collateral` cell lists numbers separated by `;`. Line numbers count the header as line 1.
     """
     reader = csv.DictReader(stream)
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Line(reader.line_num, None, None, invalid_input(f"not a valid CSV row: {exc}"))
+            continue
         number = reader.line_num
         data: dict[str, Any] = {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
         if command_type:
@@ -104,7 +115,7 @@ def read_csv(stream: IO[str], command_type: str | None = None) -> Iterator[Line]
         if schema is not None:
             for name, value in list(data.items()):
                 schema_field = schema._declared_fields.get(name)
-                if isinstance(schema_field, fields.Integer) and _INTEGER.match(value):
+                if isinstance(schema_field, fields.Integer) and _INTEGER.fullmatch(value):
                     data[name] = int(value)
                 elif name == "collateral":
                     data[name] = [part.strip() for part in value.split(";") if part.strip()]
@@ -114,9 +125,21 @@ def read_csv(stream: IO[str], command_type: str | None = None) -> Iterator[Line]
 def _line(number: int, data: dict[str, Any], actor: Any) -> Line:
     try:
         fen_data = _yuan_to_fen(data)
+        if actor is not None:
+            _check_actor(actor)
     except LedgerError as error:
         return Line(number, None, None, error)
-    return Line(number, fen_data, actor if isinstance(actor, str) else None)
+    return Line(number, fen_data, actor or None)
+
+
+def _check_actor(actor: Any) -> None:
+    """A line's own `actor` is a user name: text, short, without invisible characters."""
+    try:
+        check_text(actor)
+    except Exception:  # marshmallow's ValidationError: not text, or deceptive characters
+        raise invalid_input("actor: must be a user name (text without invisible characters)") from None
+    if len(actor) > _ACTOR_MAX_CHARS:
+        raise invalid_input(f"actor: longer than {_ACTOR_MAX_CHARS} characters")
 
 
 def _yuan_to_fen(data: dict[str, Any]) -> dict[str, Any]:
@@ -126,10 +149,15 @@ def _yuan_to_fen(data: dict[str, Any]) -> dict[str, Any]:
         value = data.pop(name)
         if fen_name in data:
             raise invalid_input(f"give either {name} or {fen_name}, not both")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise invalid_input(f"{name}: a yuan amount must be text such as \"1,234.56\"")
         try:
-            data[fen_name] = parse_yuan(str(value), allow_negative=fen_name == "delta_fen")
+            text = value if isinstance(value, str) else str(value)
+            data[fen_name] = parse_yuan(text, allow_negative=fen_name == "delta_fen")
         except MoneyError as exc:
             raise invalid_input(f"{name}: {exc}") from None
+        except ValueError:  # an amount of thousands of digits
+            raise invalid_input(f"{name}: the amount has too many digits") from None
     return data
 
 
@@ -207,10 +235,100 @@ def _send(
                 report.last_position = max(report.last_position or 0, result.position)
 
 
-def open_text(path: str) -> IO[str]:
-    """Open a file for import as UTF-8 text (a byte-order mark is dropped); `-` is stdin."""
+def open_text(path: str, fmt: str = "jsonl") -> IO[str]:
+    """Open a file for import as UTF-8 text (a byte-order mark is dropped); `-` is stdin.
+
+    The whole file is checked first: a file that is not UTF-8 text, holds NUL bytes, or is not
+    JSON Lines (no line is an object) or CSV (no column is a command field) at all raises
+    `unreadable_file`, before any line is read. OSError when it cannot be opened.
+    """
     if path == "-":
         import sys
 
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig")
+        buffer: IO[bytes] = io.BytesIO(sys.stdin.buffer.read())
+        check_file(buffer, fmt)
+        buffer.seek(0)
+        return io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
+    with open(path, "rb") as raw:
+        check_file(raw, fmt)
     return open(path, encoding="utf-8-sig", newline="")
+
+
+def check_file(raw: IO[bytes], fmt: str) -> None:
+    """Raise `unreadable_file` unless the byte stream is UTF-8 text of the format, as a whole."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = 0
+    head = ""  # the text up to the first line break (after BOM), for a CSV header
+    carry = ""
+    looks_right = False
+    content_seen = False
+    while True:
+        chunk = raw.read(_CHUNK_BYTES)
+        final = not chunk
+        if b"\x00" in chunk:
+            at = offset + chunk.index(b"\x00")
+            raise _unreadable(
+                f"the file holds NUL bytes (first at byte {at}): it is binary, not text",
+                f"文件含有 NUL 字节（首个在第 {at} 字节），是二进制文件而不是文本",
+            )
+        try:
+            text = decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            at = offset + max(exc.start, 0)
+            raise _unreadable(
+                f"the file is not UTF-8 text (invalid byte near byte {at}); save it as UTF-8",
+                f"文件不是 UTF-8 文本（约第 {at} 字节处编码无效），请另存为 UTF-8",
+            ) from None
+        offset += len(chunk)
+        if offset == len(chunk):
+            text = text.removeprefix("\ufeff")
+        lines = (carry + text).split("\n")
+        carry = "" if final else lines.pop()
+        for line in lines:
+            stripped = line.strip()
+            if not stripped or (fmt != "csv" and stripped.startswith("#")):
+                continue
+            if not content_seen:
+                head = line
+            content_seen = True
+            looks_right = looks_right or (fmt == "csv" and _is_csv_header(head)) or (
+                fmt != "csv" and stripped.startswith("{")
+            )
+            if fmt == "csv":
+                break
+        if (fmt == "csv" and content_seen) or looks_right or final:
+            break
+    if content_seen and not looks_right:
+        if fmt == "csv":
+            raise _unreadable(
+                "the file is not a CSV sheet of commands: its header row names no command field",
+                "文件不是命令的 CSV 表格：表头没有任何命令字段",
+            )
+        raise _unreadable(
+            "the file is not JSON Lines: no line is a JSON object",
+            "文件不是 JSON Lines 格式：没有一行是 JSON 对象",
+        )
+
+
+def _is_csv_header(line: str) -> bool:
+    try:
+        header = next(csv.reader([line]), [])
+    except csv.Error:
+        return False
+    return any(name.strip() in _CSV_FIELD_NAMES for name in header)
+
+
+_CSV_FIELD_NAMES = frozenset(
+    {"type", "actor"}
+    | {name for schema in SCHEMAS.values() for name in schema._declared_fields}
+    | {
+        name[: -len("_fen")] + "_yuan"
+        for schema in SCHEMAS.values()
+        for name in schema._declared_fields
+        if name.endswith("_fen")
+    }
+)
+
+
+def _unreadable(message_en: str, message_zh: str) -> LedgerError:
+    return UnreadableFile(message_en, message_zh=f"文件无法读取：{message_zh}")

@@ -8,10 +8,11 @@ the audit); the only writes go through the ledger application, in `POST /api/v1/
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, jsonify, render_template, request
 
 from web.settings import settings_from_env
 
@@ -43,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     api.init_app(app)
     app.after_request(security_headers)
+    _init_error_handlers(app)
     return app
 
 
@@ -66,3 +68,25 @@ def security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+def _init_error_handlers(app: Flask) -> None:
+    """No request ends in a traceback: an unexpected exception is logged and answered with a
+    plain 500 (JSON `internal_error` under /api/, the error page elsewhere). HTTP errors (4xx)
+    are answered by the API's handler: JSON with a stable code under /api/, never HTML."""
+    log = logging.getLogger("web")
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(error, HTTPException):  # only when no handler of its own matched
+            return error
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        if request.path == "/api" or request.path.startswith("/api/"):
+            from web.api import error_body
+
+            body = error_body("internal_error", "internal server error", "服务器内部错误")
+            return jsonify(body), 500
+        return render_template("error.html", code=500, title="Internal Server Error",
+                               message="Something went wrong; it has been logged."), 500  # fmt: skip

@@ -10,6 +10,7 @@ error is JSON `{"code", "message", "message_zh"}` with a stable code.
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -18,7 +19,7 @@ from flask_babel import gettext as _
 from flask_smorest import Api, Blueprint, abort
 from werkzeug.exceptions import HTTPException
 
-from ledger.commands import SCHEMAS
+from ledger.commands import SCHEMAS, load_json
 from ledger.errors import LedgerError
 from ledger.identifiers import TOWNS
 from web import reads
@@ -27,6 +28,8 @@ from web.auth import csrf, current_user, ledger, requires
 from web.cache import cached
 
 log = logging.getLogger("web.api")
+#: What a key in a path may be before it is looked up (the stores cannot compare NUL).
+_PATH_KEY = re.compile(r"[!-~]+")
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Songjiang support ledger API")
 
@@ -65,7 +68,7 @@ class LedgerApi(Api):
 
     def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
         status = error.code or 500
-        if not request.path.startswith("/api/"):
+        if not (request.path == "/api" or request.path.startswith("/api/")):
             title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
             message = {
                 401: _("Please sign in."),
@@ -75,6 +78,9 @@ class LedgerApi(Api):
             return render_template("error.html", code=status, title=title, message=message), status
         code, message_zh = HTTP_CODES.get(status, ("http_error", "请求失败"))
         data = getattr(error, "data", None) or {}
+        # abort(..., code=, message_zh=) names a more specific stable code than the status's
+        code = str(data.get("code") or code)
+        message_zh = str(data.get("message_zh") or message_zh)
         details = data.get("messages") or data.get("errors")
         message = data.get("message") or error.description or HTTPStatus(status).phrase
         headers = dict(data.get("headers") or {})
@@ -129,6 +135,8 @@ def enterprise_list(args: dict[str, Any]) -> Any:
 @bp.alt_response(404, schema=s.ErrorSchema)
 def enterprise(args: dict[str, Any], uscc: str) -> Any:
     """An enterprise with its balances by fiscal year (amounts in fen)."""
+    if not _PATH_KEY.fullmatch(uscc[:40]):  # a credit code is printable ASCII, no NUL
+        abort(404, message=f"no enterprise has credit code {uscc[:40]!r}")
     if args.get("as_of"):
         found = reads.enterprise_as_of(ledger(), uscc[:40], args["as_of"])
     elif args.get("min_position") is None or reads.views_at(ledger()) >= args["min_position"]:
@@ -333,7 +341,7 @@ def commands() -> Any:
     """
     viewer = current_user()
     assert viewer is not None
-    body = request.get_json(silent=True)
+    body = _json_body()
     single = isinstance(body, dict)
     if not single and not (isinstance(body, list) and body):
         abort(400, message="the body must be a JSON command object or a non-empty list of them")
@@ -365,7 +373,23 @@ def commands() -> Any:
 
 def _type_of(item: Any) -> str | None:
     value = item.get("type") if isinstance(item, dict) else None
-    return value if isinstance(value, str) else None
+    return value if isinstance(value, str) and value in SCHEMAS else None
+
+
+def _json_body() -> Any:
+    """The request body as JSON values; 400 `validation_error` for a body that is not plain JSON
+    (invalid UTF-8, bad syntax, numbers of thousands of digits, deep nesting), and 400
+    `bad_request` for a body that is not JSON at all (another content type).
+
+    Read here rather than with `request.get_json`, which lets deep nesting escape as a
+    RecursionError (a 500) and reports every problem alike.
+    """
+    if not request.is_json:
+        abort(400, message="the body must be JSON (Content-Type: application/json)")
+    try:
+        return load_json(request.get_data(cache=True), what="the body")
+    except LedgerError as error:
+        abort(400, message=error.message_en, code="validation_error", message_zh=error.message_zh)
 
 
 def init_app(app: Flask) -> None:

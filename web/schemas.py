@@ -6,7 +6,10 @@ the importer use, and the OpenAPI document refers to them directly.
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+import re
+from typing import Any
+
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate
 
 from ledger.commands import MEASURE_CODES
 
@@ -19,6 +22,20 @@ class Out(Schema):
     class Meta:
         unknown = INCLUDE
         ordered = True
+
+
+class QueryText(fields.String):
+    """A text query argument: no control characters (NUL included, which PostgreSQL cannot
+    compare), no unpaired surrogates. Anything else is refused with 422 `validation_error`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if _NOT_QUERY_TEXT.search(text):
+            raise ValidationError("Must not contain control characters.")
+        return text
+
+
+_NOT_QUERY_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class Args(Schema):
@@ -40,8 +57,8 @@ class ReadArgs(Args):
         validate=validate.Range(0, 2**53),
         metadata={"description": "Wait (briefly) until the views include this log position."},
     )
-    as_of = fields.String(
-        validate=validate.Length(1, 40),
+    as_of = QueryText(
+        validate=[validate.Length(1, 40), validate.Regexp(r"\A[ -~]*\Z", error="Must be ASCII.")],
         metadata={
             "description": "Answer as the ledger knew it then: a log position or an ISO "
             "instant (replayed by the audit, so slower)."
@@ -50,8 +67,8 @@ class ReadArgs(Args):
 
 
 class EnterpriseListArgs(ReadArgs):
-    search = fields.String(validate=validate.Length(max=100), metadata={"description": "Name or credit code text"})
-    town_code = fields.String(validate=validate.Length(max=9))
+    search = QueryText(validate=validate.Length(max=100), metadata={"description": "Name or credit code text"})
+    town_code = QueryText(validate=validate.Length(max=9))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**6))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
 
@@ -62,7 +79,7 @@ class YearArgs(ReadArgs):
 
 class MetricsArgs(YearArgs):
     measure = fields.String(validate=validate.OneOf(MEASURE_CODES))
-    town_code = fields.String(validate=validate.Length(max=9))
+    town_code = QueryText(validate=validate.Length(max=9))
 
 
 class EventsArgs(Args):
@@ -71,9 +88,9 @@ class EventsArgs(Args):
 
 
 class TrailArgs(EventsArgs):
-    uscc = fields.String(validate=validate.Length(max=18))
-    award_reference = fields.String(validate=validate.Length(max=100))
-    actor = fields.String(validate=validate.Length(max=100))
+    uscc = QueryText(validate=validate.Length(max=18))
+    award_reference = QueryText(validate=validate.Length(max=100))
+    actor = QueryText(validate=validate.Length(max=100))
     measure = fields.String(validate=validate.OneOf(MEASURE_CODES))
     min_position = fields.Integer(validate=validate.Range(0, 2**53))
 

@@ -75,7 +75,7 @@ def test_a_body_that_is_not_json_is_refused(client: Any, token: Any) -> None:
         "/api/v1/commands", data="{", content_type="application/json", headers=token("olga")
     )
     assert response.status_code == 400
-    assert response.json["code"] == "bad_request"
+    assert response.json["code"] == "validation_error"
 
 
 def test_a_list_of_commands_reports_each_one(client: Any, token: Any, seeded: Any) -> None:
