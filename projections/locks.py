@@ -44,6 +44,7 @@ class StoreLock:
         self._conn: Any = None  # PostgreSQL: the session that holds the lock
         self._fd: int | None = None  # SQLite: the open lock file that holds the lock
         self.held = False
+        self._shared = False
         if store.is_postgres:
             self._key = (_PG_CLASS[name], zlib.crc32(store.postgres_schema.encode()) & 0x7FFFFFFF)
             self.path = None
@@ -90,6 +91,7 @@ class StoreLock:
         (shared); never waits. True when this object now holds it."""
         if self.held:
             return True
+        self._shared = shared
         if self.store.is_postgres:
             self.held = self._pg_call(
                 "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
@@ -106,6 +108,7 @@ class StoreLock:
         probe on SQLite does, for an instant)."""
         if self.held:
             return
+        self._shared = True
         if self.store.is_postgres:
             self._pg_call("pg_advisory_lock_shared")
         elif self.path is not None:
@@ -147,9 +150,12 @@ class StoreLock:
         return self.held
 
     def release(self) -> None:
-        """Let the lock go (closing the session or file that held it)."""
+        """Let the lock go (at once: others see it free when this returns)."""
+        if self.held and self.store.is_postgres and self._conn is not None:
+            with contextlib.suppress(Exception):  # a broken session has let it go already
+                self._pg_call("pg_advisory_unlock_shared" if self._shared else "pg_advisory_unlock")
         self.held = False
-        self.close()
+        self.close()  # closing the file lets a flock go
 
     def close(self) -> None:
         if self._conn is not None:

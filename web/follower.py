@@ -23,7 +23,7 @@ import time
 from typing import Any
 
 from projections.locks import StoreLock
-from projections.recorder import open_views
+from projections.recorder import PositionMoved, open_views
 from projections.runner import Runner
 from projections.worker import worker_lock
 
@@ -102,6 +102,10 @@ class EmbeddedFollower:
                         continue  # look again at once: a worker started, or the server stops
                     else:
                         self._say("other", "another process follows the log for this store")
+                except PositionMoved as exc:  # another follower moves the views too (a worker
+                    log.info("%s; following again", exc)  # starting): harmless, start afresh
+                    self._said = None
+                    election.release()
                 except Exception:
                     log.exception("following the log failed; trying again in %g s",
                                   RETRY_AFTER_FAILURE_S)  # fmt: skip

@@ -124,7 +124,7 @@ def test_the_server_leaves_the_views_to_a_worker_and_takes_them_back_when_it_cra
             assert "following the log from position" not in process.output()
 
             worker.kill()  # a crash: no clean-up, no heartbeat left behind to go stale
-            assert not worker_follows(store_from_url(url))
+            wait_until(lambda: not worker_follows(store_from_url(url)), "the lock is released")
             record(base, token, f.disbursement("D-3", amount_fen=500_000))
             wait_until(lambda: pending_fen(base, token) == 6_500_000, "the server's views show it")
             assert "following the log from position" in process.output()
