@@ -6,6 +6,10 @@ module listed in `JOB_PROVIDERS`; a provider that is not installed is skipped. E
 added with `max_instances=1` and `coalesce=True` and the scheduler's timezone is
 Asia/Shanghai. SIGTERM and SIGINT stop the follower between batches and shut the scheduler
 down, waiting for running jobs.
+
+While it runs, the worker holds the store's "worker" lock (projections/locks.py), which tells
+`ledger serve` that the views are followed and it need not follow them itself. The operating
+system or the database releases the lock when the worker ends, however it ends.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from projections.locks import StoreLock
 from projections.runner import DEFAULT_BATCH_SIZE, Runner
 
 log = logging.getLogger(__name__)
@@ -83,6 +88,20 @@ def build_scheduler(
     return scheduler
 
 
+def worker_lock(store: Any) -> StoreLock:
+    """The lock every running `ledger worker` of this store holds (shared)."""
+    return StoreLock(store, "worker")
+
+
+def worker_follows(store: Any) -> bool:
+    """Whether a `ledger worker` is running on this store (and so keeps its views current)."""
+    lock = worker_lock(store)
+    try:
+        return lock.held_elsewhere()
+    finally:
+        lock.close()
+
+
 def run_worker(app: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, say: Callable[[str], None]) -> None:
     """Run the worker until SIGTERM or SIGINT."""
     stop = threading.Event()
@@ -95,7 +114,12 @@ def run_worker(app: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, say: Callable[
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    say(f"worker started on {app.store.backend}; jobs: "
-        + ", ".join(job.id for job in scheduler.get_jobs()))  # fmt: skip
-    scheduler.start()  # returns after shutdown
+    lock = worker_lock(app.store)
+    lock.acquire_shared()  # `ledger serve` leaves the views to this worker while it holds it
+    try:
+        say(f"worker started on {app.store.backend}; jobs: "
+            + ", ".join(job.id for job in scheduler.get_jobs()))  # fmt: skip
+        scheduler.start()  # returns after shutdown
+    finally:
+        lock.release()
     say("worker stopped")

@@ -4,17 +4,27 @@ Where processes can fork (Linux, macOS) the default is gunicorn with several wor
 each with its own threads, its own connections to the store and its own cache of rendered
 bodies, so that rendering (Python, one core per process) uses every core. Elsewhere, or with
 `--server waitress`, one waitress process serves with threads.
+
+Unless `--no-follow`, the server also keeps the views current while no `ledger worker` runs
+on the store (web/follower.py: one process of the server follows, the others stand by).
+
+The server binds its port itself before starting either WSGI server (and hands the socket
+over), so that a port in use is reported plainly, in Chinese and English, with exit status 2.
 """
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import os
 import secrets
 import shutil
+import signal
+import socket
+import sys
 import tempfile
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -35,6 +45,55 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+#: The listening socket's backlog (as gunicorn's default).
+BACKLOG = 2048
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, bound as gunicorn and waitress bind theirs
+    (SO_REUSEADDR); raises OSError (errno EADDRINUSE when something else listens there)."""
+    family, kind, proto, _name, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name != "nt":  # on Windows the option would let two servers share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (scripts/demo asks before loading)."""
+    try:
+        bind_listener(host, port).close()
+    except OSError as exc:
+        return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> NoReturn:
+    """Say why the server cannot listen, in Chinese and English, and exit with status 2."""
+    if exc.errno == errno.EADDRINUSE:
+        other = port + 1 if port < 65535 else port - 1
+        code = "port_in_use"
+        zh = (f"端口 {port} 已被占用：{host}:{port} 上已有其他程序在监听。"
+              f"请用 --port 选择另一个端口（例如 --port {other}），或先停止占用它的程序。")  # fmt: skip
+        en = (f"port {port} is already in use: another program listens on {host}:{port}. "
+              f"Choose another port with --port (e.g. --port {other}), or stop that program.")  # fmt: skip
+    else:
+        reason = exc.strerror or str(exc)
+        code = "cannot_listen"
+        zh = f"无法在 {host}:{port} 上监听：{reason}。请检查 --host 与 --port。"
+        en = f"cannot listen on {host}:{port}: {reason}. Check --host and --port."
+    click.echo(f"error [{code}]: {zh}\n  {en}", err=True)
+    sys.exit(2)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
@@ -44,32 +103,47 @@ def default_workers() -> int:
               help="Worker processes (gunicorn) [default: one per core, at most 4].")  # fmt: skip
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
               help="Requests served at once, in all (split between the worker processes).")  # fmt: skip
+@click.option("--follow/--no-follow", default=True, show_default=True,
+              help="Keep the views current while no `ledger worker` runs on the store (and sign "
+                   "a tree head at most every 60 s while the log grows, given a signing key). "
+                   "--no-follow leaves the views to `ledger worker` or `ledger project`.")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, server_name: str | None, workers: int | None,
-          threads: int) -> None:  # fmt: skip
+          threads: int, follow: bool) -> None:  # fmt: skip
     """Serve the oversight web and the JSON API (/api/v1) until stopped with Ctrl-C.
 
-    Settings come from LEDGER_* variables: LEDGER_DATABASE_URL, LEDGER_SECRET_KEY (keep
-    sessions across restarts), LEDGER_SECURE_COOKIES=1 behind HTTPS.
+    \b
+    The pages and the API read the views (balances, metrics, trail). While no
+    `ledger worker` runs on the store, the server keeps them current itself: a
+    command recorded through the API shows within about a second. One process of
+    the server follows the log; when a `ledger worker` starts, the server leaves
+    the views to it (and takes them back if the worker stops). While following it
+    also signs a tree head at most every 60 s (LEDGER_AUDIT_SIGN_INTERVAL_S) while
+    the log grows, if the signing key exists (LEDGER_SIGNING_KEY, default
+    var/audit-signing-key.pem). With --no-follow the views move only when
+    `ledger worker` or `ledger project` moves them.
+
+    \b
+    Settings come from LEDGER_* variables: LEDGER_DATABASE_URL, LEDGER_SECRET_KEY
+    (keep sessions across restarts), LEDGER_SECURE_COOKIES=1 behind HTTPS.
+    A port in use is reported with exit status 2.
     """
-    from ledger.cli import open_app  # here: `ledger.cli` imports this module to add the command
     from ledger.cli_plugins import create_tables as ensure_tables
     from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server_name = server_name or default_server()
     workers = workers or default_workers()
+    try:
+        listener = bind_listener(host, port)  # before anything else: a busy port is said plainly
+    except OSError as exc:
+        _cannot_listen(host, port, exc)
     click.echo(f"serving the oversight web on http://{host}:{port}/ (API: http://{host}:{port}/api/v1/openapi.json)"
-               f" with {server_name}" + (f", {workers} processes" if server_name == "gunicorn" else ""))  # fmt: skip
+               f" with {server_name}" + (f", {workers} processes" if server_name == "gunicorn" else "")
+               + ("; the views follow the log unless a `ledger worker` runs" if follow
+                  else "; the views are not followed here (--no-follow)"))  # fmt: skip
     if server_name == "waitress":
-        import waitress
-
-        ensure_tables(open_app(ctx))  # a missing table is an error now, not a 500 on each page
-        app = create_app({"LEDGER_APP": open_app(ctx)})
-        waitress.serve(
-            app, host=host, port=port, threads=threads, connection_limit=1000, channel_timeout=60,
-            ident="songjiang-ledger",
-        )  # fmt: skip
+        _serve_waitress(ctx, listener, threads, follow)
         return
 
     from ledger.storage import StoreError, open_ledger
@@ -78,19 +152,35 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     try:
         opened = open_ledger(database_url)  # the store opens (or the command fails here)...
     except StoreError as exc:
+        listener.close()
         raise click.UsageError(str(exc)) from None
     try:
         ensure_tables(opened)  # ...with every table (an error now, not a 500 on each page)...
+    except BaseException:
+        listener.close()
+        raise
     finally:
         opened.close()  # ...and no connection of it crosses the fork
 
+    followers: list[Any] = []  # this process's follower (one per worker process)
+
     def make_app() -> Any:  # ...and each worker process opens its own, after the fork
-        app = create_app({**config, "LEDGER_APP": open_ledger(database_url)})
+        ledger_app = open_ledger(database_url)
+        app = create_app({**config, "LEDGER_APP": ledger_app})
         # What is made so far lives as long as the process: the garbage collector need not look
         # at it again (full collections in the middle of requests were most of the slowest ones).
         gc.collect()
         gc.freeze()
+        if follow:  # every process stands by; the one holding the store's lock follows
+            from web.follower import EmbeddedFollower
+
+            followers.append(EmbeddedFollower(ledger_app))
+            followers[-1].start()
         return app
+
+    def worker_exit(_arbiter: Any, _worker: Any) -> None:  # in the worker process, as it ends
+        for follower in followers:
+            follower.stop()
 
     shared = tempfile.mkdtemp(prefix="ledger-serve-")
     config = {
@@ -102,13 +192,49 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     server_pid = os.getpid()
     try:
         _run_gunicorn(make_app, {
-            "bind": f"{host}:{port}", "workers": workers, "threads": max(1, -(-threads // workers)),
+            "bind": [f"fd://{listener.detach()}"],  # the socket bound above (gunicorn closes it)
+            "workers": workers, "threads": max(1, -(-threads // workers)),
             "worker_class": "gthread", "worker_connections": 1000, "timeout": 60,
-            "keepalive": 60, "proc_name": "songjiang-ledger",
+            "keepalive": 60, "proc_name": "songjiang-ledger", "worker_exit": worker_exit,
         })  # fmt: skip
     finally:
         if os.getpid() == server_pid:  # not in a worker process that ends (gunicorn raises SystemExit)
             shutil.rmtree(shared, ignore_errors=True)
+
+
+def _serve_waitress(ctx: click.Context, listener: socket.socket, threads: int, follow: bool) -> None:
+    """One waitress process on the bound socket; its follower stops when the server stops."""
+    import waitress
+
+    from ledger.cli import open_app  # here: `ledger.cli` imports this module to add the command
+    from ledger.cli_plugins import create_tables as ensure_tables
+    from web import create_app
+
+    try:
+        ledger_app = open_app(ctx)
+        ensure_tables(ledger_app)  # a missing table is an error now, not a 500 on each page
+    except BaseException:
+        listener.close()
+        raise
+    app = create_app({"LEDGER_APP": ledger_app})
+    server = waitress.create_server(
+        app, sockets=[listener], threads=threads, connection_limit=1000, channel_timeout=60,
+        ident="songjiang-ledger",
+    )  # fmt: skip
+    follower = None
+    if follow:
+        from web.follower import EmbeddedFollower
+
+        follower = EmbeddedFollower(ledger_app)
+        follower.start()
+    # SIGTERM ends the server as Ctrl-C does (waitress then stops serving, and we stop following)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+    try:
+        server.print_listen("Serving on http://{}:{}")
+        server.run()
+    finally:
+        if follower is not None:
+            follower.stop()
 
 
 def _run_gunicorn(make_app: Any, options: dict[str, Any]) -> None:
