@@ -21,6 +21,7 @@ from typing import Any
 import factories as f
 import pytest
 from click.testing import CliRunner
+from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import StoredEvent
 from werkzeug.security import generate_password_hash
 
@@ -38,9 +39,28 @@ def _topic(cls: type) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+class OldUser(Aggregate):
+    """The `User` aggregate as it was before this change, hashes inside its events (its event
+    methods copied from the old ledger/domain/user.py)."""
+
+    @event("Registered")
+    def __init__(self, name: str, roles: list[str], actor: str) -> None:
+        self.name = name
+        self.roles = set(roles)
+
+    @event("TokenIssued")
+    def _issue_token(self, token_id: str, token_sha256: str, actor: str) -> None:
+        pass
+
+    @event("PasswordSet")
+    def _set_password_hash(self, password_hash: str, actor: str) -> None:
+        pass
+
+
 def write_legacy_user(app: Any, name: str, roles: list[str]) -> dict[str, str]:
     """Register `name` the way the code before this change did: a password hash in a
-    `PasswordSet` event and a token's SHA-256 in a version-1 `TokenIssued` event.
+    `PasswordSet` event and a token's SHA-256 in a version-1 `TokenIssued` event, stored under
+    the permanent topics of `ledger.domain.user`.
 
     Returns the legacy token, its hash and the password hash that are now in the log.
     """
@@ -48,24 +68,24 @@ def write_legacy_user(app: Any, name: str, roles: list[str]) -> dict[str, str]:
     token = f"{name}.{token_id}.{secrets.token_urlsafe(24)}"
     token_hash = hashlib.sha256(token.encode()).hexdigest()
     password_hash = generate_password_hash(LEGACY_PASSWORD, method="pbkdf2:sha256:1000")
-    user = User(name=name, roles=roles, actor="system")
-    user.change_password(actor="system")
-    user.issue_token(token_id, "2099-01-01T00:00:00+00:00", actor="system")
+    old = OldUser(name=name, roles=roles, actor="system")
+    assert old.id != User.create_id(name)
+    old._id = User.create_id(name)  # the old code derived this id from the name, as today
+    old._set_password_hash(password_hash=password_hash, actor="system")
+    old._issue_token(token_id=token_id, token_sha256=token_hash, actor="system")
     transcoder = app.mapper.transcoder
     stored = []
-    for event in user.collect_events():
-        s = app.mapper.to_stored_event(event)
+    for old_event in old.collect_events():
+        s = app.mapper.to_stored_event(old_event)
         state = transcoder.decode(s.state)
-        topic = s.topic
-        if isinstance(event, User.PasswordChanged):  # the old PasswordSet(password_hash, actor)
-            topic = _topic(User.PasswordSet)
-            state["password_hash"] = password_hash
-        elif isinstance(event, User.TokenIssued):  # the old TokenIssued(token_id, token_sha256)
-            state.pop("class_version")
-            state.pop("expires_at")
-            state["token_sha256"] = token_hash
-        stored.append(StoredEvent(s.originator_id, s.originator_version, topic,
+        state["originator_id"] = User.create_id(name)
+        if "originator_topic" in state:
+            state["originator_topic"] = _topic(User)
+        topic = "ledger.domain.user:User." + s.topic.rpartition(".")[2]
+        stored.append(StoredEvent(User.create_id(name), s.originator_version, topic,
                                   transcoder.encode(state)))  # fmt: skip
+    assert [e.topic for e in stored] == [_topic(User.Registered), _topic(User.PasswordSet),
+                                         _topic(User.TokenIssued)]  # fmt: skip
     app.recorder.insert_events(stored)
     return {"token": token, "token_sha256": token_hash, "password_hash": password_hash}
 
