@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from audit.events import as_aware, iter_events, kind_of
+from ledger.disclosure import public_fields
 from ledger.money import format_yuan
 
 try:
@@ -59,11 +60,10 @@ def _value(value: Any) -> str:
 
 def summary(event: Any) -> str:
     """A one-line summary: the event type and its recorded fields (amounts in yuan)."""
-    fields = {k: v for k, v in vars(event).items() if k not in _SKIP and v is not None}
+    shown = public_fields(event, vars(event))  # the event type's allow-list, nothing else
+    fields = {k: v for k, v in shown.items() if k not in _SKIP and v is not None}
     if kind_of(event) == "CommandReceipt.Accepted":
         fields = {"command": f"{fields.get('command_type')} {fields.get('key')}"}
-    elif kind_of(event) == "User.TokenIssued":
-        fields.pop("token_sha256", None)
     text = ", ".join(_field(k, v) for k, v in fields.items())
     line = f"{kind_of(event).split('.', 1)[1]}: {text}" if text else kind_of(event).split(".", 1)[1]
     return line if len(line) <= SUMMARY_MAX else line[: SUMMARY_MAX - 1] + "…"

@@ -9,10 +9,8 @@ conflict; the work is then reloaded and redone, which is why retries are harmles
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
-import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +25,6 @@ from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Trans
 from ledger.catalogue import Catalogue, load_catalogue
 from ledger.commands import Command, parse_command
 from ledger.domain import (
-    ROLES,
     Award,
     Budget,
     CommandReceipt,
@@ -40,7 +37,6 @@ from ledger.domain import (
 from ledger.errors import (
     AboveItemMaximum,
     Forbidden,
-    InvalidState,
     LedgerError,
     NoBudget,
     ReferenceConflict,
@@ -51,15 +47,13 @@ from ledger.errors import (
     UnknownFinancing,
     UnknownMeasure,
     UnknownTransfer,
-    ValidationFailed,
 )
+from ledger.users import DEFAULT_TOKEN_DAYS, SYSTEM_ACTOR, Users
 
 log = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=Aggregate)
 
-#: The actor recorded for facts the ledger itself sets up (the policy catalogue, the first admin).
-SYSTEM_ACTOR = "system"
 RECORDED = "recorded"
 DUPLICATE = "duplicate"
 
@@ -225,112 +219,50 @@ class SupportLedger(Application[UUID]):
             self.save(*changed)
         return len(changed)
 
-    # -- users -------------------------------------------------------------------------------
+    # -- users (see ledger.users: the facts are events, the secrets are in ledger_credentials) --
+
+    @property
+    def users(self) -> Users:
+        """The users, roles, tokens and passwords of this ledger."""
+        service = self.__dict__.get("_users")
+        if service is None:
+            service = self.__dict__["_users"] = Users(self)
+        return service
 
     def has_users(self) -> bool:
-        return bool(self.recorder.select_notifications(
-            start=None, limit=1, topics=[topic_of(User.Registered)]
-        ))  # fmt: skip
+        return self.users.has_users()
 
-    def register_user(self, name: str, roles: Sequence[str], actor: str) -> str:
-        """Register a user with roles and return an API token, shown only this once.
+    def register_user(
+        self, name: str, roles: Sequence[str], actor: str, expires_days: int = DEFAULT_TOKEN_DAYS
+    ) -> str:
+        """Register a user with roles and return an API token, shown only this once."""
+        return self.users.register(name, roles, actor, expires_days)
 
-        The first user may be registered by anyone (the store has no admin yet); every later
-        one needs an admin.
-        """
-        bad_roles = sorted(set(roles) - set(ROLES))
-        if not name or not roles or bad_roles:
-            raise ValidationFailed(
-                f"a user needs a name and roles from {', '.join(ROLES)}; bad: {bad_roles}",
-                message_zh="用户需要名称和有效角色",
-                fields={"roles": bad_roles},
-            )
-        if self.has_users():
-            self._require_role(actor, "admin")
-        else:
-            actor = actor or SYSTEM_ACTOR
-        user = User(name=name, roles=sorted(set(roles)), actor=actor)
-        try:
-            self.repository.get(user.id)
-        except AggregateNotFoundError:
-            pass
-        else:
-            raise InvalidState(f"user {name} already exists", message_zh=f"用户 {name} 已存在")
-        token = self._issue_token(user, actor)
-        self.save(user)
-        return token
-
-    def issue_token(self, name: str, actor: str) -> str:
+    def issue_token(self, name: str, actor: str, expires_days: int = DEFAULT_TOKEN_DAYS) -> str:
         """Issue another API token for a user (an admin, or the user itself)."""
-        if actor != name:
-            self._require_role(actor, "admin")
-        user = self._user(name)
-        token = self._issue_token(user, actor)
-        self.save(user)
-        return token
+        return self.users.issue_token(name, actor, expires_days)
 
-    def _issue_token(self, user: User, actor: str) -> str:
-        token_id = secrets.token_hex(4)
-        token = f"{user.name}.{token_id}.{secrets.token_urlsafe(24)}"
-        user.issue_token(token_id, hashlib.sha256(token.encode()).hexdigest(), actor=actor)
-        return token
+    def revoke_token(self, name: str, token_id: str, actor: str) -> None:
+        self.users.revoke_token(name, token_id, actor)
 
     def grant_role(self, name: str, role: str, actor: str) -> None:
-        self._require_role(actor, "admin")
-        if role not in ROLES:
-            raise ValidationFailed(f"unknown role {role!r}", fields={"role": [role]})
-        user = self._user(name)
-        user.grant_role(role, actor=actor)
-        self.save(user)
+        self.users.grant_role(name, role, actor)
 
     def revoke_role(self, name: str, role: str, actor: str) -> None:
-        self._require_role(actor, "admin")
-        user = self._user(name)
-        user.revoke_role(role, actor=actor)
-        self.save(user)
+        self.users.revoke_role(name, role, actor)
+
+    def set_password(self, name: str, password: str, actor: str) -> None:
+        self.users.set_password(name, password, actor)
 
     def set_password_hash(self, name: str, password_hash: str, actor: str) -> None:
-        if actor != name:
-            self._require_role(actor, "admin")
-        user = self._user(name)
-        user.set_password_hash(password_hash, actor=actor)
-        self.save(user)
+        self.users.set_password_hash(name, password_hash, actor)
 
     def user_for_token(self, token: str) -> User | None:
         """The user an API token belongs to, or None if the token is not (or no longer) valid."""
-        name, _, rest = token.partition(".")
-        token_id = rest.partition(".")[0]
-        try:
-            user = self.repository.get(User.create_id(name))
-        except AggregateNotFoundError:
-            return None
-        expected = user.token_sha256_by_id.get(token_id)
-        actual = hashlib.sha256(token.encode()).hexdigest()
-        if expected is None or not secrets.compare_digest(expected, actual):
-            return None
-        return user
+        return self.users.user_for_token(token)
 
     def get_user(self, name: str) -> User | None:
-        try:
-            return self.repository.get(User.create_id(name))
-        except AggregateNotFoundError:
-            return None
-
-    def _user(self, name: str) -> User:
-        user = self.get_user(name)
-        if user is None:
-            raise UnknownActor(f"no user is called {name!r}", message_zh=f"没有名为 {name!r} 的用户")
-        return user
-
-    def _require_role(self, actor: str, role: str) -> User:
-        user = self._user(actor)
-        if not user.has_role(role):
-            raise Forbidden(
-                f"{actor} does not hold the role {role}",
-                message_zh=f"{actor} 没有 {role} 角色",
-                role=role,
-            )
-        return user
+        return self.users.get_user(name)
 
     # -- commands ----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ gives them in fen. The store is chosen by `LEDGER_DATABASE_URL` (default: var/le
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -38,8 +39,16 @@ def open_app(ctx: click.Context):  # type: ignore[no-untyped-def]
     return obj["app"]
 
 
+def _resolve_actor(ctx: click.Context, actor: str | None) -> str | None:
+    """Who acts: the subcommand's --as, else the group's `ledger --as`, else LEDGER_ACTOR.
+
+    An explicit --as wins over the environment wherever it stands on the command line.
+    """
+    return actor or ctx.ensure_object(dict).get("actor") or os.environ.get("LEDGER_ACTOR") or None
+
+
 def _actor(ctx: click.Context, actor: str | None) -> str:
-    actor = actor or ctx.ensure_object(dict).get("actor")
+    actor = _resolve_actor(ctx, actor)
     if not actor:
         raise click.UsageError("say who acts: --as NAME or LEDGER_ACTOR=NAME")
     return actor
@@ -57,8 +66,10 @@ def _dump(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
+#: No envvar here: LEDGER_ACTOR is read last, by `_resolve_actor`, so that it never overrides
+#: an explicit `ledger --as NAME` given before the subcommand.
 as_option = click.option(
-    "--as", "actor", metavar="NAME", envvar="LEDGER_ACTOR", help="Act as this user (or LEDGER_ACTOR)."
+    "--as", "actor", metavar="NAME", help="Act as this user (else LEDGER_ACTOR)."
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts in fen).")
 
@@ -91,6 +102,16 @@ def init(ctx: click.Context) -> None:
     create_tables(app)  # the views', the audit's, the web's, the credentials (ledger/cli_plugins.py)
     defined = app.define_measures()
     click.echo(f"store ready at {app.store.url}; {defined} measure(s) defined or updated")
+    stale = app.users.needing_rotation()
+    if stale:
+        click.echo(
+            f"警告：本存储的事件日志中留有旧版的密码或令牌哈希（{len(stale)} 个用户）。所有密码和令牌"
+            "都必须轮换：请运行 `ledger --as 管理员 users rotate`。\n"
+            f"WARNING: this store's event log holds password or token hashes from before they "
+            f"left the log ({len(stale)} user(s)). Every password and token must be rotated: "
+            "run `ledger --as ADMIN users rotate`.",
+            err=True,
+        )
 
 
 @cli.command()
@@ -119,7 +140,42 @@ def catalogue(as_json: bool) -> None:
 
 @cli.group()
 def users() -> None:
-    """Register users, grant and revoke roles, issue tokens."""
+    """Register users, grant and revoke roles, issue and revoke tokens, set passwords, rotate.
+
+    Passwords are read from a prompt, from one line of standard input (--password-stdin) or
+    from LEDGER_NEW_PASSWORD, never from the command line. A password has at least 10
+    characters and is not (and does not contain) the user's name.
+    """
+
+
+expires_option = click.option(
+    "--expires-days", default=365, show_default=True, type=click.IntRange(1, 3650),
+    help="Days until the token expires.",
+)  # fmt: skip
+password_stdin_option = click.option(
+    "--password-stdin", is_flag=True, help="Read the password from one line of standard input."
+)
+
+
+def _read_password(name: str, from_stdin: bool, prompt: bool) -> str | None:
+    """The new password of NAME from LEDGER_NEW_PASSWORD, standard input or a prompt."""
+    from_env = os.environ.get("LEDGER_NEW_PASSWORD")
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    if from_env:
+        return from_env
+    if prompt:
+        return click.prompt(f"new password for {name} 新密码", hide_input=True,
+                            confirmation_prompt=True, err=True)  # fmt: skip
+    return None
+
+
+def _token_row(token: dict[str, Any]) -> str:
+    state = ("legacy, unusable 旧版已失效" if token.get("legacy") else
+             f"revoked 已撤销 {token['revoked_at']}" if token["revoked_at"] else
+             "usable 可用" if token["usable"] else "expired 已过期")  # fmt: skip
+    return f"    token {token['token_id']}  expires {token['expires_at'] or '—'}  {state}"
 
 
 @users.command("add")
@@ -132,30 +188,38 @@ def users() -> None:
     type=click.Choice(["viewer", "auditor", "officer", "approver", "admin"]),
     help="A role to grant (repeat for several).",
 )
-@click.option("--password", envvar="LEDGER_NEW_PASSWORD", help="Also set a web sign-in password.")
+@click.option("--password", "ask_password", is_flag=True,
+              help="Also set a web sign-in password, asked at a prompt (or LEDGER_NEW_PASSWORD).")
+@password_stdin_option
+@expires_option
 @as_option
 @json_option
 @click.pass_context
 def users_add(
-    ctx: click.Context, name: str, roles: tuple[str, ...], password: str | None,
-    actor: str | None, as_json: bool,
+    ctx: click.Context, name: str, roles: tuple[str, ...], ask_password: bool,
+    password_stdin: bool, expires_days: int, actor: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Register user NAME with roles and print an API token, shown only this once.
 
     The first user of an empty store needs no --as; after that an admin must act.
     """
-    app = open_app(ctx)
-    acting = actor or ctx.obj.get("actor") or ("" if not app.has_users() else _actor(ctx, None))
-    try:
-        token = app.register_user(name, list(roles), actor=acting)
-        if password:
-            from werkzeug.security import generate_password_hash as hash_password
+    from ledger.users import check_name, check_password_policy
 
-            app.set_password_hash(name, hash_password(password), actor=acting or name)
+    app = open_app(ctx)
+    acting = _resolve_actor(ctx, actor) or ("" if not app.has_users() else _actor(ctx, None))
+    try:
+        check_name(name)
+        password = _read_password(name, password_stdin, ask_password)
+        if password is not None:
+            check_password_policy(name, password)  # before anything is recorded
+        token = app.register_user(name, list(roles), actor=acting, expires_days=expires_days)
+        if password is not None:
+            app.set_password(name, password, actor=acting or name)
     except LedgerError as error:
         _fail(error, as_json)
     if as_json:
-        _dump({"name": name, "roles": sorted(set(roles)), "token": token})
+        _dump({"name": name, "roles": sorted(set(roles)), "token": token,
+               "password_set": password is not None})  # fmt: skip
     else:
         click.echo(f"registered {name} ({', '.join(sorted(set(roles)))})")
         click.echo(f"API token (shown once, keep it safe): {token}")
@@ -191,32 +255,97 @@ def users_revoke(ctx: click.Context, name: str, role: str, actor: str | None) ->
 
 @users.command("token")
 @click.argument("name")
+@expires_option
+@as_option
+@json_option
+@click.pass_context
+def users_token(
+    ctx: click.Context, name: str, expires_days: int, actor: str | None, as_json: bool
+) -> None:
+    """Issue another API token for NAME (needs admin, or NAME itself); printed only once."""
+    try:
+        token = open_app(ctx).issue_token(name, actor=_actor(ctx, actor), expires_days=expires_days)
+    except LedgerError as error:
+        _fail(error, as_json)
+    if as_json:
+        from ledger.users import parse_token
+
+        _dump({"name": name, "token": token, "token_id": parse_token(token)})
+    else:
+        click.echo(token)
+
+
+@users.command("revoke-token")
+@click.argument("name")
+@click.argument("token_id")
 @as_option
 @click.pass_context
-def users_token(ctx: click.Context, name: str, actor: str | None) -> None:
-    """Issue another API token for NAME (needs admin, or NAME itself)."""
+def users_revoke_token(ctx: click.Context, name: str, token_id: str, actor: str | None) -> None:
+    """Revoke the token TOKEN_ID of NAME (needs admin, or NAME itself)."""
     try:
-        token = open_app(ctx).issue_token(name, actor=_actor(ctx, actor))
+        open_app(ctx).revoke_token(name, token_id, actor=_actor(ctx, actor))
     except LedgerError as error:
         _fail(error, False)
-    click.echo(token)
+    click.echo(f"token {token_id} of {name} revoked 令牌已撤销")
 
 
 @users.command("password")
 @click.argument("name")
-@click.password_option(envvar="LEDGER_NEW_PASSWORD")
+@password_stdin_option
 @as_option
 @click.pass_context
-def users_password(ctx: click.Context, name: str, password: str, actor: str | None) -> None:
-    """Set the web sign-in password of NAME (needs admin, or NAME itself)."""
-    from werkzeug.security import generate_password_hash as hash_password
+def users_password(ctx: click.Context, name: str, password_stdin: bool, actor: str | None) -> None:
+    """Set the web sign-in password of NAME (needs admin, or NAME itself).
 
+    The password is asked at a prompt (twice), or read from one line of standard input with
+    --password-stdin, or taken from LEDGER_NEW_PASSWORD.
+    """
+    acting = _actor(ctx, actor)
+    password = _read_password(name, password_stdin, prompt=True)
     try:
-        open_app(ctx).set_password_hash(name, hash_password(password), actor=_actor(ctx, actor))
+        open_app(ctx).set_password(name, password or "", actor=acting)
     except LedgerError as error:
         _fail(error, False)
-    click.echo(f"password set for {name}")
+    click.echo(f"password set for {name} 密码已设置")
 
+
+@users.command("list")
+@json_option
+@click.pass_context
+def users_list(ctx: click.Context, as_json: bool) -> None:
+    """Every user: roles, tokens (id, expiry, revoked), whether a password is set. No secrets."""
+    listed = open_app(ctx).users.list_users()
+    if as_json:
+        _dump({"users": listed})
+        return
+    for user in listed:
+        password = "yes 是" if user["password_set"] else "no 否"
+        flag = "  (rotate 需轮换)" if user["needs_rotation"] else ""
+        click.echo(f"{user['name']}  roles {', '.join(user['roles'])}  password {password}{flag}")
+        for token in user["tokens"]:
+            click.echo(_token_row(token))
+
+
+@users.command("rotate")
+@expires_option
+@as_option
+@json_option
+@click.pass_context
+def users_rotate(ctx: click.Context, expires_days: int, actor: str | None, as_json: bool) -> None:
+    """Revoke every token in use and give every user a fresh token and a new random password
+    (needs admin). The new tokens and passwords are printed only this once: hand them over.
+    """
+    try:
+        rotated = open_app(ctx).users.rotate(_actor(ctx, actor), expires_days=expires_days)
+    except LedgerError as error:
+        _fail(error, as_json)
+    if as_json:
+        _dump({"users": rotated})
+        return
+    click.echo("new credentials (shown once) 新凭据（仅显示一次）:")
+    for row in rotated:
+        click.echo(f"{row['name']}\n    password 密码: {row['password']}\n    token 令牌: {row['token']}"
+                   f"\n    revoked 已撤销: {', '.join(row['revoked']) or '—'}")
 
 # -- recording --------------------------------------------------------------------------------
 
@@ -239,6 +368,7 @@ def record(ctx: click.Context, command_json: str | None, actor: str | None, as_j
             data = load_json(sys.stdin.buffer.read(), what="the input")
         else:
             data = load_json(command_json, what="the input")
+        actor = _resolve_actor(ctx, actor)
         if isinstance(data, dict) and "actor" in data and not actor:
             actor = data.pop("actor")
             if not isinstance(actor, str):
@@ -304,7 +434,7 @@ def import_(
         else:
             click.echo(f"error [{error.code}]: {error.message_zh}\n  {error.message_en}", err=True)
         sys.exit(2)
-    acting = actor or ctx.obj.get("actor")
+    acting = _resolve_actor(ctx, actor)
 
     def progress(report: Any, elapsed_s: float) -> None:
         rate = report.lines / elapsed_s if elapsed_s > 0 else 0.0
@@ -436,20 +566,25 @@ def show_financing(ctx: click.Context, reference: str, as_json: bool) -> None:
 @cli.command()
 @click.option("--seed", default=2025, show_default=True, help="Seed of the deterministic year.")
 @click.option("--fiscal-year", default=2025, show_default=True, help="The demo's fiscal year.")
-@click.option("--password", default="demo", show_default=True, help="Web password of demo users.")
+@click.option("--password", default=None, show_default="songjiang-demo",
+              help="Web password of the demo users (at least 10 characters).")
 @click.pass_context
-def demo(ctx: click.Context, seed: int, fiscal_year: int, password: str) -> None:
+def demo(ctx: click.Context, seed: int, fiscal_year: int, password: str | None) -> None:
     """Load a deterministic, realistic demo year (about 300 enterprises, 2,000 awards).
 
     Safe to run twice: the second run records nothing new.
     """
-    from ledger.demo import load_demo
+    from ledger.demo import DEMO_PASSWORD, load_demo
 
+    password = DEMO_PASSWORD if password is None else password
     app = open_app(ctx)
-    summary = load_demo(
-        app, seed=seed, fiscal_year=fiscal_year, password=password,
-        progress=lambda text: click.echo(text, err=True),
-    )  # fmt: skip
+    try:
+        summary = load_demo(
+            app, seed=seed, fiscal_year=fiscal_year, password=password,
+            progress=lambda text: click.echo(text, err=True),
+        )  # fmt: skip
+    except LedgerError as error:
+        _fail(error, False)
     click.echo(summary.text())
 
 

@@ -22,6 +22,8 @@ from ledger.identifiers import TOWNS, make_org_code, make_patent_no, make_uscc
 from ledger.money import format_yuan
 
 ADMIN = "admin"
+#: The web password of every demo user (the policy wants at least 10 characters).
+DEMO_PASSWORD = "songjiang-demo"
 OFFICERS = ("wang.fang", "li.na")
 APPROVERS = ("zhao.lei", "sun.min")
 AUDITOR = "chen.jing"
@@ -343,13 +345,15 @@ def demo_commands(app: SupportLedger, seed: int = 2025, fiscal_year: int = 2025)
 
 def ensure_demo_users(app: SupportLedger, password: str | None) -> None:
     """Register the demo's users (admin, two officers, two approvers, an auditor, a viewer)."""
+    from ledger.users import check_password_policy
+
+    for name in DEMO_USERS if password else ():
+        check_password_policy(name, password)  # before anyone is registered
     for name, roles in DEMO_USERS.items():
         if app.get_user(name) is None:
             app.register_user(name, roles, actor="" if name == ADMIN else ADMIN)
             if password:
-                from werkzeug.security import generate_password_hash
-
-                app.set_password_hash(name, generate_password_hash(password), actor=ADMIN)
+                app.set_password(name, password, actor=ADMIN)
 
 
 def load_demo(
@@ -357,7 +361,7 @@ def load_demo(
     *,
     seed: int = 2025,
     fiscal_year: int = 2025,
-    password: str | None = "demo",
+    password: str | None = DEMO_PASSWORD,
     batch_size: int = 500,
     progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from ledger.disclosure import public_fields
 from ledger.money import format_yuan
 from projections import tables as t
 
@@ -288,7 +290,8 @@ def render(
         if notification is None:  # not in the log (cannot happen: the views follow it)
             out.append((aggregate_type, oid, event_type, kind, kind))
             continue
-        e = to_domain_event(notification)
+        # Summaries are made from the fields the event type's allow-list shows, nothing else.
+        e = SimpleNamespace(**public_fields(notification.topic, vars(to_domain_event(notification))))
         g = e.__dict__.get
         if aggregate_type == "CommandReceipt":
             command_type, key = g("command_type"), g("key")

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 OFFICER, APPROVER, VIEWER = "bench.officer", "bench.approver", "overseer"
 BENCH_ENTERPRISES = 2_000
-PASSWORD = "demo"
+PASSWORD = "songjiang-demo"
 
 
 def load(url: str, events: int) -> tuple[list[str], list[int], str]:
@@ -66,7 +66,7 @@ def load(url: str, events: int) -> tuple[list[str], list[int], str]:
     for name, roles in ((OFFICER, ["officer"]), (APPROVER, ["approver"])):
         if app.get_user(name) is None:
             app.register_user(name, roles, actor="admin")
-    if app.get_user(VIEWER).password_hash is None:
+    if not app.get_user(VIEWER).password_set:
         app.set_password_hash(VIEWER, generate_password_hash(PASSWORD), actor="admin")
 
     usccs = [make_uscc("91310117" + make_org_code(f"{70_000_000 + n:08d}")) for n in range(BENCH_ENTERPRISES)]

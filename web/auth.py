@@ -12,7 +12,6 @@ address every further attempt from there must wait, and the wait doubles with ea
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import logging
 import sqlite3
@@ -41,7 +40,6 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf import CSRFProtect
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from web.i18n import is_english
 
@@ -54,10 +52,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
-
-#: Compared against when the name is unknown, so that a wrong name costs as much as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a password")
-
 
 @dataclass(frozen=True)
 class Viewer:
@@ -81,9 +75,10 @@ def ledger() -> Any:
     return current_app.extensions["ledger"]
 
 
-def _password_marker(password_hash: str | None) -> str:
-    """A short digest of the password hash: a changed password ends older sessions."""
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+def _password_marker(name: str) -> str | None:
+    """A short digest of the user's password in the credentials table (None without one): a
+    changed password ends older sessions."""
+    return ledger().users.password_marker(name)
 
 
 def current_user() -> Viewer | None:
@@ -98,7 +93,8 @@ def current_user() -> Viewer | None:
             viewer = Viewer(user.name, frozenset(user.roles), via_token=True)
     elif session.get("user"):
         user = ledger().get_user(session["user"])
-        if user is not None and session.get("pw") == _password_marker(user.password_hash):
+        marker = _password_marker(user.name) if user is not None else None
+        if user is not None and marker is not None and session.get("pw") == marker:
             viewer = Viewer(user.name, frozenset(user.roles))
         else:
             session.clear()
@@ -348,10 +344,10 @@ def sign_in() -> Any:
                 flash(_("Too many failed sign-ins. Try again in %(s)d seconds.", s=seconds), "error")
         page = render_template("signin.html", next_url=next_url, name=name)
         return page, 429, {"Retry-After": str(seconds)}
-    user = ledger().get_user(name) if name else None
-    stored_hash = user.password_hash if user is not None and user.password_hash else None
-    ok = check_password_hash(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-    if not ok:
+    # Only the credentials table is checked (never a hash of a legacy event); an unknown name
+    # costs as much as a wrong password.
+    user = ledger().users.check_password(name, password)
+    if user is None:
         log.warning("sign-in failed name=%r addr=%s", name, address)
         flash(_("The name or the password is wrong."), "error")
         return render_template("signin.html", next_url=next_url, name=name), 401
@@ -359,7 +355,7 @@ def sign_in() -> Any:
     session.clear()
     session.permanent = True
     session["user"] = user.name
-    session["pw"] = _password_marker(stored_hash)
+    session["pw"] = _password_marker(user.name)
     log.info("sign-in name=%r addr=%s", user.name, request.remote_addr)
     return redirect(_safe_next(next_url))
 

@@ -12,6 +12,7 @@ from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.disclosure import public_fields
 from ledger.identifiers import TOWNS
 from projections import queries
 from projections.recorder import open_views
@@ -238,10 +239,11 @@ def event_at(app: Any, position: int) -> dict[str, Any] | None:
         return None
     notification = notifications[0]
     event = app.mapper.to_domain_event(notification)
+    # Only the fields the event's type allows (an unknown type shows nothing but its type).
     fields = {
-        k: _jsonable(v) for k, v in sorted(vars(event).items())
-        if k not in ("originator_id", "originator_version", "timestamp")
-    }  # fmt: skip
+        k: _jsonable(v)
+        for k, v in sorted(public_fields(notification.topic, vars(event)).items())
+    }
     entries = queries.trail(app, after_position=position - 1, limit=1)
     entry = _plain(entries[0]) if entries and entries[0].position == position else None
     return {

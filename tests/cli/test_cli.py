@@ -42,7 +42,7 @@ def test_users_add_prints_a_token_once_as_json(ledger) -> None:  # type: ignore[
     result = ledger("users", "add", "vic", "--role", "viewer", "--json", actor="admin")
     body = json.loads(result.output)
     assert body["name"] == "vic" and body["roles"] == ["viewer"]
-    assert body["token"].startswith("vic.")
+    assert body["token"].startswith("sjl_") and "vic" not in body["token"]
 
 
 def test_a_non_admin_cannot_add_users(ledger) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,370 @@
+"""Users, roles, API tokens and passwords: a small service beside the ledger's commands.
+
+The facts (registered, role granted or revoked, token issued or revoked, password changed) are
+events of the `User` aggregate; the secrets (password hashes, token hashes) are rows of the
+credentials table (`ledger.credentials`), which is the only thing authentication reads.
+
+A token is ``sjl_<token id>_<secret>``: it does not embed the user's name (any valid name works,
+dots and Chinese characters included). It is looked up by its id, compared in constant time
+with the SHA-256 stored for that id, and refused once expired or revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+
+from ledger.credentials import PASSWORD, TOKEN, Credentials, iso, utc_now
+from ledger.domain import ROLES, User
+from ledger.errors import Forbidden, InvalidState, UnknownActor, ValidationFailed
+
+#: The actor recorded for facts the ledger itself sets up (the first admin).
+SYSTEM_ACTOR = "system"
+TOKEN_PREFIX = "sjl_"
+DEFAULT_TOKEN_DAYS = 365
+MAX_TOKEN_DAYS = 3650
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1000
+MAX_NAME_LENGTH = 100
+
+_TOKEN_ID_BYTES = 8  # 16 hex digits
+_TOKEN_SECRET_BYTES = 32
+
+
+def _topic(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def parse_token(token: str) -> str | None:
+    """The token id of a token in the current format, or None."""
+    if not isinstance(token, str) or not token.startswith(TOKEN_PREFIX):
+        return None
+    token_id, sep, secret = token[len(TOKEN_PREFIX) :].partition("_")
+    if not sep or not secret or len(token_id) != 2 * _TOKEN_ID_BYTES:
+        return None
+    if any(c not in "0123456789abcdef" for c in token_id):
+        return None
+    return token_id
+
+
+def check_name(name: Any) -> str:
+    """A user name: 1–100 characters, no spaces, control or invisible format characters."""
+    bad = (
+        not isinstance(name, str)
+        or not name
+        or len(name) > MAX_NAME_LENGTH
+        or any(unicodedata.category(c)[0] in "CZ" for c in name)
+    )
+    if bad:
+        raise ValidationFailed(
+            "a user name is 1 to 100 characters without spaces, control or invisible characters",
+            message_zh="用户名须为 1 至 100 个字符，不含空格、控制字符或不可见字符",
+            fields={"name": ["invalid"]},
+        )
+    return name
+
+
+def check_password_policy(name: str, password: Any) -> str:
+    """At least 10 characters, and neither the user's name nor containing it (any case)."""
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            message_zh=f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符",
+            fields={"password": ["too_short"]},
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"a password has at most {MAX_PASSWORD_LENGTH} characters",
+            message_zh=f"密码最多 {MAX_PASSWORD_LENGTH} 个字符",
+            fields={"password": ["too_long"]},
+        )
+    if name.casefold() in password.casefold():
+        raise ValidationFailed(
+            "a password must not be or contain the user name",
+            message_zh="密码不得为用户名，也不得包含用户名",
+            fields={"password": ["contains_name"]},
+        )
+    return password
+
+
+def _check_days(expires_days: Any) -> int:
+    if type(expires_days) is not int or not 1 <= expires_days <= MAX_TOKEN_DAYS:
+        raise ValidationFailed(
+            f"a token lives 1 to {MAX_TOKEN_DAYS} days",
+            message_zh=f"令牌有效期须为 1 至 {MAX_TOKEN_DAYS} 天",
+            fields={"expires_days": ["out_of_range"]},
+        )
+    return expires_days
+
+
+def _hash_password(password: str) -> str:
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password)
+
+
+#: Compared against when a user has no password, so that a wrong name costs as much as a
+#: wrong password (made on first use: hashing is slow on purpose).
+_DUMMY_HASH: list[str] = []
+
+
+class Users:
+    """The users of one ledger: registration, roles, tokens, passwords, rotation."""
+
+    def __init__(self, app: Any, clock: Callable[[], datetime] = utc_now) -> None:
+        self.app = app
+        self.credentials = Credentials(app)
+        #: The current instant (UTC); expiry is judged by it.
+        self.clock = clock
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def has_users(self) -> bool:
+        return bool(self.app.recorder.select_notifications(
+            start=None, limit=1, topics=[_topic(User.Registered)]
+        ))  # fmt: skip
+
+    def get_user(self, name: str) -> User | None:
+        if not isinstance(name, str) or not name:
+            return None
+        try:
+            return self.app.repository.get(User.create_id(name))
+        except AggregateNotFoundError:
+            return None
+
+    def user(self, name: str) -> User:
+        user = self.get_user(name)
+        if user is None:
+            raise UnknownActor(f"no user is called {name!r}", message_zh=f"没有名为 {name!r} 的用户")
+        return user
+
+    def require_role(self, actor: str, role: str) -> User:
+        user = self.user(actor)
+        if not user.has_role(role):
+            raise Forbidden(
+                f"{actor} does not hold the role {role}",
+                message_zh=f"{actor} 没有 {role} 角色",
+                role=role,
+            )
+        return user
+
+    def names(self) -> list[str]:
+        """Every registered user's name, in the order they were registered."""
+        names: list[str] = []
+        last = None
+        recorder, to_event = self.app.recorder, self.app.mapper.to_domain_event
+        while True:
+            page = recorder.select_notifications(start=last, limit=1000, inclusive_of_start=False,
+                                                 topics=[_topic(User.Registered)])  # fmt: skip
+            names.extend(to_event(n).name for n in page)
+            if len(page) < 1000:
+                return names
+            last = page[-1].id
+
+    def list_users(self) -> list[dict[str, Any]]:
+        """Every user: name, roles, tokens (id, issued, expiry, revoked), password set or not.
+
+        Never a hash: only what a credential is and whether it can still be used.
+        """
+        now = self.clock()
+        out = []
+        for name in self.names():
+            user = self.user(name)
+            rows = self.credentials.of_user(name)
+            tokens = [
+                {"token_id": r.credential_id, "issued_at": r.issued_at, "expires_at": r.expires_at,
+                 "revoked_at": r.revoked_at, "usable": r.usable_at(now)}
+                for r in rows if r.kind == TOKEN
+            ]  # fmt: skip
+            known = {t["token_id"] for t in tokens}
+            tokens += [
+                {"token_id": token_id, "issued_at": None, "expires_at": None, "revoked_at": None,
+                 "usable": False, "legacy": True}
+                for token_id, expires_at in user.tokens.items()
+                if expires_at is None and token_id not in known
+            ]  # fmt: skip
+            out.append({
+                "name": name,
+                "roles": sorted(user.roles),
+                "password_set": any(r.kind == PASSWORD for r in rows),
+                "tokens": tokens,
+                "needs_rotation": user.needs_rotation,
+            })  # fmt: skip
+        return out
+
+    def needing_rotation(self) -> list[str]:
+        """Users whose password or tokens were once recorded in the log (legacy events)."""
+        return [name for name in self.names() if self.user(name).needs_rotation]
+
+    # -- authentication ----------------------------------------------------------------------
+
+    def user_for_token(self, token: str) -> User | None:
+        """The user an API token belongs to, or None if it is not (or no longer) valid."""
+        token_id = parse_token(token)
+        if token_id is None:
+            return None
+        row = self.credentials.get(TOKEN, token_id)
+        if row is None or not secrets.compare_digest(row.secret_hash, token_sha256(token)):
+            return None
+        if not row.usable_at(self.clock()):
+            return None
+        user = self.get_user(row.user_name)
+        if user is None or token_id not in user.tokens:
+            return None
+        return user
+
+    def check_password(self, name: str, password: str) -> User | None:
+        """The user if `password` is theirs (from the credentials table only), else None."""
+        from werkzeug.security import check_password_hash
+
+        row = self.credentials.get(PASSWORD, name) if isinstance(name, str) and name else None
+        if row is None:
+            if not _DUMMY_HASH:
+                _DUMMY_HASH.append(_hash_password(secrets.token_urlsafe(16)))
+            check_password_hash(_DUMMY_HASH[0], password)
+            return None
+        if not check_password_hash(row.secret_hash, password):
+            return None
+        return self.get_user(name)
+
+    def password_marker(self, name: str) -> str | None:
+        """A short digest of the user's password row: a changed password ends older sessions."""
+        row = self.credentials.get(PASSWORD, name)
+        if row is None:
+            return None
+        return hashlib.sha256(f"{row.issued_at}\x1f{row.secret_hash}".encode()).hexdigest()[:16]
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def register(self, name: str, roles: Sequence[str], actor: str,
+                 expires_days: int = DEFAULT_TOKEN_DAYS) -> str:  # fmt: skip
+        """Register a user with roles and return an API token, shown only this once.
+
+        The first user may be registered by anyone (the store has no admin yet); every later
+        one needs an admin.
+        """
+        check_name(name)
+        roles = list(roles) if isinstance(roles, (list, tuple, set, frozenset)) else []
+        bad_roles = sorted({str(r) for r in roles} - set(ROLES))
+        if not roles or bad_roles:
+            raise ValidationFailed(
+                f"a user needs roles from {', '.join(ROLES)}; bad: {bad_roles}",
+                message_zh="用户需要有效角色",
+                fields={"roles": bad_roles},
+            )
+        _check_days(expires_days)
+        if self.has_users():
+            self.require_role(actor, "admin")
+        else:
+            actor = actor or SYSTEM_ACTOR
+        if self.get_user(name) is not None:
+            raise InvalidState(f"user {name} already exists", message_zh=f"用户 {name} 已存在")
+        user = User(name=name, roles=sorted(set(roles)), actor=actor)
+        return self._issue_and_save(user, actor, expires_days)
+
+    def issue_token(self, name: str, actor: str, expires_days: int = DEFAULT_TOKEN_DAYS) -> str:
+        """Issue another API token for a user (an admin, or the user itself)."""
+        _check_days(expires_days)
+        if actor != name:
+            self.require_role(actor, "admin")
+        return self._issue_and_save(self.user(name), actor, expires_days)
+
+    def _issue_and_save(self, user: User, actor: str, expires_days: int) -> str:
+        token, token_id, issued_at, expires_at = self._new_token(user, actor, expires_days)
+        self.app.save(user)  # the fact first: a token never works without its event
+        self.credentials.add_token(user.name, token_id, token_sha256(token), issued_at, expires_at)
+        return token
+
+    def _new_token(self, user: User, actor: str, expires_days: int) -> tuple[str, str, datetime, datetime]:
+        token_id = secrets.token_hex(_TOKEN_ID_BYTES)
+        while token_id in user.tokens:
+            token_id = secrets.token_hex(_TOKEN_ID_BYTES)
+        token = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(_TOKEN_SECRET_BYTES)}"
+        issued_at = self.clock()
+        expires_at = issued_at + timedelta(days=expires_days)
+        user.issue_token(token_id, iso(expires_at), actor=actor)
+        return token, token_id, issued_at, expires_at
+
+    def revoke_token(self, name: str, token_id: str, actor: str) -> None:
+        """Revoke one token of a user (an admin, or the user itself)."""
+        if actor != name:
+            self.require_role(actor, "admin")
+        user = self.user(name)
+        user.revoke_token(token_id, actor=actor)
+        self.app.save(user)
+        self.credentials.revoke_token(token_id, self.clock())
+
+    def grant_role(self, name: str, role: str, actor: str) -> None:
+        self.require_role(actor, "admin")
+        if role not in ROLES:
+            raise ValidationFailed(f"unknown role {role!r}", message_zh=f"未知角色 {role!r}",
+                                   fields={"role": [role]})  # fmt: skip
+        user = self.user(name)
+        user.grant_role(role, actor=actor)
+        self.app.save(user)
+
+    def revoke_role(self, name: str, role: str, actor: str) -> None:
+        self.require_role(actor, "admin")
+        user = self.user(name)
+        user.revoke_role(role, actor=actor)
+        self.app.save(user)
+
+    def set_password(self, name: str, password: str, actor: str) -> None:
+        """Set a user's web password (an admin, or the user itself), after the policy."""
+        self.user(name)
+        check_password_policy(name, password)
+        self.set_password_hash(name, _hash_password(password), actor)
+
+    def set_password_hash(self, name: str, password_hash: str, actor: str) -> None:
+        """Store an already made werkzeug hash as a user's password (the policy is the caller's)."""
+        if actor != name:
+            self.require_role(actor, "admin")
+        user = self.user(name)
+        user.change_password(actor=actor)
+        self.app.save(user)
+        self.credentials.set_password_hash(name, password_hash, self.clock())
+
+    def rotate(self, actor: str, expires_days: int = DEFAULT_TOKEN_DAYS) -> list[dict[str, Any]]:
+        """Revoke every token in use, give every user a fresh token and a new random password.
+
+        Returns ``[{"name", "token", "password", "revoked": [token ids]}]`` (shown only once).
+        """
+        self.require_role(actor, "admin")
+        _check_days(expires_days)
+        out = []
+        for name in self.names():
+            user = self.user(name)
+            revoked = sorted(user.tokens)
+            for token_id in revoked:
+                user.revoke_token(token_id, actor=actor)
+            token, token_id, issued_at, expires_at = self._new_token(user, actor, expires_days)
+            password = _random_password(name)
+            password_hash = _hash_password(password)
+            user.change_password(actor=actor)
+            self.app.save(user)
+            now = self.clock()
+            for old in revoked:
+                self.credentials.revoke_token(old, now)
+            self.credentials.add_token(name, token_id, token_sha256(token), issued_at, expires_at)
+            self.credentials.set_password_hash(name, password_hash, now)
+            out.append({"name": name, "token": token, "password": password, "revoked": revoked})
+        return out
+
+
+def _random_password(name: str) -> str:
+    while True:
+        password = secrets.token_urlsafe(15)  # 20 characters
+        try:
+            return check_password_policy(name, password)
+        except ValidationFailed:  # pragma: no cover - the name inside 20 random characters
+            continue
