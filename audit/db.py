@@ -23,8 +23,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledger.guards import guard_tables
+from ledger.leaf_index import LEAVES_TABLE, POSTGRES_LEAVES_DDL, SQLITE_LEAVES_DDL
 
-LEAVES = "audit_leaves"
+LEAVES = LEAVES_TABLE
 NODES = "audit_nodes"
 HEADS = "audit_tree_heads"
 VERIFICATIONS = "audit_verifications"
@@ -35,9 +36,9 @@ GUARDED_TABLES = (LEAVES, NODES, HEADS)
 #: A constant for pg_advisory_xact_lock: one audit writer at a time per database.
 _PG_WRITE_LOCK = 0x6A0D17
 
+# audit_leaves is the ledger's (its recorder writes a leaf with every event): ledger.leaf_index.
 _SQLITE_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {LEAVES} (leaf_index INTEGER PRIMARY KEY, "
-    "position INTEGER NOT NULL UNIQUE, leaf_hash BLOB NOT NULL)",
+    SQLITE_LEAVES_DDL,
     f"CREATE TABLE IF NOT EXISTS {NODES} (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
     "node BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
     f"CREATE TABLE IF NOT EXISTS {HEADS} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -49,8 +50,7 @@ _SQLITE_DDL = (
 )
 
 _PG_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {{s}}.{LEAVES} (leaf_index BIGINT PRIMARY KEY, "
-    "position BIGINT NOT NULL UNIQUE, leaf_hash BYTEA NOT NULL)",
+    POSTGRES_LEAVES_DDL.replace("{schema}", "{s}"),
     f"CREATE TABLE IF NOT EXISTS {{s}}.{NODES} (level INTEGER NOT NULL, idx BIGINT NOT NULL, "
     "node BYTEA NOT NULL, PRIMARY KEY (level, idx))",
     f"CREATE TABLE IF NOT EXISTS {{s}}.{HEADS} (id BIGSERIAL PRIMARY KEY, "
@@ -60,6 +60,20 @@ _PG_DDL = (
     "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
     "report TEXT NOT NULL)",
 )
+
+
+def audit_ddl(backend: str, schema: str = "") -> list[str]:
+    """The CREATE TABLE IF NOT EXISTS statements of every audit table, for ``ledger init``.
+
+    ``schema`` (PostgreSQL) is the plain schema name; the statements qualify every table with
+    it. Run them as the schema's owner, then :func:`ledger.guards.guard_tables` with
+    :data:`GUARDED_TABLES`.
+    """
+    if backend == "postgresql":
+        if not schema.replace("_", "").isalnum():
+            raise ValueError(f"not a plain schema name: {schema!r}")
+        return [statement.format(s=f'"{schema}"') for statement in _PG_DDL]
+    return list(_SQLITE_DDL)
 
 
 class AuditDb:
@@ -178,8 +192,8 @@ class AuditDb:
                     ).fetchone()
                     if not all(row.values() if isinstance(row, dict) else row):
                         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
-                        for statement in _PG_DDL:
-                            conn.execute(statement.format(s=f'"{self.schema}"'))
+                        for statement in audit_ddl("postgresql", self.schema):
+                            conn.execute(statement)
             else:
                 conn = self._sqlite_connect()
                 try:
