@@ -266,7 +266,7 @@ def verify(
         leaf_diff = report.findings[0].leaf_index if report.findings else None
         _check_heads(report, heads, signed, tree, positions, stored_positions, leaf_diff)
         if kept:
-            _check_kept(report, kept, heads, signed, tree, positions)
+            _check_kept(report, kept, heads, signed, tree, positions, leaf_diff)
         if not (same and stored_size <= len(hashes)):
             # The cache derives from the stored leaves: check it against those.
             tree = MerkleTree(
@@ -678,10 +678,12 @@ def _check_kept(
     signed: dict[int, bool],
     tree: MerkleTree,
     positions: list[int],
+    leaf_diff: int | None,
 ) -> None:
     """Does the store still contain each head kept outside it (signatures checked already)?
 
-    The first bad position is bounded below by the largest genuine head — stored or kept —
+    Where the stored leaves named the first differing leaf (``leaf_diff``), that is the first
+    bad position. Otherwise it is bounded below by the largest genuine head — stored or kept —
     whose root the recomputed events still match: every genuine head is a prefix of the same
     append-only log, so the events agree with the kept head at least that far.
     """
@@ -704,21 +706,22 @@ def _check_kept(
                     "truncated",
                     f"{label} vouches for {size} events but the store holds only {len(tree)}: "
                     f"the log was truncated or wiped; leaf {len(tree)} (of {size}) on is gone"
-                    + (f", and nothing after leaf {good - 1} can be trusted" if good < len(tree)
-                       else ""),
+                    + (f"; only the first {good} events are still vouched for by a genuine head"
+                       if good < len(tree) else ""),
                     leaf_index=len(tree),
                     tree_size=size,
                 )
             )  # fmt: skip
         elif (tree.root(size) if size else EMPTY_ROOT).hex() != root:
             good = max(m for m in matching if m < size)
+            if leaf_diff is not None and leaf_diff < size:
+                good = leaf_diff
             report.findings.append(
                 Finding(
                     "rewritten",
                     f"the first {size} stored events no longer hash to the root of {label}: "
                     f"the log was rolled back or rewritten between positions {positions[good]} "
-                    f"(leaf {good}, the first one no genuine head still vouches for) and "
-                    f"{positions[size - 1]}",
+                    f"(leaf {good}) and {positions[size - 1]}",
                     position=positions[good],
                     leaf_index=good,
                     tree_size=size,
