@@ -2,7 +2,9 @@
 
 The audit keeps four tables in the same database (and PostgreSQL schema) as the events:
 
-* ``audit_leaves``: one row per indexed event, ``(leaf_index, position, leaf_hash)``;
+* ``audit_leaves``: one row per event, ``(leaf_index, position, leaf_hash)``, written by the
+  ledger's recorder in the transaction that records the event (:mod:`ledger.leaf_index`, which
+  also holds its DDL; the events table's creation creates it);
 * ``audit_nodes``: the persisted Merkle node cache, ``(level, idx, node)`` for every complete,
   aligned subtree at the cached levels (see :mod:`audit.merkle`);
 * ``audit_tree_heads``: every signed tree head;
