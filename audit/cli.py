@@ -124,23 +124,41 @@ def consistency(first: int, second: int, as_json: bool) -> None:
 
 @audit.command()
 @click.option("--public-key", "public_keys", multiple=True, metavar="FILE", help="Trust this public key (repeatable; default: LEDGER_SIGNING_KEY's .pub).")
+@click.option("--against", "against_files", multiple=True, metavar="FILE", help="A head kept outside the store (the JSON `ledger audit heads --json` prints: one object, or a list); exit 1 unless the store still contains it. Repeatable.")
+@click.option("--ignore-head", "ignore_heads", multiple=True, type=click.IntRange(min=1), metavar="ID", help="Leave out a stored head row already reported as junk (repeatable).")
 @click.option("--no-record", is_flag=True, help="Do not store the result for the web view.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
-def verify(public_keys: tuple[str, ...], no_record: bool, as_json: bool) -> None:
-    """Recompute every leaf and check every signed head. Exit 0 intact, 1 tampered, 2 error."""
+def verify(
+    public_keys: tuple[str, ...],
+    against_files: tuple[str, ...],
+    ignore_heads: tuple[int, ...],
+    no_record: bool,
+    as_json: bool,
+) -> None:
+    """Recompute every leaf and check every signed head. Exit 0 intact, 1 tampered, 2 error.
+
+    With --against FILE, also check that the store still contains a head kept outside it: at
+    least its tree_size events, hashing to its root, and its row among the stored heads. That
+    detects truncation, rollback and wipes, which verification alone cannot tell from a
+    smaller log.
+    """
     from audit import verify as v
     from audit.keys import load_public_key_hex
 
     started_at = datetime.now(UTC).isoformat()
     app = None
     try:
+        kept = [head for path in against_files for head in v.load_kept_heads(path)]
         app = _app()
         keys = {load_public_key_hex(p) for p in public_keys} or None
 
         def progress(done: int, total: int) -> None:
             click.echo(f"verify: {done}/{total} events", err=True)
 
-        report = v.verify(app, public_keys=keys, progress=progress)
+        report = v.verify(
+            app, public_keys=keys, progress=progress, against=kept,
+            ignore_heads=set(ignore_heads),
+        )  # fmt: skip
     except (v.VerificationError, OSError, ValueError) as exc:
         if app is not None and not no_record:
             with contextlib.suppress(Exception):  # the original error is the one to report
@@ -159,7 +177,6 @@ def verify(public_keys: tuple[str, ...], no_record: bool, as_json: bool) -> None
         for finding in report.findings:
             click.echo(f"  [{finding.kind}] {finding.message}")
     sys.exit(report.exit_code)
-
 
 
 @audit.command()

@@ -2,7 +2,9 @@
 
 The audit keeps four tables in the same database (and PostgreSQL schema) as the events:
 
-* ``audit_leaves``: one row per indexed event, ``(leaf_index, position, leaf_hash)``;
+* ``audit_leaves``: one row per event, ``(leaf_index, position, leaf_hash)``, written by the
+  ledger's recorder in the transaction that records the event (:mod:`ledger.leaf_index`, which
+  also holds its DDL; the events table's creation creates it);
 * ``audit_nodes``: the persisted Merkle node cache, ``(level, idx, node)`` for every complete,
   aligned subtree at the cached levels (see :mod:`audit.merkle`);
 * ``audit_tree_heads``: every signed tree head;
@@ -23,9 +25,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from ledger.guards import guard_tables
+from ledger.leaf_index import LEAVES_TABLE, POSTGRES_LEAVES_DDL, SQLITE_LEAVES_DDL
 from ledger.schema import require_creatable
 
-LEAVES = "audit_leaves"
+LEAVES = LEAVES_TABLE
 NODES = "audit_nodes"
 HEADS = "audit_tree_heads"
 VERIFICATIONS = "audit_verifications"
@@ -37,9 +40,9 @@ GUARDED_TABLES = (LEAVES, NODES, HEADS, VERIFICATIONS)
 #: A constant for pg_advisory_xact_lock: one audit writer at a time per database.
 _PG_WRITE_LOCK = 0x6A0D17
 
+# audit_leaves is the ledger's (its recorder writes a leaf with every event): ledger.leaf_index.
 _SQLITE_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {LEAVES} (leaf_index INTEGER PRIMARY KEY, "
-    "position INTEGER NOT NULL UNIQUE, leaf_hash BLOB NOT NULL)",
+    SQLITE_LEAVES_DDL,
     f"CREATE TABLE IF NOT EXISTS {NODES} (level INTEGER NOT NULL, idx INTEGER NOT NULL, "
     "node BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID",
     f"CREATE TABLE IF NOT EXISTS {HEADS} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -51,8 +54,7 @@ _SQLITE_DDL = (
 )
 
 _PG_DDL = (
-    f"CREATE TABLE IF NOT EXISTS {{s}}.{LEAVES} (leaf_index BIGINT PRIMARY KEY, "
-    "position BIGINT NOT NULL UNIQUE, leaf_hash BYTEA NOT NULL)",
+    POSTGRES_LEAVES_DDL.replace("{schema}", "{s}"),
     f"CREATE TABLE IF NOT EXISTS {{s}}.{NODES} (level INTEGER NOT NULL, idx BIGINT NOT NULL, "
     "node BYTEA NOT NULL, PRIMARY KEY (level, idx))",
     f"CREATE TABLE IF NOT EXISTS {{s}}.{HEADS} (id BIGSERIAL PRIMARY KEY, "
@@ -62,6 +64,20 @@ _PG_DDL = (
     "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
     "report TEXT NOT NULL)",
 )
+
+
+def audit_ddl(backend: str, schema: str = "") -> list[str]:
+    """The CREATE TABLE IF NOT EXISTS statements of every audit table, for ``ledger init``.
+
+    ``schema`` (PostgreSQL) is the plain schema name; the statements qualify every table with
+    it. Run them as the schema's owner, then :func:`ledger.guards.guard_tables` with
+    :data:`GUARDED_TABLES`.
+    """
+    if backend == "postgresql":
+        if not schema.replace("_", "").isalnum():
+            raise ValueError(f"not a plain schema name: {schema!r}")
+        return [statement.format(s=f'"{schema}"') for statement in _PG_DDL]
+    return list(_SQLITE_DDL)
 
 
 class AuditDb:

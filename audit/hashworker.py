@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from audit.leaves import row_leaf_hashes_split
+from ledger.leaves import row_leaf_hashes_split
 
 #: The smallest SQLite rowid or PostgreSQL BIGINT: the lower bound of a range that has none.
 POSITION_MIN = -(2**63)

@@ -5,6 +5,11 @@ signature covers :func:`audit.merkle.tree_head_message` of those three fields. T
 the signing instant in UTC as ISO 8601 text (``2025-06-30T08:00:00.123456Z``). Every head is
 stored in ``audit_tree_heads`` (append-only) together with the public key that made it; the
 JSON form of a head, which ``scripts/verify_proof.py head`` checks, is :func:`head_json`.
+
+A row of ``audit_tree_heads`` is a head only if its signature verifies under a trusted key
+(:func:`signature_ok`); the key stored in the row is never trusted. Rows that do not verify
+(written by an intruder, or by the application's role, which may INSERT there) are ignored when
+deciding whether the log grew since the latest head, and reported by verification.
 """
 
 from __future__ import annotations
@@ -13,13 +18,18 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from audit.db import HEADS, audit_db
 from audit.keys import load_private_key, public_key_hex
-from audit.log import stored_tree, update_log
+from audit.log import leaf_count, stored_tree, unindexed_after, update_log
 from audit.merkle import EMPTY_ROOT, tree_head_message
 
 #: The most heads one listing returns.
 MAX_HEADS = 1_000
+#: How many of the newest rows that claim to cover the log are checked for a genuine head.
+GROWN_CHECK_ROWS = 50
 
 _COLUMNS = "id, tree_size, root_hash, timestamp, signature, public_key"
 
@@ -43,6 +53,40 @@ def utc_timestamp(now: datetime | None = None) -> str:
     return now.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def signature_ok(head: dict[str, Any], public_keys: list[Ed25519PublicKey]) -> bool:
+    """Whether a head (its JSON form) carries a valid signature of one of these keys."""
+    try:
+        message = tree_head_message(
+            int(head["tree_size"]), str(head["root_hash"]), str(head["timestamp"])
+        )
+        signature = bytes.fromhex(str(head["signature"]))
+    except (KeyError, ValueError, TypeError):
+        return False
+    for key in public_keys:
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            continue
+        return True
+    return False
+
+
+def public_keys_of(hex_keys: set[str] | list[str]) -> list[Ed25519PublicKey]:
+    """Public keys given as 64 hex digits each, as key objects."""
+    return [Ed25519PublicKey.from_public_bytes(bytes.fromhex(k)) for k in sorted(hex_keys)]
+
+
+def _covered(db: Any, cur: Any, size: int, public_key: Ed25519PublicKey) -> bool:
+    """Whether a genuine head (signed by this key) already covers ``size`` leaves."""
+    cur.execute(
+        db.sql(
+            f"SELECT {_COLUMNS} FROM {{t}}{HEADS} WHERE tree_size >= ? ORDER BY id DESC LIMIT ?"
+        ),
+        (size, GROWN_CHECK_ROWS),
+    )
+    return any(signature_ok(head_json(row), [public_key]) for row in cur.fetchall())
+
+
 def sign_tree_head(
     app: Any,
     *,
@@ -51,20 +95,25 @@ def sign_tree_head(
 ) -> dict[str, Any] | None:
     """Index new events, sign a head for the whole log, store it and return its JSON form.
 
-    With ``only_if_grown`` (the worker's hourly job), nothing is signed, and None is returned,
-    when the latest head already covers every event.
+    With ``only_if_grown`` (the worker's job, every minute), nothing is signed, and None is
+    returned, when a genuine head (one this key signed) already covers every event; that check
+    is one read transaction of a few indexed look-ups, taking no write lock. Rows of
+    ``audit_tree_heads`` this key did not sign never count as covering the log.
     """
     key = load_private_key(key_path)
-    update_log(app)
     db = audit_db(app)
+    if only_if_grown:
+        with db.read() as cur:
+            if unindexed_after(db, cur) is None and _covered(
+                db, cur, leaf_count(db, cur), key.public_key()
+            ):
+                return None
+    update_log(app)
     with db.write() as cur:
         tree = stored_tree(db, cur)
         size = len(tree)
-        if only_if_grown:
-            cur.execute(db.sql(f"SELECT MAX(tree_size) FROM {{t}}{HEADS}"))
-            (latest,) = cur.fetchone()
-            if latest is not None and int(latest) >= size:
-                return None
+        if only_if_grown and _covered(db, cur, size, key.public_key()):
+            return None
         root_hex = (tree.root(size) if size else EMPTY_ROOT).hex()
         timestamp = utc_timestamp()
         signature = key.sign(tree_head_message(size, root_hex, timestamp)).hex()
@@ -76,7 +125,12 @@ def sign_tree_head(
             ),
             (size, root_hex, timestamp, signature, public),
         )
-        cur.execute(db.sql(f"SELECT {_COLUMNS} FROM {{t}}{HEADS} ORDER BY id DESC LIMIT 1"))
+        cur.execute(
+            db.sql(
+                f"SELECT {_COLUMNS} FROM {{t}}{HEADS} WHERE signature = ? ORDER BY id DESC LIMIT 1"
+            ),
+            (signature,),
+        )
         return head_json(cur.fetchone())
 
 

@@ -1,7 +1,10 @@
 """The audit's scheduled jobs, added to ``ledger worker``'s APScheduler by :func:`add_jobs`.
 
-* ``audit-sign`` (hourly by default, ``LEDGER_AUDIT_SIGN_INTERVAL_S``): index new events and sign
-  a tree head, only when the log has grown since the latest head;
+* ``audit-sign`` (every 60 s by default, ``LEDGER_AUDIT_SIGN_INTERVAL_S``): sign a tree head,
+  only when the log has grown since the latest genuine head, so that heads are at most a minute
+  apart while the log grows and none is signed while it does not (:func:`sign_if_grown`, which
+  ``ledger serve``'s embedded follower may call as well: it costs one read transaction when
+  nothing grew);
 * ``audit-verify`` (nightly at ``LEDGER_AUDIT_VERIFY_HOUR``, default 02:00 in the scheduler's
   timezone): run the full verification and store its outcome for the web view
   (:func:`audit.verify.last_verification`).
@@ -18,12 +21,15 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SIGN_INTERVAL_S = 3600
+DEFAULT_SIGN_INTERVAL_S = 60
 DEFAULT_VERIFY_HOUR = 2
 
 
 def sign_if_grown(app: Any) -> dict[str, Any] | None:
-    """Sign a tree head if the log grew since the latest one (the hourly job)."""
+    """Sign a tree head if the log grew since the latest genuine one (the every-minute job).
+
+    Cheap when nothing grew (one read transaction, no write lock); a missing key is logged.
+    """
     from audit.heads import sign_tree_head
     from audit.keys import SigningKeyError
 
@@ -38,14 +44,16 @@ def sign_if_grown(app: Any) -> dict[str, Any] | None:
 
 
 def verify_and_record(app: Any) -> int:
-    """Verify the whole log and store the outcome (the nightly job); returns the exit code."""
+    """Verify the whole log and store the outcome (the nightly job); returns the exit code.
+
+    It indexes nothing first: an event without a leaf is itself a finding (the recorder indexes
+    every event in the transaction that records it).
+    """
     from audit.heads import utc_timestamp
-    from audit.log import update_log
     from audit.verify import OPERATIONAL_ERROR, VerificationError, record, record_error, verify
 
     started_at = utc_timestamp()
     try:
-        update_log(app)
         report = verify(app)
     except (VerificationError, OSError) as exc:
         log.error("audit-verify could not verify: %s", exc)
@@ -56,9 +64,23 @@ def verify_and_record(app: Any) -> int:
     return report.exit_code
 
 
+def sign_interval_s() -> int:
+    """``LEDGER_AUDIT_SIGN_INTERVAL_S`` (a whole number of seconds, at least 1), else 60."""
+    text = os.environ.get("LEDGER_AUDIT_SIGN_INTERVAL_S", "").strip()
+    if not text:
+        return DEFAULT_SIGN_INTERVAL_S
+    if not text.isdigit() or int(text) < 1:
+        log.error(
+            "LEDGER_AUDIT_SIGN_INTERVAL_S=%r is not a whole number of seconds >= 1; using %s",
+            text, DEFAULT_SIGN_INTERVAL_S,
+        )
+        return DEFAULT_SIGN_INTERVAL_S
+    return int(text)
+
+
 def add_jobs(scheduler: Any, app: Any) -> None:
     """Add the audit's jobs to a scheduler (each with max_instances=1, coalesce=True)."""
-    interval_s = int(os.environ.get("LEDGER_AUDIT_SIGN_INTERVAL_S", DEFAULT_SIGN_INTERVAL_S))
+    interval_s = sign_interval_s()
     verify_hour = int(os.environ.get("LEDGER_AUDIT_VERIFY_HOUR", DEFAULT_VERIFY_HOUR))
     scheduler.add_job(
         sign_if_grown, "interval", seconds=interval_s, args=[app], id="audit-sign",

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from audit.db import LEAVES, NODES, AuditDb, as_bytes, audit_db
-from audit.leaves import row_leaf_hashes
 from audit.merkle import EMPTY_ROOT, MerkleTree
+from ledger.leaves import row_leaf_hashes
 
 #: The lowest level of the node cache (subtrees of 16 leaves and up are stored).
 MIN_CACHED_LEVEL = 4
@@ -123,33 +123,56 @@ def read_events(db: AuditDb, cur: Any, after_position: int, limit: int) -> list[
 def update_log(
     app: Any, *, batch: int = INDEX_BATCH, progress: Callable[[int], None] | None = None
 ) -> int:
-    """Index every event not yet in the Merkle log; return the log's size afterwards.
+    """Index every event that has no leaf yet; bring the node cache up to date; return the size.
 
-    Each batch of events is indexed in its own transaction; the node cache is brought up to
-    date at the end, so a root of the new size then costs O(log n).
+    The ledger's recorder indexes each event in the transaction that records it
+    (:mod:`ledger.leaf_index`), so normally there is nothing to index: this serves stores made
+    before that (their events after the last indexed one), one transaction per batch. On
+    PostgreSQL each batch takes the events table's ``EXCLUSIVE`` lock, as the recorder does, so
+    that no event is recorded (and indexed) in between. The node cache is brought up to date at
+    the end, so that a root of the new size then costs O(log n).
     """
     db = audit_db(app)
     insert = db.insert_ignore(LEAVES, ("leaf_index", "position", "leaf_hash"))
-    while True:
-        with db.write() as cur:
-            size = leaf_count(db, cur)
-            last_position = _position_of(db, cur, size - 1) if size else 0
-            rows = read_events(db, cur, last_position, batch)
-            if not rows:
+    if has_unindexed(app):
+        while True:
+            with db.write() as cur:
+                if db.is_postgres:
+                    cur.execute(db.sql("LOCK TABLE {events} IN EXCLUSIVE MODE"))
+                size = leaf_count(db, cur)
+                last_position = _position_of(db, cur, size - 1) if size else 0
+                rows = read_events(db, cur, last_position, batch)
+                if not rows:
+                    break
+                hashed = row_leaf_hashes(rows)
+                cur.executemany(
+                    insert, [(size + i, p, h) for i, (p, h) in enumerate(hashed)]
+                )
+                if progress is not None:
+                    progress(size + len(hashed))
+            if len(rows) < batch:
                 break
-            hashed = row_leaf_hashes(rows)
-            cur.executemany(
-                insert, [(size + i, p, h) for i, (p, h) in enumerate(hashed)]
-            )
-            if progress is not None:
-                progress(size + len(hashed))
-        if len(rows) < batch:
-            break
     with db.write() as cur:
         tree = stored_tree(db, cur, persist=True)
         size = len(tree)
         tree.root(size)
     return size
+
+
+def unindexed_after(db: AuditDb, cur: Any) -> int | None:
+    """The position of the first event after the last indexed one, or None (all indexed)."""
+    size = leaf_count(db, cur)
+    last_position = _position_of(db, cur, size - 1) if size else 0
+    cur.execute(db.sql("SELECT MIN({pos}) FROM {events} WHERE {pos} > ?"), (last_position,))
+    row = cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def has_unindexed(app: Any) -> bool:
+    """Whether any event after the last indexed one has no leaf (two indexed look-ups)."""
+    db = audit_db(app)
+    with db.read() as cur:
+        return unindexed_after(db, cur) is not None
 
 
 def _position_of(db: AuditDb, cur: Any, leaf_index: int) -> int:

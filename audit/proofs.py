@@ -11,16 +11,38 @@ from __future__ import annotations
 from typing import Any
 
 from audit.db import HEADS, audit_db
+from audit.heads import head_json, public_keys_of, signature_ok
+from audit.keys import SigningKeyError, trusted_public_keys
 from audit.log import LogError, leaf_index_of, stored_tree
 from audit.merkle import EMPTY_ROOT, consistency_proof_json, inclusion_proof_json
 
+#: How many of the newest head rows are looked at for the latest genuine one.
+_RECENT_HEADS = 50
+
 
 def _default_size(db: Any, cur: Any, leaf_index: int, available: int) -> int:
-    """The latest signed head's size if it includes the leaf, else the whole log."""
-    cur.execute(db.sql(f"SELECT tree_size FROM {{t}}{HEADS} ORDER BY id DESC LIMIT 1"))
-    row = cur.fetchone()
-    if row is not None and leaf_index < int(row[0]) <= available:
-        return int(row[0])
+    """The latest genuine head's size if it includes the leaf, else the whole log.
+
+    Genuine: signed by a trusted key (junk rows are passed over); without a configured key,
+    the latest row.
+    """
+    try:
+        keys = public_keys_of(trusted_public_keys())
+    except (SigningKeyError, OSError, ValueError):
+        keys = []
+    cur.execute(
+        db.sql(
+            "SELECT id, tree_size, root_hash, timestamp, signature, public_key "
+            f"FROM {{t}}{HEADS} ORDER BY id DESC LIMIT ?"
+        ),
+        (_RECENT_HEADS if keys else 1,),
+    )
+    for row in cur.fetchall():
+        head = head_json(row)
+        if keys and not signature_ok(head, keys):
+            continue
+        size = int(head["tree_size"])
+        return size if leaf_index < size <= available else available
     return available
 
 

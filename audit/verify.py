@@ -11,7 +11,18 @@ snapshot of the store it
    head), and that its root equals the root recomputed from the events (so rewriting the events
    *and* their stored leaves is caught too, as a range of positions);
 4. checks the persisted node cache against the recomputed tree (a wrong node would make proofs
-   fail for overseers).
+   fail for overseers);
+5. with ``against`` (``ledger audit verify --against FILE``): checks that the store still
+   contains each head kept outside it — the store holds at least its ``tree_size`` events, the
+   root of that many recomputed leaves equals its root, and its row is still among the stored
+   heads — which is what detects truncation, rollback and wipes (see :func:`verify`).
+
+Every event has a leaf (the recorder indexes it in the transaction that records it), so an
+event without one, a leaf without an event or a leaf that differs from its event is a finding
+naming the position. A stored head row whose signature does not verify under a trusted key is
+reported (kind ``head_signature``, naming its id) and otherwise ignored: later genuine heads
+still verify. Nobody legitimate writes such rows, so they make the exit code 1; once
+investigated, ``ignore_heads`` (``--ignore-head ID``) leaves known junk rows out.
 
 On SQLite a large log (``PARALLEL_MIN_EVENTS``) is hashed by this process and worker processes
 together (``LEDGER_AUDIT_WORKERS``, default the usable CPUs up to ``MAX_WORKERS``; 1 turns them
@@ -44,9 +55,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from audit.db import LEAVES, NODES, VERIFICATIONS, as_bytes, audit_db
 from audit.hashworker import (
     COUNT,
@@ -60,10 +68,10 @@ from audit.hashworker import (
     subtree_levels,
     unpack,
 )
-from audit.heads import all_heads, utc_timestamp
+from audit.heads import all_heads, public_keys_of, signature_ok, utc_timestamp
 from audit.keys import trusted_public_keys
 from audit.log import MIN_CACHED_LEVEL, READ_BATCH, leaf_count, stored_tree
-from audit.merkle import EMPTY_ROOT, MemoryNodeCache, MerkleTree, tree_head_message
+from audit.merkle import EMPTY_ROOT, MemoryNodeCache, MerkleTree
 
 INTACT = 0
 TAMPERED = 1
@@ -87,7 +95,9 @@ class VerificationError(RuntimeError):
 class Finding:
     """One thing that differs: what kind, where, and a sentence saying so."""
 
-    kind: str  # altered | removed | inserted | head_signature | head_root | head_beyond_log | node
+    #: altered | removed | inserted | unindexed | head_signature | head_root | head_beyond_log |
+    #: node | truncated | rewritten | head_missing (the last three: against a head kept outside)
+    kind: str
     message: str
     position: int | None = None
     leaf_index: int | None = None
@@ -107,6 +117,8 @@ class Report:
     heads_checked: int = 0
     nodes_checked: int = 0
     unindexed_events: int = 0
+    against_checked: int = 0
+    ignored_heads: list[int] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -123,10 +135,19 @@ class Report:
         positions = [f.position for f in self.findings if f.position is not None]
         return min(positions) if positions else None
 
+    @property
+    def first_leaf_index(self) -> int | None:
+        """The first leaf index found to differ (also where no position can be named)."""
+        indexes = [f.leaf_index for f in self.findings if f.leaf_index is not None]
+        return min(indexes) if indexes else None
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
-            intact=self.intact, exit_code=self.exit_code, first_position=self.first_position
+            intact=self.intact,
+            exit_code=self.exit_code,
+            first_position=self.first_position,
+            first_leaf_index=self.first_leaf_index,
         )
         return data
 
@@ -136,10 +157,18 @@ class Report:
             return (
                 f"intact: {self.events_checked} events, {self.heads_checked} signed tree heads "
                 f"and {self.nodes_checked} cached nodes check out"
-                + (f" ({self.unindexed_events} events not indexed yet)" if self.unindexed_events else "")
-            )
-        first = self.first_position
-        where = f"first differing position: {first}" if first is not None else "see findings"
+                + (f"; the store contains the {self.against_checked} head(s) kept outside it"
+                   if self.against_checked else "")
+                + (f" ({len(self.ignored_heads)} junk head row(s) ignored as asked)"
+                   if self.ignored_heads else "")
+            )  # fmt: skip
+        first, leaf = self.first_position, self.first_leaf_index
+        if first is not None:
+            where = f"first differing position: {first}"
+        elif leaf is not None:
+            where = f"first differing leaf: {leaf} (its event is gone)"
+        else:
+            where = "see findings"
         return f"TAMPERED: {len(self.findings)} finding(s); {where}"
 
 
@@ -168,14 +197,38 @@ def verify(
     progress: Progress | None = None,
     batch: int = READ_BATCH,
     workers: int | None = None,
+    against: list[dict[str, Any]] | None = None,
+    ignore_heads: set[int] | None = None,
 ) -> Report:
-    """Verify the whole log (see the module docstring); return the report."""
+    """Verify the whole log (see the module docstring); return the report.
+
+    ``against``: heads kept outside the store (their JSON form, as ``ledger audit heads --json``
+    prints them); each must carry a valid signature of a trusted key, else VerificationError.
+    ``ignore_heads``: ids of stored head rows known to be junk, left out (and listed).
+    """
     started = time.perf_counter()
     report = Report(started_at=utc_timestamp())
     keys = trusted_public_keys() if public_keys is None else set(public_keys)
+    kept = list(against or [])
+    if kept and not keys:
+        raise VerificationError(
+            "no trusted public key to check the kept head(s) with: set LEDGER_SIGNING_KEY "
+            "(its .pub file is used) or pass --public-key"
+        )
+    key_objects = public_keys_of(keys)
+    for head in kept:
+        if not signature_ok(head, key_objects):
+            raise VerificationError(
+                f"the kept head of size {head.get('tree_size')!r} (timestamp "
+                f"{head.get('timestamp')!r}) does not carry a valid signature of a trusted key; "
+                "it cannot be trusted (pass the right --public-key)"
+            )
     db = audit_db(app)
     with db.read() as cur:
         heads = all_heads(db, cur)
+        if ignore_heads:
+            report.ignored_heads = sorted(h["id"] for h in heads if h["id"] in ignore_heads)
+            heads = [h for h in heads if h["id"] not in ignore_heads]
         if heads and not keys:
             raise VerificationError(
                 "there are signed tree heads but no trusted public key to check them with: "
@@ -190,8 +243,7 @@ def verify(
         def read_nodes() -> None:  # and check signatures, while the workers start up
             cur.execute(db.sql(f"SELECT level, idx, node FROM {{t}}{NODES} ORDER BY level, idx"))
             stored_nodes.extend(cur.fetchall())
-            public_keys = [Ed25519PublicKey.from_public_bytes(bytes.fromhex(k)) for k in sorted(keys)]
-            signed.update((id(head), _signature_ok(head, public_keys)) for head in heads)
+            signed.update((id(head), signature_ok(head, key_objects)) for head in heads)
 
         positions, hashes, cache = _recompute(
             db, cur, batch, total, stored_size, progress, workers, meanwhile=read_nodes
@@ -209,8 +261,12 @@ def verify(
         else:
             stored_positions, stored_hashes = _stored_leaves(db, cur, batch)
             _compare_leaves(report, stored_positions, stored_hashes, positions, hashes)
+        if report.unindexed_events and not report.findings:
+            _report_unindexed(report, positions, len(hashes) - report.unindexed_events)
         leaf_diff = report.findings[0].leaf_index if report.findings else None
         _check_heads(report, heads, signed, tree, positions, stored_positions, leaf_diff)
+        if kept:
+            _check_kept(report, kept, heads, signed, tree, positions, leaf_diff)
         if not (same and stored_size <= len(hashes)):
             # The cache derives from the stored leaves: check it against those.
             tree = MerkleTree(
@@ -534,8 +590,11 @@ def _check_heads(
             report.findings.append(
                 Finding(
                     "head_signature",
-                    f"tree head #{head_id} (size {size}) does not carry a valid signature of a "
-                    "trusted key: it was altered or forged",
+                    f"tree head row #{head_id} (size {size}) does not carry a valid signature "
+                    "of a trusted key: it was altered, or inserted by someone without the "
+                    "signing key (a junk row); it vouches for nothing and later heads are "
+                    f"checked without it (once investigated, --ignore-head {head_id} leaves it "
+                    "out)",
                     head_id=head_id,
                     tree_size=size,
                 )
@@ -587,19 +646,95 @@ def _check_heads(
         good_size = max(good_size, size)
 
 
-def _signature_ok(head: dict[str, Any], public_keys: list[Ed25519PublicKey]) -> bool:
-    try:
-        message = tree_head_message(head["tree_size"], head["root_hash"], head["timestamp"])
-        signature = bytes.fromhex(head["signature"])
-    except (ValueError, TypeError):
-        return False
-    for key in public_keys:
-        try:
-            key.verify(signature, message)
-        except InvalidSignature:
-            continue
-        return True
-    return False
+def _report_unindexed(report: Report, positions: list[int], first: int) -> None:
+    """Events after the last leaf that have none: the recorder writes every leaf with its event."""
+    count = len(positions) - first
+    report.findings.append(
+        Finding(
+            "unindexed",
+            f"{count} event(s) from position {positions[first]} (leaf {first}) on have no leaf "
+            "in the Merkle log: the ledger indexes every event in the transaction that records "
+            "it, so these were written around it (if this store was made before leaves were "
+            "indexed that way, `ledger audit sign` indexes them once)",
+            position=positions[first],
+            leaf_index=first,
+        )
+    )
+
+
+def _head_key(head: dict[str, Any]) -> tuple:
+    return (
+        int(head["tree_size"]),
+        str(head["root_hash"]).lower(),
+        str(head["timestamp"]),
+        str(head["signature"]).lower(),
+    )
+
+
+def _check_kept(
+    report: Report,
+    kept: list[dict[str, Any]],
+    heads: list[dict[str, Any]],
+    signed: dict[int, bool],
+    tree: MerkleTree,
+    positions: list[int],
+    leaf_diff: int | None,
+) -> None:
+    """Does the store still contain each head kept outside it (signatures checked already)?
+
+    Where the stored leaves named the first differing leaf (``leaf_diff``), that is the first
+    bad position. Otherwise it is bounded below by the largest genuine head — stored or kept —
+    whose root the recomputed events still match: every genuine head is a prefix of the same
+    append-only log, so the events agree with the kept head at least that far.
+    """
+    stored = {_head_key(h) for h in heads if signed.get(id(h))}
+    matching = [0]
+    for head in [*kept, *(h for h in heads if signed.get(id(h)))]:
+        size = int(head["tree_size"])
+        if size <= len(tree) and (tree.root(size) if size else EMPTY_ROOT).hex() == str(
+            head["root_hash"]
+        ).lower():
+            matching.append(size)
+    for head in kept:
+        report.against_checked += 1
+        size, root = int(head["tree_size"]), str(head["root_hash"]).lower()
+        label = f"the kept tree head of size {size} signed at {head['timestamp']}"
+        if size > len(tree):
+            good = max(m for m in matching if m <= len(tree))
+            report.findings.append(
+                Finding(
+                    "truncated",
+                    f"{label} vouches for {size} events but the store holds only {len(tree)}: "
+                    f"the log was truncated or wiped; leaf {len(tree)} (of {size}) on is gone"
+                    + (f"; only the first {good} events are still vouched for by a genuine head"
+                       if good < len(tree) else ""),
+                    leaf_index=len(tree),
+                    tree_size=size,
+                )
+            )  # fmt: skip
+        elif (tree.root(size) if size else EMPTY_ROOT).hex() != root:
+            good = max(m for m in matching if m < size)
+            if leaf_diff is not None and leaf_diff < size:
+                good = leaf_diff
+            report.findings.append(
+                Finding(
+                    "rewritten",
+                    f"the first {size} stored events no longer hash to the root of {label}: "
+                    f"the log was rolled back or rewritten between positions {positions[good]} "
+                    f"(leaf {good}) and {positions[size - 1]}",
+                    position=positions[good],
+                    leaf_index=good,
+                    tree_size=size,
+                )
+            )
+        if _head_key(head) not in stored:
+            report.findings.append(
+                Finding(
+                    "head_missing",
+                    f"{label} is not among the stored tree heads: heads were deleted",
+                    tree_size=size,
+                )
+            )
 
 
 def _check_nodes(
@@ -630,6 +765,55 @@ def _check_nodes(
                 leaf_index=first_leaf,
             )
         )
+
+
+def load_kept_heads(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The heads in a file kept outside the store, for ``verify --against``.
+
+    The file holds what ``ledger audit heads --json`` prints for one head (a JSON object), a
+    JSON list of such objects (each is checked; so the whole output of ``heads --json`` works),
+    or one object per line. Each needs ``tree_size``, ``root_hash``, ``timestamp`` and
+    ``signature``; other fields (``id``, ``public_key``) are ignored. Raises ValueError naming
+    what is wrong.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError:
+        try:
+            data = [json.loads(line) for line in text.splitlines() if line.strip()]
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not JSON (nor JSON Lines): {exc}") from None
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise ValueError(f"{path} holds no tree head")
+    heads = []
+    for n, item in enumerate(items, 1):
+        where = f"{path}: head {n}"
+        if not isinstance(item, dict):
+            raise ValueError(f"{where} is not a JSON object")
+        size, root = item.get("tree_size"), item.get("root_hash")
+        timestamp, signature = item.get("timestamp"), item.get("signature")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"{where}: tree_size must be a whole number >= 0")
+        if not (isinstance(root, str) and len(root) == 64 and _is_hex(root)):
+            raise ValueError(f"{where}: root_hash must be 64 hex digits")
+        if not isinstance(timestamp, str) or not timestamp:
+            raise ValueError(f"{where}: timestamp must be the head's ISO 8601 text")
+        if not (isinstance(signature, str) and len(signature) == 128 and _is_hex(signature)):
+            raise ValueError(f"{where}: signature must be 128 hex digits")
+        heads.append(
+            {"tree_size": size, "root_hash": root.lower(), "timestamp": timestamp,
+             "signature": signature.lower()}
+        )  # fmt: skip
+    return heads
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
 def record(app: Any, report: Report, exit_code: int | None = None) -> None:

@@ -83,7 +83,7 @@ def _sqlite_store(path: str, url: str) -> Store:
     if path != ":memory:" and not path.startswith("file:"):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": "ledger.log_recorder_sqlite:LeafIndexingSQLiteFactory",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": "30",
         "CREATE_TABLE": "y",
@@ -101,7 +101,7 @@ def _postgres_store(url: str) -> Store:
     if not schema.replace("_", "").isalnum():
         raise StoreError(f"schema {schema!r} must be letters, digits and underscores")
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "ledger.log_recorder_postgres:LeafIndexingPostgresFactory",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(parts.port or 5432),

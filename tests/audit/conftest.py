@@ -72,6 +72,8 @@ class Intruder:
         sql = sql.replace("{events}", self.table(self.events)).replace("{pos}", self.pos)
         sql = sql.replace("{heads}", self.table("audit_tree_heads"))
         sql = sql.replace("{leaves}", self.table("audit_leaves"))
+        sql = sql.replace("{nodes}", self.table("audit_nodes"))
+        sql = sql.replace("{verifications}", self.table("audit_verifications"))
         if self.store.is_postgres:
             import psycopg
 

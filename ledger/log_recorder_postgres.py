@@ -1,0 +1,116 @@
+"""eventsourcing's PostgreSQL persistence, with each event's Merkle leaf indexed as it is recorded.
+
+``PERSISTENCE_MODULE=ledger.log_recorder_postgres:LeafIndexingPostgresFactory`` (set by
+:mod:`ledger.storage`). The application recorder's ``insert_events`` is eventsourcing 9.5.6's,
+with one step added: after the events are inserted (under ``LOCK TABLE … IN EXCLUSIVE MODE``,
+which orders every inserting transaction) and their notification ids returned, the same
+transaction inserts one ``audit_leaves`` row per event (:mod:`ledger.leaf_index`), in one
+``executemany``. If anything fails, leaves or events, the whole transaction is rolled back.
+
+Creating the events table creates ``audit_leaves`` beside it; a store whose events table
+exists but has no ``audit_leaves`` (made before) gets it when the factory makes its recorder.
+The database functions of eventsourcing (``POSTGRES_ENABLE_DB_FUNCTIONS``) are refused: they
+insert events without leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import eventsourcing.postgres as es_postgres
+import psycopg
+from eventsourcing.persistence import (
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    StoredEvent,
+)
+from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL
+
+from ledger.leaf_index import LEAVES_TABLE, LeafStatements, index_leaves, leaves_ddl
+
+
+class LeafIndexingPostgresApplicationRecorder(es_postgres.PostgresApplicationRecorder):
+    """Records events and their leaves in one transaction."""
+
+    def __init__(
+        self, datastore: es_postgres.PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = datastore.schema
+        self.leaf_statements = LeafStatements.postgres(schema, events_table_name)
+        self.sql_create_statements.append(SQL(leaves_ddl("postgresql", schema)))  # type: ignore[arg-type]
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if self.datastore.enable_db_functions:
+            raise ProgrammingError(
+                "POSTGRES_ENABLE_DB_FUNCTIONS inserts events without their Merkle leaves"
+            )
+        exc: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if len(stored_events) > 0:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            # Sync now, so that a uniqueness violation raises IntegrityError
+                            # here (as in eventsourcing).
+                            pipeline.sync()
+                            notification_ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs
+                            )
+                            with conn.cursor(row_factory=tuple_row) as leaf_cursor:
+                                index_leaves(
+                                    leaf_cursor,
+                                    self.leaf_statements,
+                                    notification_ids or [],
+                                    stored_events,
+                                    _as_uuid,
+                                )
+                            pipeline.sync()
+                        except Exception as e:
+                            # Kept until the pipeline has exited (as eventsourcing does), and
+                            # the transaction rolled back explicitly: the events must never be
+                            # committed without their leaves.
+                            exc = e
+                    if exc is not None:
+                        raise psycopg.Rollback
+            if exc:
+                raise exc
+        return notification_ids
+
+
+def _as_uuid(originator_id: Any) -> Any:
+    """The originator id as the uuid column returns it (the leaf hashes what is stored)."""
+    return originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+
+
+class LeafIndexingPostgresFactory(es_postgres.PostgresFactory):
+    """The PostgreSQL infrastructure factory whose application recorder indexes leaves."""
+
+    application_recorder_class = LeafIndexingPostgresApplicationRecorder
+
+    def application_recorder(self) -> Any:
+        recorder = super().application_recorder()
+        if not self.env_create_table():  # an existing store: it may predate audit_leaves
+            _ensure_leaves_table(self.datastore)
+        return recorder
+
+
+def _ensure_leaves_table(datastore: es_postgres.PostgresDatastore) -> None:
+    """Create ``audit_leaves`` if the store lacks it (one look-up when it is there)."""
+    qualified = f'"{datastore.schema}".{LEAVES_TABLE}'
+    with datastore.get_connection() as conn, conn.transaction():
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (qualified,)).fetchone()
+        if not (row["present"] if isinstance(row, dict) else row[0]):
+            conn.execute(leaves_ddl("postgresql", datastore.schema))  # type: ignore[arg-type]
