@@ -53,7 +53,14 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     sessions across restarts), LEDGER_SECURE_COOKIES=1 behind HTTPS.
     """
     from ledger.cli import open_app  # here: `ledger.cli` imports this module to add the command
+    from ledger.storage import StoreError, open_ledger
     from web import create_app
+
+    database_url = ctx.ensure_object(dict).get("database_url")
+    try:  # the store exists and opens (or the command fails here, before binding the port)...
+        open_ledger(database_url, create=False).close()
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from None
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server_name = server_name or default_server()
@@ -70,16 +77,8 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
         )  # fmt: skip
         return
 
-    from ledger.storage import StoreError, open_ledger
-
-    database_url = ctx.ensure_object(dict).get("database_url")
-    try:
-        open_ledger(database_url).close()  # the store opens (or the command fails here)...
-    except StoreError as exc:
-        raise click.UsageError(str(exc)) from None
-
     def make_app() -> Any:  # ...and each worker process opens its own, after the fork
-        app = create_app({**config, "LEDGER_APP": open_ledger(database_url)})
+        app = create_app({**config, "LEDGER_APP": open_ledger(database_url, create=False)})
         # What is made so far lives as long as the process: the garbage collector need not look
         # at it again (full collections in the middle of requests were most of the slowest ones).
         gc.collect()
