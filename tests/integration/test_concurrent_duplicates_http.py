@@ -159,3 +159,43 @@ def test_identical_commands_from_16_clients_are_recorded_once(
     assert budget_state(app, "M10", f.YEAR)["committed_fen"] == ROUNDS * 10_000_000
     # The clients really raced: some of their writes met another's and were retried.
     assert conflicts.conflicts > 0
+
+
+# -- the same race, made deterministic: another writer records the command between the reads --
+
+
+@pytest.mark.parametrize(
+    ("command", "actor"),
+    [
+        (f.disbursement("D-9", amount_fen=1_000_000), "olga"),  # today: AssertionError → 500
+        (f.approve("D-1"), "ada"),  # today: invalid_state (D-1 is approved, not pending)
+        (f.award("A-9", amount_fen=1_000_000), "olga"),
+    ],
+    ids=lambda v: v["type"] if isinstance(v, dict) else v,
+)
+def test_a_command_recorded_by_another_writer_between_the_reads_is_a_duplicate(
+    app: SupportLedger, database_url: str, monkeypatch: pytest.MonkeyPatch,
+    command: dict[str, Any], actor: str,
+) -> None:  # fmt: skip
+    from ledger import application
+    from ledger.storage import open_ledger
+
+    for setup in (f.enterprise(), f.budget(), f.award(), f.disbursement(amount_fen=1_000_000)):
+        assert not isinstance(app.execute_many([(setup, "olga")])[0], Exception)
+    other = open_ledger(database_url)  # another process's writer
+    handler = application._HANDLERS[command["type"]]
+    interleaved: list[Any] = []
+
+    def handler_overtaken_once(ledger: Any, uow: Any, cmd: Any, by: str) -> None:
+        # Here `app` has found no receipt; the other writer now records the same command.
+        if ledger is app and not interleaved:
+            interleaved.append(other.execute(command, actor))
+        handler(ledger, uow, cmd, by)
+
+    monkeypatch.setitem(application._HANDLERS, command["type"], handler_overtaken_once)
+    try:
+        result = app.execute(command, actor)
+    finally:
+        other.close()
+    assert [o.status for o in interleaved] == ["recorded"]
+    assert result.status == "duplicate"
