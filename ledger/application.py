@@ -454,7 +454,7 @@ class SupportLedger(Application[UUID]):
             # A handler's own assertion (say, a payment already on the award) can only fail when
             # another writer recorded this very command between the reads: then it is retried.
             if self._recorded_receipt_ids([receipt_id]):
-                raise _RecordedMeanwhile(f"{command.type} {command.key!r}") from exc
+                raise _RecordedMeanwhile(f"{command.type} {command.key!r} recorded meanwhile") from exc
             raise
         uow.add(
             CommandReceipt(
