@@ -101,6 +101,8 @@ class UnitOfWork:
     loaded: dict[UUID, Aggregate | None] = field(default_factory=dict)
     touched: dict[UUID, Aggregate] = field(default_factory=dict)
     events: list[Any] = field(default_factory=list)
+    #: Receipts that looked absent for commands then refused by their own rules.
+    refused_receipt_ids: list[UUID] = field(default_factory=list)
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate with this id as this unit of work sees it, or None."""
@@ -296,27 +298,30 @@ class SupportLedger(Application[UUID]):
             self._preload(uow, parsed)
             results: list[Outcome | LedgerError] = []
             produced: list[list[Any]] = []
-            for command, (_data, actor) in zip(parsed, commands, strict=True):
-                uow.begin_command()
-                before = uow.pending_count()
-                try:
-                    if isinstance(command, LedgerError):
-                        raise command
-                    outcome = self._perform(uow, command, actor)
-                except LedgerError as error:
-                    assert uow.pending_count() == before, "a refused command changed state"
-                    results.append(error)
-                    produced.append([])
-                else:
-                    results.append(outcome)
-                    produced.append(uow.take_events())
-            if dry_run or not uow.events:
-                return results
             try:
+                for command, (_data, actor) in zip(parsed, commands, strict=True):
+                    uow.begin_command()
+                    before = uow.pending_count()
+                    try:
+                        if isinstance(command, LedgerError):
+                            raise command
+                        outcome = self._perform(uow, command, actor)
+                    except LedgerError as error:
+                        assert uow.pending_count() == before, "a refused command changed state"
+                        results.append(error)
+                        produced.append([])
+                    else:
+                        results.append(outcome)
+                        produced.append(uow.take_events())
+                # A refusal is only as good as the reads behind it: if a command refused by its
+                # own rules was recorded by another writer meanwhile, it is a duplicate.
+                self._check_refusals_still_unrecorded(uow)
+                if dry_run or not uow.events:
+                    return results
                 # The event store directly: the events are already collected, in command order.
                 recordings = self.events.put(uow.events)
-            except RecordConflictError:
-                log.debug("conflict on attempt %d of a batch of %d", attempt, len(commands))
+            except (RecordConflictError, _RecordedMeanwhile) as exc:
+                log.debug("conflict on attempt %d of a batch of %d: %s", attempt, len(commands), exc)
                 time.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
                 continue
             positions = {
@@ -370,7 +375,19 @@ class SupportLedger(Application[UUID]):
                     key=command.key,
                 )
             return Outcome(command.type, command.key, DUPLICATE)
-        _HANDLERS[command.type](self, uow, command, actor)
+        try:
+            _HANDLERS[command.type](self, uow, command, actor)
+        except LedgerError:
+            # Refused by its own rules, on aggregates read after the receipt looked absent:
+            # checked again (with every other such refusal, in one query) before it stands.
+            uow.refused_receipt_ids.append(receipt_id)
+            raise
+        except Exception as exc:
+            # A handler's own assertion (say, a payment already on the award) can only fail when
+            # another writer recorded this very command between the reads: then it is retried.
+            if self._recorded_receipt_ids([receipt_id]):
+                raise _RecordedMeanwhile(f"{command.type} {command.key!r} recorded meanwhile") from exc
+            raise
         uow.add(
             CommandReceipt(
                 command_type=command.type,
@@ -381,6 +398,21 @@ class SupportLedger(Application[UUID]):
             )
         )
         return Outcome(command.type, command.key, RECORDED)
+
+    def _check_refusals_still_unrecorded(self, uow: UnitOfWork) -> None:
+        """Raise `_RecordedMeanwhile` if a command its rules refused now has a receipt."""
+        recorded = self._recorded_receipt_ids(uow.refused_receipt_ids)
+        if recorded:
+            raise _RecordedMeanwhile(f"{len(recorded)} refused command(s) recorded meanwhile")
+
+    def _recorded_receipt_ids(self, receipt_ids: Sequence[UUID]) -> list[UUID]:
+        """Those of these receipts the store holds now (read afresh, past every cache)."""
+        if not receipt_ids:
+            return []
+        if self.select_events_many is not None:
+            stored = self.select_events_many(list(dict.fromkeys(receipt_ids)))
+            return [i for i in receipt_ids if stored.get(i)]
+        return [i for i in receipt_ids if self.recorder.select_events(i, limit=1)]
 
     def _check_actor(self, uow: UnitOfWork, actor: str, role: str) -> None:
         user = uow.get(User, User.create_id(actor)) if actor else None
@@ -625,6 +657,10 @@ class SupportLedger(Application[UUID]):
     def log_position(self) -> int:
         """The position of the last event in the log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
+
+
+class _RecordedMeanwhile(Exception):
+    """A command decided on reads that another writer's recording of it overtook: redo the batch."""
 
 
 #: For commands that name a disbursement or clawback: (the command type that made it, the field).

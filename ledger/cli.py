@@ -25,14 +25,18 @@ from ledger.errors import (
 from ledger.money import format_yuan
 
 
-def open_app(ctx: click.Context):  # type: ignore[no-untyped-def]
-    """The ledger application, opened once per invocation."""
+def open_app(ctx: click.Context, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The ledger application, opened once per invocation.
+
+    Only `ledger init` passes `create`: every other command refuses a store that does not
+    exist (exit 2, a bilingual message) and creates nothing.
+    """
     obj = ctx.ensure_object(dict)
     if "app" not in obj:
         from ledger.storage import StoreError, open_ledger
 
         try:
-            obj["app"] = open_ledger(obj.get("database_url"))
+            obj["app"] = open_ledger(obj.get("database_url"), create=create)
         except StoreError as exc:
             raise click.UsageError(str(exc)) from None
         ctx.call_on_close(obj["app"].close)
@@ -98,7 +102,7 @@ def cli(ctx: click.Context, database_url: str | None, actor: str | None) -> None
 def init(ctx: click.Context) -> None:
     """Create the store and every table (run it as the store's owner), and define the policy's
     13 measures from the catalogue."""
-    app = open_app(ctx)
+    app = open_app(ctx, create=True)
     create_tables(app)  # the views', the audit's, the web's, the credentials (ledger/cli_plugins.py)
     defined = app.define_measures()
     click.echo(f"store ready at {app.store.url}; {defined} measure(s) defined or updated")

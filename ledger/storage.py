@@ -1,9 +1,13 @@
 """Where the ledger keeps its events: `LEDGER_DATABASE_URL` → eventsourcing settings.
 
-- unset: a SQLite file `var/ledger.sqlite3` under the current directory (created as needed);
+- unset: a SQLite file `var/ledger.sqlite3` under the current directory;
 - `sqlite:///absolute/path.sqlite3`: another SQLite file;
 - `postgresql://user[:password]@host[:port]/dbname[?schema=name]`: PostgreSQL through psycopg 3,
   in its own schema (default `ledger`), with the pool sizes and timeouts set explicitly below.
+
+Only `ledger init` creates a store (`open_ledger(url, create=True)`, the default for library
+callers and tests); every other command opens with `create=False`, so a mistyped URL or path
+is refused (`StoreMissing`) and nothing is made: no SQLite file or directory, no schema.
 """
 
 from __future__ import annotations
@@ -58,6 +62,22 @@ class StoreError(ValueError):
     """`LEDGER_DATABASE_URL` names no store the ledger can use."""
 
 
+class StoreMissing(StoreError):
+    """The store the URL names does not exist (yet): only `ledger init` creates one."""
+
+    def __init__(self, what_en: str, what_zh: str) -> None:
+        self.message_en = (
+            f"{what_en}; check --database-url / LEDGER_DATABASE_URL for a typo, "
+            "or run `ledger init` to create a new store there"
+        )
+        self.message_zh = f"{what_zh}；请检查 --database-url / LEDGER_DATABASE_URL 是否写错，或运行 `ledger init` 在此新建账本"
+        super().__init__(f"账本不存在：{self.message_zh}\nno such store: {self.message_en}")
+
+
+class StoreUnreachable(StoreError):
+    """The PostgreSQL server or database the URL names cannot be reached."""
+
+
 def store_from_url(url: str | None = None) -> Store:
     """Parse a store URL (default: `LEDGER_DATABASE_URL`, else the SQLite file under var/)."""
     if url is None:
@@ -80,8 +100,6 @@ def store_from_url(url: str | None = None) -> Store:
 
 
 def _sqlite_store(path: str, url: str) -> Store:
-    if path != ":memory:" and not path.startswith("file:"):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
     env = {
         "PERSISTENCE_MODULE": "ledger.log_recorder_sqlite:LeafIndexingSQLiteFactory",
         "SQLITE_DBNAME": path,
@@ -124,35 +142,102 @@ def _postgres_store(url: str) -> Store:
 _SETUP_LOCK_KEY = 0x5EDCE_0001
 
 
-def open_ledger(url: str | None = None, **kwargs):  # type: ignore[no-untyped-def]
+def open_ledger(url: str | None = None, *, create: bool = True, **kwargs):  # type: ignore[no-untyped-def]
     """Open the SupportLedger on the store the URL (or `LEDGER_DATABASE_URL`) names.
 
-    The first opening creates what is missing (the PostgreSQL schema, the tables, the
-    append-only triggers). On PostgreSQL, processes that open the store at the same moment
-    take turns (an advisory lock), because concurrent `CREATE … IF NOT EXISTS` statements
-    can fail there; once everything exists, no DDL is sent at all, so the application may
-    connect as a role that can only INSERT and SELECT.
+    With `create` (the default, and what `ledger init` passes), the first opening creates what
+    is missing (the SQLite file and its directory, the PostgreSQL schema, the tables, the
+    append-only triggers). Without it, a store whose SQLite file, PostgreSQL schema or events
+    table is absent raises `StoreMissing` and nothing is created. On PostgreSQL, processes that
+    open the store at the same moment take turns (an advisory lock), because concurrent
+    `CREATE … IF NOT EXISTS` statements can fail there; once everything exists, no DDL is sent
+    at all, so the application may connect as a role that can only INSERT and SELECT.
     """
     store = store_from_url(url)
     if not store.is_postgres:
+        if _is_sqlite_file(store.sqlite_path):
+            if create:
+                Path(store.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+            else:
+                _require_sqlite_ledger(store.sqlite_path)
         return _construct(store, store.env, **kwargs)
     import psycopg  # an infrastructure detail, kept out of the domain
 
     schema = store.postgres_schema
-    with psycopg.connect(store.postgres_conninfo(), autocommit=True) as conn:
+    try:
+        conn = psycopg.connect(store.postgres_conninfo(), autocommit=True)
+    except psycopg.OperationalError as exc:
+        raise StoreUnreachable(
+            f"无法连接 PostgreSQL 账本 cannot connect to the PostgreSQL store: {str(exc).strip()}"
+        ) from None
+    with conn:
+        schema_exists, table_exists = _postgres_ledger_exists(conn, schema)
+        if not create:
+            if not (schema_exists and table_exists):
+                db = store.env["POSTGRES_DBNAME"]
+                raise StoreMissing(
+                    f"PostgreSQL database {db!r} has no ledger schema {schema!r}"
+                    + ("" if not schema_exists else " (its events table is absent)"),
+                    f"PostgreSQL 数据库 {db!r} 中没有账本模式 {schema!r}"
+                    + ("" if not schema_exists else "（其事件表不存在）"),
+                )
+            return _construct(store, {**store.env, "CREATE_TABLE": "n"}, **kwargs)
         conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
         try:
-            exists = conn.execute(
-                "SELECT to_regnamespace(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
-                (schema, f'"{schema}".supportledger_events'),
-            ).fetchone()
-            schema_exists, table_exists = exists if exists else (False, False)
+            schema_exists, table_exists = _postgres_ledger_exists(conn, schema)
             if not schema_exists:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             env = {**store.env, "CREATE_TABLE": "n" if table_exists else "y"}
             return _construct(store, env, **kwargs)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
+
+
+#: The tables eventsourcing keeps the ledger's events in, on each store.
+_POSTGRES_EVENTS_TABLE = "supportledger_events"  # named after the application, SupportLedger
+_SQLITE_EVENTS_TABLE = "stored_events"
+
+
+def _postgres_ledger_exists(conn, schema: str) -> tuple[bool, bool]:  # type: ignore[no-untyped-def]
+    """(the schema exists, its events table exists)."""
+    row = conn.execute(
+        "SELECT to_regnamespace(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+        (schema, f'"{schema}".{_POSTGRES_EVENTS_TABLE}'),
+    ).fetchone()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
+def _is_sqlite_file(path: str) -> bool:
+    """A path on disk (not `:memory:` nor a `file:` URI)."""
+    return path != ":memory:" and not path.startswith("file:")
+
+
+def _require_sqlite_ledger(path: str) -> None:
+    """Raise `StoreMissing` unless the SQLite file exists and holds the events table.
+
+    The file is opened read-only (`mode=ro`), which never creates it.
+    """
+    import sqlite3
+
+    if not Path(path).is_file():
+        raise StoreMissing(f"SQLite file {path} does not exist", f"SQLite 文件 {path} 不存在")
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (_SQLITE_EVENTS_TABLE,)
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreMissing(
+            f"{path} is not a ledger's SQLite file ({exc})", f"{path} 不是账本的 SQLite 文件（{exc}）"
+        ) from None
+    if found is None:
+        raise StoreMissing(
+            f"SQLite file {path} holds no ledger (no events table)",
+            f"SQLite 文件 {path} 中没有账本（无事件表）",
+        )
 
 
 def _construct(store: Store, env: dict[str, str], **kwargs):  # type: ignore[no-untyped-def]

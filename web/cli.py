@@ -129,7 +129,18 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     A port in use is reported with exit status 2.
     """
     from ledger.cli_plugins import create_tables as ensure_tables
+    from ledger.storage import StoreError, open_ledger
     from web import create_app
+
+    database_url = ctx.ensure_object(dict).get("database_url")
+    try:  # the store exists and opens (or the command fails here, before binding the port)...
+        opened = open_ledger(database_url, create=False)
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        ensure_tables(opened)  # ...with every table (an error now, not a 500 on each page)...
+    finally:
+        opened.close()  # ...and no connection of it crosses gunicorn's fork
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server_name = server_name or default_server()
@@ -146,26 +157,10 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
         _serve_waitress(ctx, listener, threads, follow)
         return
 
-    from ledger.storage import StoreError, open_ledger
-
-    database_url = ctx.ensure_object(dict).get("database_url")
-    try:
-        opened = open_ledger(database_url)  # the store opens (or the command fails here)...
-    except StoreError as exc:
-        listener.close()
-        raise click.UsageError(str(exc)) from None
-    try:
-        ensure_tables(opened)  # ...with every table (an error now, not a 500 on each page)...
-    except BaseException:
-        listener.close()
-        raise
-    finally:
-        opened.close()  # ...and no connection of it crosses the fork
-
     followers: list[Any] = []  # this process's follower (one per worker process)
 
-    def make_app() -> Any:  # ...and each worker process opens its own, after the fork
-        ledger_app = open_ledger(database_url)
+    def make_app() -> Any:  # each worker process opens its own store, after the fork
+        ledger_app = open_ledger(database_url, create=False)
         app = create_app({**config, "LEDGER_APP": ledger_app})
         # What is made so far lives as long as the process: the garbage collector need not look
         # at it again (full collections in the middle of requests were most of the slowest ones).
