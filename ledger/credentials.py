@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.schema import require_creatable
+
 TABLE = "ledger_credentials"
 PASSWORD = "password"
 TOKEN = "token"
@@ -167,7 +169,7 @@ class Credentials:
         with self._lock:
             if not self._ready:
                 if not self.exists():
-                    self.create()
+                    create_credentials_table(self.store)
                 self._ready = True
 
     # -- reading and writing -----------------------------------------------------------------
@@ -212,5 +214,9 @@ class Credentials:
 
 def create_credentials_table(store: Any) -> None:
     """Create `ledger_credentials` if it is missing (`ledger init`), in the store of a
-    `ledger.storage.Store` or of a ledger application."""
-    Credentials(store).create()
+    `ledger.storage.Store` or of a ledger application. When it exists no DDL is sent (a
+    least-privilege role may use it but not create it); when it is missing and this user may
+    not create it, `ledger.schema.OwnerRequired` says to run `ledger init` as the owner."""
+    credentials = Credentials(store)
+    if require_creatable(credentials.store, (TABLE,)):
+        credentials.create()
