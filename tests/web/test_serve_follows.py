@@ -5,6 +5,7 @@ worker dies; it signs tree heads while the log grows; a busy port is said plainl
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -136,12 +137,22 @@ def test_the_server_leaves_the_views_to_a_worker_and_takes_them_back_when_it_cra
 
 @pytest.mark.parametrize("server", ["gunicorn", "waitress"])
 def test_a_busy_port_is_said_plainly_and_changes_nothing(tmp_path: Path, server: str) -> None:
-    database = tmp_path / "absent.sqlite3"
+    database = tmp_path / "ledger.sqlite3"
+    url = f"sqlite:///{database}"
+    subprocess.run([LEDGER, "init"], env=ledger_env(url), cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+
+    def contents() -> tuple[list[tuple[str, str]], int]:
+        with sqlite3.connect(database) as conn:
+            tables = conn.execute("SELECT type, name FROM sqlite_master ORDER BY name").fetchall()
+            (events,) = conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()
+        return tables, events
+
+    before = contents()
     with held_port() as port:
         result = subprocess.run(
             [LEDGER, "serve", "--port", str(port), "--server", server],
-            env=ledger_env(f"sqlite:///{database}"), cwd=tmp_path, capture_output=True,
-            text=True, timeout=60,
+            env=ledger_env(url), cwd=tmp_path, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     assert result.returncode == 2, result
     assert "error [port_in_use]" in result.stderr
@@ -149,7 +160,7 @@ def test_a_busy_port_is_said_plainly_and_changes_nothing(tmp_path: Path, server:
     assert f"port {port} is already in use" in result.stderr
     assert "--port" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    assert not database.exists()  # nothing was opened, nothing created
+    assert contents() == before  # nothing was recorded, nothing created
 
 
 def test_serve_help_explains_following() -> None:
