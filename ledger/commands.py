@@ -334,16 +334,17 @@ _SCHEMA_INSTANCES = {name: cls() for name, cls in SCHEMAS.items()}
 
 
 def parse_command(data: Any) -> Command:
-    """Parse and check one command (an object, or a command already built); raise the
+    """Parse and check one command (an object, or a command built in Python); raise the
     `LedgerError` its first problem calls for.
 
     A shape problem is `validation_error` (with the fields and their messages); when only
     identifiers are wrong, the identifier's own code (`invalid_uscc`, `invalid_patent_no`,
     `invalid_town`) is reported. Any value at all gives a command or a `LedgerError`, never
-    another exception.
+    another exception. A command built in Python is checked like any other (its constructor
+    checks nothing), and comes back with its identifiers in their canonical form.
     """
     if isinstance(data, Command):
-        return data
+        data = data.to_dict()
     if not isinstance(data, Mapping):
         raise ValidationFailed(variant="not_object", fields={})
     if json_depth(data) > JSON_DEPTH_MAX:

@@ -48,7 +48,7 @@ class ConflictCounter(logging.Handler):
 
 @pytest.fixture
 def conflicts() -> Iterator[ConflictCounter]:
-    logger = logging.getLogger("ledger.application")
+    logger = logging.getLogger("ledger.unit_of_work")
     counter = ConflictCounter()
     level = logger.level
     logger.setLevel(logging.DEBUG)
