@@ -65,16 +65,16 @@ def load_json(text: str | bytes, *, what: str = "the input") -> Any:
         try:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _invalid("not_utf8", what, byte=exc.start) from None
+            raise ValidationFailed(variant="not_utf8", byte=exc.start, **_subject(what)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _invalid(
-            "not_json", what, reason=exc.msg, line=exc.lineno, column=exc.colno
+        raise ValidationFailed(
+            variant="not_json", reason=exc.msg, line=exc.lineno, column=exc.colno, **_subject(what)
         ) from None
     except ValueError:
         # Python refuses to read integers of more than 4,300 digits.
-        raise _invalid("too_many_digits", what) from None
+        raise ValidationFailed(variant="too_many_digits", **_subject(what)) from None
     except RecursionError:
         raise too_deep(what) from None
     if json_depth(data) > JSON_DEPTH_MAX:
@@ -101,13 +101,14 @@ def json_depth(data: Any) -> int:
     return deepest
 
 
-def _invalid(variant: str, what: str, **fields: Any) -> LedgerError:
-    return ValidationFailed(variant=variant, what=what, what_zh=subject_zh(what), **fields)
+def _subject(what: str) -> dict[str, str]:
+    """The fields naming the text a message is about, in English and Chinese."""
+    return {"what": what, "what_zh": subject_zh(what)}
 
 
 def too_deep(what: str) -> LedgerError:
     """The `validation_error` for data nested more than `JSON_DEPTH_MAX` levels deep."""
-    return _invalid("too_deep", what, depth_max=JSON_DEPTH_MAX)
+    return ValidationFailed(variant="too_deep", depth_max=JSON_DEPTH_MAX, **_subject(what))
 
 
 # -- fields -----------------------------------------------------------------------------------

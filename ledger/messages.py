@@ -139,7 +139,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation_error": ("输入无效：{summary}", "{summary}"),
     "validation_error.not_object": ("命令必须是 JSON 对象", "a command must be a JSON object"),
     "validation_error.unknown_type": (
-        "未知命令类型 {shown}", "unknown command type {shown}; expected one of {expected}"
+        "未知命令类型 {shown}（应为以下之一：{expected}）", "unknown command type {shown}; expected one of {expected}"
     ),
     "validation_error.not_utf8": (
         "输入无效：{what_zh}不是有效的 UTF-8 编码（第 {byte} 字节）",
