@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from ledger.application import SupportLedger
+from ledger import commands as c
+from ledger.application import DUPLICATE, SupportLedger
+from ledger.commands import MEASURE_CODES, Command
 from ledger.errors import LedgerError
 from ledger.identifiers import TOWNS, make_org_code, make_patent_no, make_uscc
 from ledger.money import format_yuan
@@ -60,6 +62,13 @@ _INSTITUTES = (
     "上海计量测试技术研究院", "中国电子科技集团公司第二十一研究所",
 )  # fmt: skip
 _HOSPITALS = ("上海市第一人民医院", "上海市松江区中心医院", "复旦大学附属中山医院")
+_TRANSFERORS = {
+    "university": _UNIVERSITIES, "institute": _INSTITUTES, "hospital": _HOSPITALS,
+    "enterprise": ("上海某科技集团有限公司",),
+}  # fmt: skip
+_MODES = ("assignment", "exclusive_licence", "sole_licence", "ordinary_licence", "open_licence")
+#: Enterprises registered (they come first, then the budgets, then everything else).
+_ENTERPRISES = 300
 _BANKS = (
     "上海农商银行松江支行", "中国银行松江支行", "交通银行松江支行", "上海银行松江支行",
     "建设银行松江支行", "浦发银行松江支行",
@@ -92,24 +101,46 @@ class DemoSummary:
 
     recorded: int = 0
     duplicates: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
+    counts: Counter[type[Command]] = field(default_factory=Counter)
     granted_fen: int = 0
     paid_fen: int = 0
     last_position: int = 0
 
+    def count(self, command: Command, status: str, position: int | None) -> None:
+        if status == DUPLICATE:
+            self.duplicates += 1
+            return
+        self.recorded += 1
+        self.counts[type(command)] += 1
+        self.last_position = max(self.last_position, position or 0)
+
+    def describe(self, commands: list[Command]) -> None:
+        """The amounts granted and paid (approved, not reversed) by the demo year's commands."""
+        if self.recorded == 0:  # loaded before: describe what is there
+            self.counts.update(type(command) for command in commands)
+        amounts = {cmd.reference: cmd.amount_fen for cmd in commands if isinstance(cmd, c.RecordDisbursement)}
+        self.granted_fen = sum(cmd.amount_fen for cmd in commands if isinstance(cmd, c.GrantAward))
+        approved = {cmd.reference for cmd in commands if isinstance(cmd, c.ApproveDisbursement)}
+        reversed_ = {cmd.reference for cmd in commands if isinstance(cmd, c.ReverseDisbursement)}
+        self.paid_fen = sum(amounts[r] for r in approved - reversed_)
+
     def text(self) -> str:
+        counts = self.counts
         lines = [
             f"demo year loaded: {self.recorded} commands recorded, {self.duplicates} already there",
-            f"  enterprises 企业 {self.counts['register_enterprise']}, "
-            f"awards 奖补 {self.counts['grant_award']}, "
-            f"payments 拨付 {self.counts['record_disbursement']}, "
-            f"patent transfers 专利转化 {self.counts['record_patent_transfer']}, "
-            f"financings 融资 {self.counts['register_financing']}",
+            f"  enterprises 企业 {counts[c.RegisterEnterprise]}, "
+            f"awards 奖补 {counts[c.GrantAward]}, "
+            f"payments 拨付 {counts[c.RecordDisbursement]}, "
+            f"patent transfers 专利转化 {counts[c.RecordPatentTransfer]}, "
+            f"financings 融资 {counts[c.RegisterFinancing]}",
             f"  granted 已批 {format_yuan(self.granted_fen)} yuan, "
             f"paid (approved) 已付 {format_yuan(self.paid_fen)} yuan",
             f"  log position {self.last_position}",
         ]
         return "\n".join(lines)
+
+
+Award = tuple[str, str, int, date]  # (reference, uscc, amount_fen, granted_on)
 
 
 class _Year:
@@ -119,11 +150,12 @@ class _Year:
         self.rng = random.Random(seed)
         self.app = app
         self.year = fiscal_year
-        self.commands: list[tuple[dict[str, Any], str]] = []
+        self.commands: list[tuple[Command, str]] = []
         self.cap_fen = app.catalogue.annual_cap_fen
         self.committed_fen: dict[str, int] = defaultdict(int)
         self.budget_fen: dict[str, int] = defaultdict(int)
         self.serial = Counter[str]()
+        self.awards: list[Award] = []
 
     def day(self, start: int = 1, end: int = 330) -> date:
         return date(self.year, 1, 1) + timedelta(days=self.rng.randint(start, end))
@@ -132,7 +164,7 @@ class _Year:
         self.serial[kind] += 1
         return f"{self.year}-{kind}-{self.serial[kind]:05d}"
 
-    def add(self, command: dict[str, Any], actor: str | None = None) -> None:
+    def add(self, command: Command, actor: str | None = None) -> None:
         self.commands.append((command, actor or self.rng.choice(OFFICERS)))
 
     def enterprises(self, count: int) -> list[str]:
@@ -145,8 +177,8 @@ class _Year:
                 f"{self.rng.choice(_NAME_TAILS)}"
             )
             town = towns[n % len(towns)]
-            self.add({"type": "register_enterprise", "uscc": uscc, "name": f"{name}（{n + 1:03d}）",
-                      "town_code": town, "industry": self.rng.choice(_INDUSTRIES)})  # fmt: skip
+            self.add(c.RegisterEnterprise(uscc=uscc, name=f"{name}（{n + 1:03d}）", town_code=town,
+                                          industry=self.rng.choice(_INDUSTRIES)))  # fmt: skip
             usccs.append(uscc)
         return usccs
 
@@ -158,6 +190,7 @@ class _Year:
 
     def grant(self, uscc: str, measure: str, item: str, amount_fen: int, on: date,
               **extra: Any) -> str | None:  # fmt: skip
+        """Grant an award if the enterprise's cap allows it; remember it for the payments."""
         counts = self.app.catalogue.measure(measure).item(item).counts_towards_cap
         if counts and self.committed_fen[uscc] + amount_fen > self.cap_fen:
             return None
@@ -165,182 +198,191 @@ class _Year:
             self.committed_fen[uscc] += amount_fen
         self.budget_fen[measure] += amount_fen
         reference = self.ref("AW")
-        self.add({"type": "grant_award", "reference": reference, "uscc": uscc,
-                  "measure": measure, "item": item, "fiscal_year": self.year,
-                  "amount_fen": amount_fen, "decision_ref": f"松市监〔{self.year}〕{self.rng.randint(10, 399)}号",
-                  "granted_on": on.isoformat(), **extra})  # fmt: skip
+        self.add(c.GrantAward(reference=reference, uscc=uscc, measure=measure, item=item,
+                              fiscal_year=self.year, amount_fen=amount_fen,
+                              decision_ref=f"松市监〔{self.year}〕{self.rng.randint(10, 399)}号",
+                              granted_on=on, **extra))  # fmt: skip
+        self.awards.append((reference, uscc, amount_fen, on))
         return reference
 
     def pay(self, award_ref: str, amount_fen: int, on: date, approve: bool = True) -> str:
         reference = self.ref("PAY")
         maker = self.rng.choice(OFFICERS)
-        self.add({"type": "record_disbursement", "reference": reference,
-                  "award_reference": award_ref, "amount_fen": amount_fen,
-                  "voucher_no": f"松财拨{self.year}-{self.serial['PAY']:06d}",
-                  "paid_on": on.isoformat()}, maker)  # fmt: skip
+        self.add(c.RecordDisbursement(reference=reference, award_reference=award_ref,
+                                      amount_fen=amount_fen,
+                                      voucher_no=f"松财拨{self.year}-{self.serial['PAY']:06d}",
+                                      paid_on=on), maker)  # fmt: skip
         if approve:
-            self.add({"type": "approve_disbursement", "reference": reference},
-                     self.rng.choice(APPROVERS))  # fmt: skip
+            self.add(c.ApproveDisbursement(reference=reference), self.rng.choice(APPROVERS))
         return reference
 
+    # -- the year, part by part --------------------------------------------------------------
 
-def demo_commands(app: SupportLedger, seed: int = 2025, fiscal_year: int = 2025) -> list[tuple[dict[str, Any], str]]:
-    """The demo year's commands with their actors, in recording order (deterministic)."""
-    y = _Year(app, seed, fiscal_year)
-    rng = y.rng
-    usccs = y.enterprises(300)
+    def grants(self, usccs: list[str], count: int) -> None:
+        """Awards across the measures, weighted by what the district pays for most often."""
+        weights = [w for _, _, w in _AWARD_MIX]
+        granted = 0
+        while granted < count:
+            measure, item, _ = self.rng.choices(_AWARD_MIX, weights)[0]
+            uscc = self.rng.choice(usccs)
+            on = self.day(20, 300)
+            granted += self.grant(uscc, measure, item, self.amount(measure, item), on) is not None
 
-    # Awards (budgets are appropriated first, sized from what the year will grant).
-    awards: list[tuple[str, str, int, date]] = []
-    weights = [w for _, _, w in _AWARD_MIX]
-    while len(awards) < 1850:
-        measure, item, _ = rng.choices(_AWARD_MIX, weights)[0]
-        uscc = rng.choice(usccs)
-        on = y.day(20, 300)
-        amount_fen = y.amount(measure, item)
-        reference = y.grant(uscc, measure, item, amount_fen, on)
-        if reference:
-            awards.append((reference, uscc, amount_fen, on))
+    def transfers(self, usccs: list[str], count: int) -> None:
+        """Patent transfers with their outcomes, and transfer subsidies under M12."""
+        rng = self.rng
+        for _ in range(count):
+            kind = rng.choices(("university", "institute", "hospital", "enterprise"), (6, 3, 1, 1))[0]
+            uscc = rng.choice(usccs)
+            signed_on = self.day(1, 240)
+            value_fen = rng.randint(50, 3000) * 1_000_000
+            reference = self.ref("PT")
+            patent_no = make_patent_no(f"{rng.randint(2015, 2024)}1{rng.randrange(10**7):07d}")
+            mode = rng.choices(_MODES, (6, 2, 1, 2, 1))[0]
+            self.add(c.RecordPatentTransfer(reference=reference, patent_no=patent_no,
+                                            transferor_name=rng.choice(_TRANSFERORS[kind]),
+                                            transferor_kind=kind, uscc=uscc, mode=mode,
+                                            contract_value_fen=value_fen, signed_on=signed_on))  # fmt: skip
+            self.outcomes(reference, signed_on, value_fen)
+            if kind != "enterprise" and rng.random() < 0.5:
+                subsidy_fen = max(100_000, min(50_000_000, value_fen // 10 // 100_000 * 100_000))
+                self.grant(uscc, "M12", "patent_transfer_subsidy", subsidy_fen,
+                           signed_on + timedelta(days=30), basis=patent_no)  # fmt: skip
 
-    # Patent transfers with their outcomes, and transfer subsidies under M12.
-    for _ in range(160):
-        kind = rng.choices(("university", "institute", "hospital", "enterprise"), (6, 3, 1, 1))[0]
-        transferor = {
-            "university": _UNIVERSITIES, "institute": _INSTITUTES, "hospital": _HOSPITALS,
-            "enterprise": ("上海某科技集团有限公司",),
-        }[kind]  # fmt: skip
-        uscc = rng.choice(usccs)
-        signed_on = y.day(1, 240)
-        value_fen = rng.randint(50, 3000) * 1_000_000
-        reference = y.ref("PT")
-        patent_no = make_patent_no(f"{rng.randint(2015, 2024)}1{rng.randrange(10**7):07d}")
-        mode = rng.choices(
-            ("assignment", "exclusive_licence", "sole_licence", "ordinary_licence", "open_licence"),
-            (6, 2, 1, 2, 1),
-        )[0]  # fmt: skip
-        y.add({"type": "record_patent_transfer", "reference": reference, "patent_no": patent_no,
-               "transferor_name": rng.choice(transferor), "transferor_kind": kind,
-               "uscc": uscc, "mode": mode, "contract_value_fen": value_fen,
-               "signed_on": signed_on.isoformat()})  # fmt: skip
-        last = signed_on
-        if rng.random() < 0.9:
-            last = signed_on + timedelta(days=rng.randint(15, 60))
-            y.add({"type": "record_transfer_outcome", "reference": reference,
-                   "outcome": "recordal_completed", "on": last.isoformat()})  # fmt: skip
+    def outcomes(self, reference: str, signed_on: date, value_fen: int) -> None:
+        """What became of one transfer: recorded, implemented, revenue, or terminated."""
+        rng = self.rng
+
+        def outcome(name: str, on: date, amount_fen: int | None = None) -> None:
+            self.add(c.RecordTransferOutcome(reference=reference, outcome=name, on=on,
+                                             amount_fen=amount_fen))  # fmt: skip
+
+        if rng.random() >= 0.9:
+            return
+        last = signed_on + timedelta(days=rng.randint(15, 60))
+        outcome("recordal_completed", last)
+        if rng.random() < 0.6:
+            last = last + timedelta(days=rng.randint(20, 200))
+            outcome("implemented", last)
             if rng.random() < 0.6:
-                last = last + timedelta(days=rng.randint(20, 200))
-                y.add({"type": "record_transfer_outcome", "reference": reference,
-                       "outcome": "implemented", "on": last.isoformat()})  # fmt: skip
-                if rng.random() < 0.6:
-                    y.add({"type": "record_transfer_outcome", "reference": reference,
-                           "outcome": "revenue_reported", "on": (last + timedelta(days=60)).isoformat(),
-                           "amount_fen": value_fen * rng.randint(2, 30) // 10})  # fmt: skip
-                if rng.random() < 0.2:
-                    y.add({"type": "record_transfer_outcome", "reference": reference,
-                           "outcome": "patent_intensive_product_recognised",
-                           "on": (last + timedelta(days=30)).isoformat()})  # fmt: skip
-            elif rng.random() < 0.1:
-                y.add({"type": "record_transfer_outcome", "reference": reference,
-                       "outcome": "terminated", "on": (last + timedelta(days=90)).isoformat()})  # fmt: skip
-        if kind != "enterprise" and rng.random() < 0.5:
-            subsidy_fen = min(50_000_000, value_fen // 10 // 100_000 * 100_000)
-            award_ref = y.grant(uscc, "M12", "patent_transfer_subsidy", max(subsidy_fen, 100_000),
-                                signed_on + timedelta(days=30), basis=patent_no)  # fmt: skip
-            if award_ref:
-                awards.append((award_ref, uscc, max(subsidy_fen, 100_000), signed_on + timedelta(days=30)))
+                outcome("revenue_reported", last + timedelta(days=60),
+                        value_fen * rng.randint(2, 30) // 10)  # fmt: skip
+            if rng.random() < 0.2:
+                outcome("patent_intensive_product_recognised", last + timedelta(days=30))
+        elif rng.random() < 0.1:
+            outcome("terminated", last + timedelta(days=90))
 
-    # IP pledge loans, drawn and partly repaid; interest subsidies under M11.
-    for n in range(60):
-        uscc = rng.choice(usccs)
-        reference = y.ref("FIN")
-        principal_fen = rng.randint(5, 200) * 10_000_000
-        rate_bp = rng.choice((300, 325, 350, 385, 420))
-        registered_on = y.day(1, 200)
-        collateral = [make_patent_no(f"{rng.randint(2012, 2023)}1{rng.randrange(10**7):07d}")]
-        y.add({"type": "register_financing", "reference": reference, "uscc": uscc,
-               "instrument": "pledge_loan", "lender": rng.choice(_BANKS),
-               "principal_fen": principal_fen, "annual_rate_bp": rate_bp, "term_months": 12,
-               "collateral": collateral, "registered_on": registered_on.isoformat()})  # fmt: skip
-        drawn_on = registered_on + timedelta(days=rng.randint(3, 20))
-        y.add({"type": "record_financing_event", "reference": reference, "event": "drawn",
-               "on": drawn_on.isoformat(), "amount_fen": principal_fen})  # fmt: skip
-        if n in (7, 41):
-            y.add({"type": "record_financing_event", "reference": reference, "event": "defaulted",
-                   "on": (drawn_on + timedelta(days=150)).isoformat(),
-                   "amount_fen": principal_fen})  # fmt: skip
-            continue
-        if rng.random() < 0.4:
-            y.add({"type": "record_financing_event", "reference": reference, "event": "repaid",
-                   "on": (drawn_on + timedelta(days=rng.randint(90, 140))).isoformat(),
-                   "amount_fen": principal_fen // 2})  # fmt: skip
-        interest_fen = principal_fen * rate_bp // 10_000 // 2  # half a year of interest
-        subsidy_fen = min(50_000_000, interest_fen // 2 // 100 * 100)
-        if subsidy_fen:
-            on = drawn_on + timedelta(days=rng.randint(100, 160))
-            award_ref = y.grant(uscc, "M11", "pledge_loan_interest_subsidy", subsidy_fen, on,
-                                financing_reference=reference)  # fmt: skip
-            if award_ref:
-                awards.append((award_ref, uscc, subsidy_fen, on))
+    def financings(self, usccs: list[str], count: int) -> None:
+        """IP pledge loans, drawn and partly repaid; interest subsidies under M11."""
+        rng = self.rng
+        for n in range(count):
+            uscc = rng.choice(usccs)
+            reference = self.ref("FIN")
+            principal_fen = rng.randint(5, 200) * 10_000_000
+            rate_bp = rng.choice((300, 325, 350, 385, 420))
+            registered_on = self.day(1, 200)
+            collateral = [make_patent_no(f"{rng.randint(2012, 2023)}1{rng.randrange(10**7):07d}")]
+            self.add(c.RegisterFinancing(reference=reference, uscc=uscc, instrument="pledge_loan",
+                                         lender=rng.choice(_BANKS), principal_fen=principal_fen,
+                                         annual_rate_bp=rate_bp, term_months=12,
+                                         collateral=collateral, registered_on=registered_on))  # fmt: skip
 
-    # Budgets: appropriated at the start of the year with headroom, one cut, one top-up.
-    budget_commands = []
-    for code in (f"M{n:02d}" for n in range(1, 14)):
-        planned_fen = y.budget_fen[code]
-        amount_fen = max(100_000_000, (planned_fen * 5 // 4) // 10_000_000 * 10_000_000)
-        budget_commands.append(({"type": "appropriate_budget", "reference": f"{fiscal_year}-BUD-{code}",
-                                 "measure": code, "fiscal_year": fiscal_year, "amount_fen": amount_fen,
-                                 "decision_ref": f"松财预〔{fiscal_year}〕{int(code[1:]) + 10}号"},
-                                OFFICERS[0]))  # fmt: skip
-    budget_commands.append(({"type": "adjust_budget", "reference": f"{fiscal_year}-ADJ-M10",
-                             "measure": "M10", "fiscal_year": fiscal_year, "delta_fen": 200_000_000,
-                             "decision_ref": f"松财预〔{fiscal_year}〕88号",
-                             "reason": "知识产权专项追加 supplementary IP funding"}, OFFICERS[1]))  # fmt: skip
-    enterprise_count = 300
-    y.commands[enterprise_count:enterprise_count] = budget_commands
+            def event(name: str, on: date, amount_fen: int, reference: str = reference) -> None:
+                self.add(c.RecordFinancingEvent(reference=reference, event=name, on=on,
+                                                amount_fen=amount_fen))  # fmt: skip
 
-    # Payments: most awards paid once, some in two instalments, some still pending.
-    awards.sort(key=lambda a: a[3])
-    paid_refs: list[tuple[str, str, int]] = []
-    for award_ref, _uscc, amount_fen, granted_on in awards:
-        roll = rng.random()
-        first_on = min(granted_on + timedelta(days=rng.randint(14, 75)), date(fiscal_year, 12, 31))
-        if roll < 0.08:
-            continue  # not paid yet
-        if roll < 0.12:
-            y.pay(award_ref, amount_fen, first_on, approve=False)  # waiting for approval
-            continue
-        if roll < 0.30:
-            half_fen = amount_fen // 2
-            y.pay(award_ref, half_fen, first_on)
-            second_on = min(first_on + timedelta(days=rng.randint(30, 90)), date(fiscal_year, 12, 31))
-            pay_ref = y.pay(award_ref, amount_fen - half_fen, second_on)
-        else:
-            pay_ref = y.pay(award_ref, amount_fen, first_on)
-        paid_refs.append((award_ref, pay_ref, amount_fen))
+            drawn_on = registered_on + timedelta(days=rng.randint(3, 20))
+            event("drawn", drawn_on, principal_fen)
+            if n in (7, 41):
+                event("defaulted", drawn_on + timedelta(days=150), principal_fen)
+                continue
+            if rng.random() < 0.4:
+                event("repaid", drawn_on + timedelta(days=rng.randint(90, 140)), principal_fen // 2)
+            interest_fen = principal_fen * rate_bp // 10_000 // 2  # half a year of interest
+            subsidy_fen = min(50_000_000, interest_fen // 2 // 100 * 100)
+            if subsidy_fen:
+                on = drawn_on + timedelta(days=rng.randint(100, 160))
+                self.grant(uscc, "M11", "pledge_loan_interest_subsidy", subsidy_fen, on,
+                           financing_reference=reference)  # fmt: skip
 
-    # A few payments rejected by the checker, and a few returned by the bank and paid again.
-    for _award_ref, pay_ref, _amount_fen in paid_refs[10:18]:
-        y.add({"type": "reverse_disbursement", "reference": pay_ref,
-               "reason": "银行退票：账户信息有误 returned by the bank: wrong account"})  # fmt: skip
-    for award_ref, _pay_ref, _amount_fen in paid_refs[10:14]:
-        bad = y.pay(award_ref, 100, date(fiscal_year, 11, 20), approve=False)
-        y.add({"type": "reject_disbursement", "reference": bad,
-               "reason": "金额与批复不符 amount does not match the decision"}, APPROVERS[0])  # fmt: skip
-    # One revocation (an unpaid award) and one clawback (a paid award), partly recovered.
-    with_payments = {c["award_reference"] for c, _ in y.commands if c["type"] == "record_disbursement"}
-    unpaid = next(a for a in awards if a[0] not in with_payments)
-    y.add({"type": "revoke_award", "award_reference": unpaid[0],
-           "decision_ref": f"松市监〔{fiscal_year}〕401号",
-           "reason": "企业迁出松江区 the enterprise moved out of Songjiang"})  # fmt: skip
-    clawed = paid_refs[40]
-    claw_ref = y.ref("CLAW")
-    y.add({"type": "order_clawback", "reference": claw_ref, "award_reference": clawed[0],
-           "amount_fen": clawed[2], "decision_ref": f"松市监〔{fiscal_year}〕402号",
-           "reason": "申报材料不实 false statements in the application"})  # fmt: skip
-    y.add({"type": "record_clawback_recovery", "reference": y.ref("REC"),
-           "clawback_reference": claw_ref, "amount_fen": clawed[2] // 2,
-           "voucher_no": f"松财缴{fiscal_year}-0001", "recovered_on": f"{fiscal_year}-12-15"})  # fmt: skip
-    return y.commands
+    def budgets(self) -> list[tuple[Command, str]]:
+        """Budgets appropriated at the start of the year with headroom, and one top-up."""
+        year = self.year
+        commands: list[tuple[Command, str]] = []
+        for code in MEASURE_CODES:
+            planned_fen = self.budget_fen[code]
+            amount_fen = max(100_000_000, (planned_fen * 5 // 4) // 10_000_000 * 10_000_000)
+            commands.append((c.AppropriateBudget(reference=f"{year}-BUD-{code}", measure=code,
+                                                 fiscal_year=year, amount_fen=amount_fen,
+                                                 decision_ref=f"松财预〔{year}〕{int(code[1:]) + 10}号"),
+                             OFFICERS[0]))  # fmt: skip
+        commands.append((c.AdjustBudget(reference=f"{year}-ADJ-M10", measure="M10", fiscal_year=year,
+                                        delta_fen=200_000_000, decision_ref=f"松财预〔{year}〕88号",
+                                        reason="知识产权专项追加 supplementary IP funding"),
+                         OFFICERS[1]))  # fmt: skip
+        return commands
+
+    def payments(self) -> list[tuple[str, str, int]]:
+        """Most awards paid once, some in two instalments, some still pending; returns the
+        (award, last payment, amount) of those paid in full."""
+        rng, year_end = self.rng, date(self.year, 12, 31)
+        paid_refs: list[tuple[str, str, int]] = []
+        for award_ref, _uscc, amount_fen, granted_on in sorted(self.awards, key=lambda a: a[3]):
+            roll = rng.random()
+            first_on = min(granted_on + timedelta(days=rng.randint(14, 75)), year_end)
+            if roll < 0.08:
+                continue  # not paid yet
+            if roll < 0.12:
+                self.pay(award_ref, amount_fen, first_on, approve=False)  # waiting for approval
+                continue
+            if roll < 0.30:
+                half_fen = amount_fen // 2
+                self.pay(award_ref, half_fen, first_on)
+                second_on = min(first_on + timedelta(days=rng.randint(30, 90)), year_end)
+                pay_ref = self.pay(award_ref, amount_fen - half_fen, second_on)
+            else:
+                pay_ref = self.pay(award_ref, amount_fen, first_on)
+            paid_refs.append((award_ref, pay_ref, amount_fen))
+        return paid_refs
+
+    def corrections(self, paid_refs: list[tuple[str, str, int]]) -> None:
+        """Payments rejected or returned by the bank, one revocation and one clawback."""
+        year = self.year
+        for _award_ref, pay_ref, _amount_fen in paid_refs[10:18]:
+            self.add(c.ReverseDisbursement(
+                reference=pay_ref, reason="银行退票：账户信息有误 returned by the bank: wrong account"
+            ))  # fmt: skip
+        for award_ref, _pay_ref, _amount_fen in paid_refs[10:14]:
+            bad = self.pay(award_ref, 100, date(year, 11, 20), approve=False)
+            self.add(c.RejectDisbursement(reference=bad, reason="金额与批复不符 amount does not match the decision"),
+                     APPROVERS[0])  # fmt: skip
+        # One revocation (an unpaid award) and one clawback (a paid award), partly recovered.
+        with_payments = {cmd.award_reference for cmd, _ in self.commands
+                         if isinstance(cmd, c.RecordDisbursement)}  # fmt: skip
+        unpaid = next(a for a in sorted(self.awards, key=lambda a: a[3]) if a[0] not in with_payments)
+        self.add(c.RevokeAward(award_reference=unpaid[0], decision_ref=f"松市监〔{year}〕401号",
+                               reason="企业迁出松江区 the enterprise moved out of Songjiang"))  # fmt: skip
+        clawed = paid_refs[40]
+        claw_ref = self.ref("CLAW")
+        self.add(c.OrderClawback(reference=claw_ref, award_reference=clawed[0], amount_fen=clawed[2],
+                                 decision_ref=f"松市监〔{year}〕402号",
+                                 reason="申报材料不实 false statements in the application"))  # fmt: skip
+        self.add(c.RecordClawbackRecovery(reference=self.ref("REC"), clawback_reference=claw_ref,
+                                          amount_fen=clawed[2] // 2, voucher_no=f"松财缴{year}-0001",
+                                          recovered_on=date(year, 12, 15)))  # fmt: skip
+
+
+def demo_commands(app: SupportLedger, seed: int = 2025, fiscal_year: int = 2025) -> list[tuple[Command, str]]:
+    """The demo year's commands with their actors, in recording order (deterministic)."""
+    year = _Year(app, seed, fiscal_year)
+    usccs = year.enterprises(_ENTERPRISES)
+    # Awards first: the budgets (recorded before them) are sized from what the year grants.
+    year.grants(usccs, 1850)
+    year.transfers(usccs, 160)
+    year.financings(usccs, 60)
+    year.commands[_ENTERPRISES:_ENTERPRISES] = year.budgets()
+    year.corrections(year.payments())
+    return year.commands
 
 
 def ensure_demo_users(app: SupportLedger, password: str | None) -> None:
@@ -375,20 +417,9 @@ def load_demo(
         for (command, _actor), result in zip(batch, app.execute_many(batch), strict=True):
             if isinstance(result, LedgerError):
                 raise RuntimeError(f"the demo year is inconsistent: {command} → {result.code}: {result}")
-            if result.status == "duplicate":
-                summary.duplicates += 1
-                continue
-            summary.recorded += 1
-            summary.counts[command["type"]] += 1
-            summary.last_position = max(summary.last_position, result.position or 0)
+            summary.count(command, result.status, result.position)
         if progress:
             progress(f"demo: {min(start + batch_size, len(commands))}/{len(commands)} commands")
-    if summary.recorded == 0:  # loaded before: describe what is there
-        summary.counts.update(c["type"] for c, _ in commands)
-    amounts = {c["reference"]: c for c, _ in commands if c["type"] == "record_disbursement"}
-    summary.granted_fen = sum(c["amount_fen"] for c, _ in commands if c["type"] == "grant_award")
-    approved = {c["reference"] for c, _ in commands if c["type"] == "approve_disbursement"}
-    reversed_ = {c["reference"] for c, _ in commands if c["type"] == "reverse_disbursement"}
-    summary.paid_fen = sum(amounts[r]["amount_fen"] for r in approved - reversed_)
+    summary.describe([command for command, _actor in commands])
     summary.last_position = summary.last_position or app.log_position()
     return summary

@@ -84,7 +84,7 @@ def read_jsonl(stream: IO[str]) -> Iterator[Line]:
             yield Line(number, None, None, error)
             continue
         if not isinstance(data, dict):
-            yield Line(number, None, None, invalid_input("a line must be one JSON object"))
+            yield Line(number, None, None, ValidationFailed(variant="line_not_object"))
             continue
         actor = data.pop("actor", None)
         yield _line(number, data, actor)
@@ -104,7 +104,7 @@ def read_csv(stream: IO[str], command_type: str | None = None) -> Iterator[Line]
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Line(reader.line_num, None, None, invalid_input(f"not a valid CSV row: {exc}"))
+            yield Line(reader.line_num, None, None, ValidationFailed(variant="csv_row", reason=str(exc)))
             continue
         number = reader.line_num
         data: dict[str, Any] = {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
@@ -137,9 +137,9 @@ def _check_actor(actor: Any) -> None:
     try:
         check_text(actor)
     except Exception:  # marshmallow's ValidationError: not text, or deceptive characters
-        raise invalid_input("actor: must be a user name (text without invisible characters)") from None
+        raise ValidationFailed(variant="actor_not_text") from None
     if len(actor) > _ACTOR_MAX_CHARS:
-        raise invalid_input(f"actor: longer than {_ACTOR_MAX_CHARS} characters")
+        raise ValidationFailed(variant="actor_too_long", max_chars=_ACTOR_MAX_CHARS)
 
 
 def _yuan_to_fen(data: dict[str, Any]) -> dict[str, Any]:
@@ -148,22 +148,24 @@ def _yuan_to_fen(data: dict[str, Any]) -> dict[str, Any]:
         fen_name = name[: -len("_yuan")] + "_fen"
         value = data.pop(name)
         if fen_name in data:
-            raise invalid_input(f"give either {name} or {fen_name}, not both")
+            raise ValidationFailed(variant="yuan_and_fen", name=name, fen_name=fen_name)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise invalid_input(f"{name}: a yuan amount must be text such as \"1,234.56\"")
+            raise ValidationFailed(variant="yuan_not_text", name=name)
         try:
             text = value if isinstance(value, str) else str(value)
             data[fen_name] = parse_yuan(text, allow_negative=fen_name == "delta_fen")
         except MoneyError as exc:
-            raise invalid_input(f"{name}: {exc}") from None
+            raise ValidationFailed(
+                variant="yuan_invalid", name=name, reason_en=exc.message_en, reason_zh=exc.message_zh
+            ) from None
         except ValueError:  # an amount of thousands of digits
-            raise invalid_input(f"{name}: the amount has too many digits") from None
+            raise ValidationFailed(variant="yuan_too_many_digits", name=name) from None
     return data
 
 
-def invalid_input(message: str) -> LedgerError:
-    """A `validation_error` for input that is not even a command (bad JSON, bad yuan text)."""
-    return ValidationFailed(message, message_zh=f"输入无效：{message}")
+def invalid_input(summary: str) -> LedgerError:
+    """A `validation_error` for input that is not even a command, as a caller words it."""
+    return ValidationFailed(summary=summary)
 
 
 def read_lines(stream: IO[str], fmt: str, command_type: str | None = None) -> Iterator[Line]:
@@ -267,18 +269,12 @@ def check_file(raw: IO[bytes], fmt: str) -> None:
         final = not chunk
         if b"\x00" in chunk:
             at = offset + chunk.index(b"\x00")
-            raise _unreadable(
-                f"the file holds NUL bytes (first at byte {at}): it is binary, not text",
-                f"文件含有 NUL 字节（首个在第 {at} 字节），是二进制文件而不是文本",
-            )
+            raise UnreadableFile(variant="nul", byte=at)
         try:
             text = decoder.decode(chunk, final=final)
         except UnicodeDecodeError as exc:
             at = offset + max(exc.start, 0)
-            raise _unreadable(
-                f"the file is not UTF-8 text (invalid byte near byte {at}); save it as UTF-8",
-                f"文件不是 UTF-8 文本（约第 {at} 字节处编码无效），请另存为 UTF-8",
-            ) from None
+            raise UnreadableFile(variant="not_utf8", byte=at) from None
         offset += len(chunk)
         if offset == len(chunk):
             text = text.removeprefix("\ufeff")
@@ -299,15 +295,7 @@ def check_file(raw: IO[bytes], fmt: str) -> None:
         if (fmt == "csv" and content_seen) or looks_right or final:
             break
     if content_seen and not looks_right:
-        if fmt == "csv":
-            raise _unreadable(
-                "the file is not a CSV sheet of commands: its header row names no command field",
-                "文件不是命令的 CSV 表格：表头没有任何命令字段",
-            )
-        raise _unreadable(
-            "the file is not JSON Lines: no line is a JSON object",
-            "文件不是 JSON Lines 格式：没有一行是 JSON 对象",
-        )
+        raise UnreadableFile(variant="not_csv" if fmt == "csv" else "not_jsonl")
 
 
 def _is_csv_header(line: str) -> bool:
@@ -329,6 +317,3 @@ _CSV_FIELD_NAMES = frozenset(
     }
 )
 
-
-def _unreadable(message_en: str, message_zh: str) -> LedgerError:
-    return UnreadableFile(message_en, message_zh=f"文件无法读取：{message_zh}")

@@ -67,9 +67,7 @@ def check_name(name: Any) -> str:
     )
     if bad:
         raise ValidationFailed(
-            "a user name is 1 to 100 characters without spaces, control or invisible characters",
-            message_zh="用户名须为 1 至 100 个字符，不含空格、控制字符或不可见字符",
-            fields={"name": ["invalid"]},
+            variant="user_name", max_length=MAX_NAME_LENGTH, fields={"name": ["invalid"]}
         )
     return name
 
@@ -78,31 +76,25 @@ def check_password_policy(name: str, password: Any) -> str:
     """At least 10 characters, and neither the user's name nor containing it (any case)."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
-            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
-            message_zh=f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符",
+            variant="password_short",
+            min_length=MIN_PASSWORD_LENGTH,
             fields={"password": ["too_short"]},
         )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise ValidationFailed(
-            f"a password has at most {MAX_PASSWORD_LENGTH} characters",
-            message_zh=f"密码最多 {MAX_PASSWORD_LENGTH} 个字符",
+            variant="password_long",
+            max_length=MAX_PASSWORD_LENGTH,
             fields={"password": ["too_long"]},
         )
     if name.casefold() in password.casefold():
-        raise ValidationFailed(
-            "a password must not be or contain the user name",
-            message_zh="密码不得为用户名，也不得包含用户名",
-            fields={"password": ["contains_name"]},
-        )
+        raise ValidationFailed(variant="password_has_name", fields={"password": ["contains_name"]})
     return password
 
 
 def _check_days(expires_days: Any) -> int:
     if type(expires_days) is not int or not 1 <= expires_days <= MAX_TOKEN_DAYS:
         raise ValidationFailed(
-            f"a token lives 1 to {MAX_TOKEN_DAYS} days",
-            message_zh=f"令牌有效期须为 1 至 {MAX_TOKEN_DAYS} 天",
-            fields={"expires_days": ["out_of_range"]},
+            variant="token_days", max_days=MAX_TOKEN_DAYS, fields={"expires_days": ["out_of_range"]}
         )
     return expires_days
 
@@ -145,17 +137,13 @@ class Users:
     def user(self, name: str) -> User:
         user = self.get_user(name)
         if user is None:
-            raise UnknownActor(f"no user is called {name!r}", message_zh=f"没有名为 {name!r} 的用户")
+            raise UnknownActor(name=name)
         return user
 
     def require_role(self, actor: str, role: str) -> User:
         user = self.user(actor)
         if not user.has_role(role):
-            raise Forbidden(
-                f"{actor} does not hold the role {role}",
-                message_zh=f"{actor} 没有 {role} 角色",
-                role=role,
-            )
+            raise Forbidden(actor=actor, role=role)
         return user
 
     def names(self) -> list[str]:
@@ -258,9 +246,7 @@ class Users:
         bad_roles = sorted({str(r) for r in roles} - set(ROLES))
         if not roles or bad_roles:
             raise ValidationFailed(
-                f"a user needs roles from {', '.join(ROLES)}; bad: {bad_roles}",
-                message_zh="用户需要有效角色",
-                fields={"roles": bad_roles},
+                variant="roles", roles=", ".join(ROLES), bad_roles=bad_roles, fields={"roles": bad_roles}
             )
         _check_days(expires_days)
         if self.has_users():
@@ -268,7 +254,7 @@ class Users:
         else:
             actor = actor or SYSTEM_ACTOR
         if self.get_user(name) is not None:
-            raise InvalidState(f"user {name} already exists", message_zh=f"用户 {name} 已存在")
+            raise InvalidState(variant="user_exists", name=name)
         user = User(name=name, roles=sorted(set(roles)), actor=actor)
         return self._issue_and_save(user, actor, expires_days)
 
@@ -307,8 +293,7 @@ class Users:
     def grant_role(self, name: str, role: str, actor: str) -> None:
         self.require_role(actor, "admin")
         if role not in ROLES:
-            raise ValidationFailed(f"unknown role {role!r}", message_zh=f"未知角色 {role!r}",
-                                   fields={"role": [role]})  # fmt: skip
+            raise ValidationFailed(variant="role_unknown", role=role, fields={"role": [role]})
         user = self.user(name)
         user.grant_role(role, actor=actor)
         self.app.save(user)

@@ -130,19 +130,13 @@ class Award(Aggregate):
 
     def check_not_revoked(self) -> None:
         if self.is_revoked:
-            raise AwardRevoked(
-                f"award {self.reference} was revoked",
-                message_zh=f"奖补 {self.reference} 已撤销",
-            )
+            raise AwardRevoked(reference=self.reference)
 
     def check_disbursement(self, amount_fen: int) -> None:
         self.check_not_revoked()
         if amount_fen > self.payable_fen:
             raise Overpayment(
-                f"{amount_fen} fen exceeds what award {self.reference} may still pay "
-                f"({self.payable_fen} fen: granted − revoked − paid − pending)",
-                message_zh=f"金额 {amount_fen} 分超出奖补 {self.reference} 可支付余额 {self.payable_fen} 分",
-                payable_fen=self.payable_fen,
+                amount_fen=amount_fen, reference=self.reference, payable_fen=self.payable_fen
             )
 
     def record_disbursement(
@@ -174,9 +168,10 @@ class Award(Aggregate):
         disbursement = self.disbursements[reference]
         if disbursement.status != status:
             raise InvalidState(
-                f"disbursement {reference} is {disbursement.status}, not {status}",
-                message_zh=f"拨付 {reference} 当前状态为 {disbursement.status}，不是 {status}",
+                variant="disbursement_status",
+                reference=reference,
                 status=disbursement.status,
+                expected=status,
             )
         return disbursement
 
@@ -184,10 +179,7 @@ class Award(Aggregate):
         self.check_not_revoked()
         disbursement = self._disbursement_in(reference, PENDING)
         if disbursement.recorded_by == actor:
-            raise SelfApproval(
-                f"{actor} recorded disbursement {reference} and may not approve it",
-                message_zh=f"{actor} 录入了拨付 {reference}，不得自行审批",
-            )
+            raise SelfApproval(actor=actor, reference=reference)
 
     def approve_disbursement(self, reference: str, actor: str) -> None:
         self.check_approval(reference, actor)
@@ -212,9 +204,9 @@ class Award(Aggregate):
         self._disbursement_in(reference, APPROVED)
         if self.paid_fen - self.disbursements[reference].amount_fen < self.clawback_ordered_fen:
             raise InvalidState(
-                f"disbursement {reference} cannot be reversed: clawbacks of "
-                f"{self.clawback_ordered_fen} fen rest on it",
-                message_zh=f"拨付 {reference} 已有追回令，不能冲销",
+                variant="reversal_blocked",
+                reference=reference,
+                clawback_ordered_fen=self.clawback_ordered_fen,
             )
 
     def reverse_disbursement(self, reference: str, reason: str, actor: str) -> None:
@@ -229,14 +221,9 @@ class Award(Aggregate):
 
     def check_revocation(self) -> None:
         if self.is_revoked:
-            raise InvalidState(f"award {self.reference} is already revoked")
+            raise InvalidState(variant="award_revoked", reference=self.reference)
         if self.pending_fen:
-            raise PendingDisbursement(
-                f"award {self.reference} has {self.pending_fen} fen waiting for approval; "
-                "approve or reject it first",
-                message_zh=f"奖补 {self.reference} 有 {self.pending_fen} 分待审批拨付，请先审批",
-                pending_fen=self.pending_fen,
-            )
+            raise PendingDisbursement(reference=self.reference, pending_fen=self.pending_fen)
 
     def revoke(self, decision_ref: str, reason: str, actor: str) -> int:
         """Revoke the award; returns the unpaid part released back (revoked_fen)."""
@@ -258,10 +245,7 @@ class Award(Aggregate):
         claimable_fen = self.paid_fen - self.clawback_ordered_fen
         if amount_fen > claimable_fen:
             raise ClawbackExceedsPaid(
-                f"{amount_fen} fen exceeds what award {self.reference} paid and has not "
-                f"already ordered back ({claimable_fen} fen)",
-                message_zh=f"追回金额 {amount_fen} 分超出奖补 {self.reference} 可追回金额 {claimable_fen} 分",
-                claimable_fen=claimable_fen,
+                amount_fen=amount_fen, reference=self.reference, claimable_fen=claimable_fen
             )
 
     def order_clawback(
@@ -288,9 +272,8 @@ class Award(Aggregate):
         outstanding_fen = clawback.amount_fen - clawback.recovered_fen
         if amount_fen > outstanding_fen:
             raise RecoveryExceedsClawback(
-                f"{amount_fen} fen exceeds what clawback {clawback_reference} still orders "
-                f"({outstanding_fen} fen)",
-                message_zh=f"回收金额 {amount_fen} 分超出追回令 {clawback_reference} 未回收金额 {outstanding_fen} 分",
+                amount_fen=amount_fen,
+                clawback_reference=clawback_reference,
                 outstanding_fen=outstanding_fen,
             )
 

@@ -52,9 +52,10 @@ class Budget(Aggregate):
     def check_adjust(self, delta_fen: int) -> None:
         if self.remaining_fen + delta_fen < 0:
             raise BudgetExceeded(
-                f"a cut of {-delta_fen} fen would leave the {self.measure}/{self.fiscal_year} "
-                f"budget below what is committed (remaining {self.remaining_fen} fen)",
-                message_zh=f"核减后 {self.measure}/{self.fiscal_year} 预算将低于已承诺金额",
+                variant="cut",
+                cut_fen=-delta_fen,
+                measure=self.measure,
+                fiscal_year=self.fiscal_year,
                 remaining_fen=self.remaining_fen,
             )
 
@@ -79,12 +80,9 @@ class Budget(Aggregate):
     def check_commit(self, amount_fen: int) -> None:
         if amount_fen > self.remaining_fen:
             raise BudgetExceeded(
-                f"{amount_fen} fen exceeds what is left of the {self.measure}/{self.fiscal_year} "
-                f"budget ({self.remaining_fen} fen)",
-                message_zh=(
-                    f"金额 {amount_fen} 分超出 {self.measure}/{self.fiscal_year} "
-                    f"预算余额（{self.remaining_fen} 分）"
-                ),
+                amount_fen=amount_fen,
+                measure=self.measure,
+                fiscal_year=self.fiscal_year,
                 remaining_fen=self.remaining_fen,
             )
 

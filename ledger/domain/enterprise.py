@@ -46,13 +46,10 @@ class Enterprise(Aggregate):
         committed_fen = self.committed_fen(fiscal_year)
         if committed_fen + amount_fen > cap_fen:
             raise CapExceeded(
-                f"{self.uscc} has {committed_fen} fen committed in {fiscal_year}; "
-                f"{amount_fen} fen more would exceed the annual cap of {cap_fen} fen",
-                message_zh=(
-                    f"企业 {self.uscc} {fiscal_year} 年已承诺 {committed_fen} 分，"
-                    f"再加 {amount_fen} 分将超出年度上限 {cap_fen} 分"
-                ),
+                uscc=self.uscc,
+                fiscal_year=fiscal_year,
                 committed_fen=committed_fen,
+                amount_fen=amount_fen,
                 cap_fen=cap_fen,
             )
 

@@ -54,20 +54,23 @@ class Financing(Aggregate):
     def check_event(self, financing_event: str, amount_fen: int) -> None:
         if self.defaulted_on is not None:
             raise InvalidState(
-                f"financing {self.reference} defaulted on {self.defaulted_on}",
-                message_zh=f"融资 {self.reference} 已于 {self.defaulted_on} 违约",
+                variant="financing_defaulted",
+                reference=self.reference,
+                defaulted_on=self.defaulted_on,
             )
         if financing_event == "drawn" and self.drawn_fen + amount_fen > self.principal_fen:
             raise Overpayment(
-                f"drawing {amount_fen} fen would exceed the principal of financing "
-                f"{self.reference} ({self.principal_fen - self.drawn_fen} fen undrawn)",
-                message_zh=f"提款 {amount_fen} 分超出融资 {self.reference} 未提本金",
+                variant="drawing",
+                amount_fen=amount_fen,
+                reference=self.reference,
+                undrawn_fen=self.principal_fen - self.drawn_fen,
             )
         if financing_event == "repaid" and self.repaid_fen + amount_fen > self.drawn_fen:
             raise Overpayment(
-                f"repaying {amount_fen} fen would exceed what financing {self.reference} drew "
-                f"({self.drawn_fen - self.repaid_fen} fen outstanding)",
-                message_zh=f"还款 {amount_fen} 分超出融资 {self.reference} 未还金额",
+                variant="repaying",
+                amount_fen=amount_fen,
+                reference=self.reference,
+                outstanding_fen=self.drawn_fen - self.repaid_fen,
             )
 
     def record_event(self, financing_event: str, on: date, amount_fen: int, actor: str) -> None:

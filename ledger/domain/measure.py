@@ -42,16 +42,12 @@ class Measure(Aggregate):
     def item(self, item_code: str) -> dict[str, Any]:
         """The current item with this code, or `unknown_item`."""
         if item_code not in self.items or item_code in self.retired_item_codes:
-            raise UnknownItem(
-                f"measure {self.code} has no current item {item_code!r}",
-                message_zh=f"措施 {self.code} 没有有效的支持事项 {item_code!r}",
-                field="item",
-            )
+            raise UnknownItem(measure=self.code, item=item_code, field="item")
         return self.items[item_code]
 
     def add_item(self, item: dict[str, Any], actor: str) -> None:
         if item["code"] in self.items:
-            raise InvalidState(f"measure {self.code} already has item {item['code']!r}")
+            raise InvalidState(variant="item_exists", measure=self.code, item=item["code"])
         self._add_item(item=dict(item), actor=actor)
 
     @event("ItemAdded")

@@ -61,8 +61,9 @@ class PatentTransfer(Aggregate):
         assert outcome in OUTCOMES, outcome
         if self.terminated_on is not None:
             raise InvalidState(
-                f"transfer {self.reference} was terminated on {self.terminated_on}",
-                message_zh=f"专利转化 {self.reference} 已于 {self.terminated_on} 终止",
+                variant="transfer_terminated",
+                reference=self.reference,
+                terminated_on=self.terminated_on,
             )
 
     def record_outcome(self, outcome: str, on: date, amount_fen: int | None, actor: str) -> None:

@@ -100,10 +100,7 @@ class User(Aggregate):
 
     def grant_role(self, role: str, actor: str) -> None:
         if role in self.roles:
-            raise InvalidState(
-                f"{self.name} already holds the role {role}",
-                message_zh=f"{self.name} 已有 {role} 角色",
-            )
+            raise InvalidState(variant="role_held", name=self.name, role=role)
         self._grant_role(role=role, actor=actor)
 
     @event(RoleGranted)
@@ -112,10 +109,7 @@ class User(Aggregate):
 
     def revoke_role(self, role: str, actor: str) -> None:
         if role not in self.roles:
-            raise InvalidState(
-                f"{self.name} does not hold the role {role}",
-                message_zh=f"{self.name} 没有 {role} 角色",
-            )
+            raise InvalidState(variant="role_missing", name=self.name, role=role)
         self._revoke_role(role=role, actor=actor)
 
     @event(RoleRevoked)
@@ -132,10 +126,7 @@ class User(Aggregate):
 
     def revoke_token(self, token_id: str, actor: str) -> None:
         if token_id not in self.tokens:
-            raise InvalidState(
-                f"{self.name} has no token {token_id} in use",
-                message_zh=f"{self.name} 没有使用中的令牌 {token_id}",
-            )
+            raise InvalidState(variant="token_missing", name=self.name, token_id=token_id)
         self._revoke_token(token_id=token_id, actor=actor)
 
     @event(TokenRevoked)

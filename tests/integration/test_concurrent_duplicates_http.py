@@ -48,7 +48,7 @@ class ConflictCounter(logging.Handler):
 
 @pytest.fixture
 def conflicts() -> Iterator[ConflictCounter]:
-    logger = logging.getLogger("ledger.application")
+    logger = logging.getLogger("ledger.unit_of_work")
     counter = ConflictCounter()
     level = logger.level
     logger.setLevel(logging.DEBUG)
@@ -177,22 +177,24 @@ def test_a_command_recorded_by_another_writer_between_the_reads_is_a_duplicate(
     app: SupportLedger, database_url: str, monkeypatch: pytest.MonkeyPatch,
     command: dict[str, Any], actor: str,
 ) -> None:  # fmt: skip
-    from ledger import application
+    from ledger import handlers
+    from ledger.commands import COMMANDS
     from ledger.storage import open_ledger
 
     for setup in (f.enterprise(), f.budget(), f.award(), f.disbursement(amount_fen=1_000_000)):
         assert not isinstance(app.execute_many([(setup, "olga")])[0], Exception)
     other = open_ledger(database_url)  # another process's writer
-    handler = application._HANDLERS[command["type"]]
+    command_class = COMMANDS[command["type"]]
+    handler = handlers.HANDLERS[command_class]
     interleaved: list[Any] = []
 
-    def handler_overtaken_once(ledger: Any, uow: Any, cmd: Any, by: str) -> None:
+    def handler_overtaken_once(uow: Any, cmd: Any, by: str) -> None:
         # Here `app` has found no receipt; the other writer now records the same command.
-        if ledger is app and not interleaved:
+        if uow.app is app and not interleaved:
             interleaved.append(other.execute(command, actor))
-        handler(ledger, uow, cmd, by)
+        handler(uow, cmd, by)
 
-    monkeypatch.setitem(application._HANDLERS, command["type"], handler_overtaken_once)
+    monkeypatch.setitem(handlers.HANDLERS, command_class, handler_overtaken_once)
     try:
         result = app.execute(command, actor)
     finally:

@@ -1,0 +1,265 @@
+"""The unit of work: commands performed against one consistent set of loaded aggregates.
+
+Every command runs in a unit of work: it loads what it names, checks every rule in the order
+DESIGN §4 gives, and only then triggers events. The events of a command (or of a batch of
+commands) are saved in one atomic `put(...)`, together with the commands' receipts, so either
+all of them land or none do. A concurrent writer that saved first makes the put fail with a
+conflict; the work is then reloaded and redone (`run_batch`), which is why retries are harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import RecordConflictError
+
+from ledger.commands import Command
+from ledger.domain import Award, CommandReceipt, User
+from ledger.errors import Forbidden, LedgerError, ReferenceConflict, UnknownActor
+from ledger.handlers import HANDLERS
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+
+RECORDED = "recorded"
+DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to an accepted command: recorded (at a log position) or a duplicate."""
+
+    command_type: str
+    key: str
+    status: str
+    position: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.command_type,
+            "key": self.key,
+            "status": self.status,
+            "position": self.position,
+        }
+
+
+class RecordedMeanwhile(Exception):
+    """A command decided on reads that another writer's recording of it overtook: redo the batch."""
+
+
+@dataclass
+class UnitOfWork:
+    """The aggregates one command (or one batch of commands) has loaded and changed.
+
+    `touched` holds what the current command got or added, so that the work per command
+    stays small however large the batch grows.
+    """
+
+    app: SupportLedger
+    loaded: dict[UUID, Aggregate | None] = field(default_factory=dict)
+    touched: dict[UUID, Aggregate] = field(default_factory=dict)
+    events: list[Any] = field(default_factory=list)
+    #: Receipts that looked absent for commands then refused by their own rules.
+    refused_receipt_ids: list[UUID] = field(default_factory=list)
+
+    def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """The aggregate with this id as this unit of work sees it, or None."""
+        if aggregate_id not in self.loaded:
+            try:
+                self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                self.loaded[aggregate_id] = None
+        aggregate = self.loaded[aggregate_id]
+        assert aggregate is None or isinstance(aggregate, cls), (aggregate_id, cls)
+        if aggregate is not None:
+            self.touched[aggregate_id] = aggregate
+        return aggregate
+
+    def add(self, aggregate: Aggregate) -> None:
+        assert self.loaded.get(aggregate.id) is None, aggregate.id
+        self.loaded[aggregate.id] = aggregate
+        self.touched[aggregate.id] = aggregate
+
+    def preload(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Reconstruct many aggregates from one query (those not loaded yet); absent ones are None."""
+        wanted = list(dict.fromkeys(i for i in aggregate_ids if i not in self.loaded))
+        if not wanted:
+            return
+        assert self.app.select_events_many is not None
+        stored = self.app.select_events_many(wanted)
+        to_domain_event = self.app.mapper.to_domain_event
+        for aggregate_id in wanted:
+            aggregate = None
+            for stored_event in stored.get(aggregate_id, ()):
+                aggregate = to_domain_event(stored_event).mutate(aggregate)
+            self.loaded[aggregate_id] = aggregate
+
+    def preload_batch(self, commands: Sequence[Command]) -> None:
+        """Load what a batch's commands name in two queries, instead of one query each.
+
+        First the commands' receipts and the aggregates they name; then the awards that the
+        disbursements and clawbacks they refer to belong to. Budgets, measures and users are
+        few and hot: they come through the repository's cache.
+        """
+        if self.app.select_events_many is None or len(commands) < 2:
+            return
+        self.preload(i for command in commands for i in (command.receipt_id(), *command.named_ids()))
+        second = []
+        for command in commands:
+            parent_id = command.parent_receipt_id()
+            receipt = None if parent_id is None else self.loaded.get(parent_id)
+            if receipt is not None:
+                second.append(Award.create_id(receipt.content["award_reference"]))
+        self.preload(second)
+
+    def begin_command(self) -> None:
+        self.touched = {}
+
+    def pending_count(self) -> int:
+        """Events the current command has triggered and not yet taken."""
+        return sum(len(a.pending_events) for a in self.touched.values())
+
+    def take_events(self) -> list[Any]:
+        """Move the current command's pending events to the ordered list of events to save."""
+        new_events = []
+        for aggregate in self.touched.values():
+            if aggregate.pending_events:
+                new_events.extend(aggregate.collect_events())
+        self.events.extend(new_events)
+        return new_events
+
+    # -- one command -----------------------------------------------------------------------
+
+    def perform(self, command: Command, actor: str) -> Outcome:
+        """Check the actor, the idempotency key, then the command's own rules; then record."""
+        self._check_actor(actor, command.role)
+        receipt_id = command.receipt_id()
+        receipt = self.get(CommandReceipt, receipt_id)
+        if receipt is not None:
+            if receipt.content_sha256 != command.content_sha256():
+                raise ReferenceConflict(command_type=command.type, key=command.key)
+            return Outcome(command.type, command.key, DUPLICATE)
+        try:
+            HANDLERS[type(command)](self, command, actor)
+        except LedgerError:
+            # Refused by its own rules, on aggregates read after the receipt looked absent:
+            # checked again (with every other such refusal, in one query) before it stands.
+            self.refused_receipt_ids.append(receipt_id)
+            raise
+        except Exception as exc:
+            # A handler's own assertion (say, a payment already on the award) can only fail when
+            # another writer recorded this very command between the reads: then it is retried.
+            if recorded_receipt_ids(self.app, [receipt_id]):
+                raise RecordedMeanwhile(f"{command.type} {command.key!r} recorded meanwhile") from exc
+            raise
+        self.add(
+            CommandReceipt(
+                command_type=command.type,
+                key=command.key,
+                content=command.content(),
+                content_sha256=command.content_sha256(),
+                actor=actor,
+            )
+        )
+        return Outcome(command.type, command.key, RECORDED)
+
+    def _check_actor(self, actor: str, role: str) -> None:
+        user = self.get(User, User.create_id(actor)) if actor else None
+        if user is None:
+            raise UnknownActor(variant="acting", name=actor)
+        if not user.has_role(role):
+            raise Forbidden(variant="command", actor=actor, role=role)
+
+    def check_refusals_still_unrecorded(self) -> None:
+        """Raise `RecordedMeanwhile` if a command its rules refused now has a receipt."""
+        recorded = recorded_receipt_ids(self.app, self.refused_receipt_ids)
+        if recorded:
+            raise RecordedMeanwhile(f"{len(recorded)} refused command(s) recorded meanwhile")
+
+
+def recorded_receipt_ids(app: SupportLedger, receipt_ids: Sequence[UUID]) -> list[UUID]:
+    """Those of these receipts the store holds now (read afresh, past every cache)."""
+    if not receipt_ids:
+        return []
+    if app.select_events_many is not None:
+        stored = app.select_events_many(list(dict.fromkeys(receipt_ids)))
+        return [i for i in receipt_ids if stored.get(i)]
+    return [i for i in receipt_ids if app.recorder.select_events(i, limit=1)]
+
+
+Result = Outcome | LedgerError
+
+
+def run_batch(
+    app: SupportLedger, parsed: Sequence[Command | LedgerError], actors: Sequence[str], dry_run: bool
+) -> list[Result]:
+    """Perform parsed commands in one unit of work, redone on concurrent-write conflicts."""
+    commands = [command for command in parsed if isinstance(command, Command)]
+    for attempt in range(1, app.conflict_attempts + 1):
+        uow = UnitOfWork(app)
+        uow.preload_batch(commands)
+        try:
+            results, produced = _attempt(uow, parsed, actors)
+            if dry_run or not uow.events:
+                return results
+            # The event store directly: the events are already collected, in command order.
+            recordings = app.events.put(uow.events)
+        except (RecordConflictError, RecordedMeanwhile) as exc:
+            log.debug("conflict on attempt %d of a batch of %d: %s", attempt, len(parsed), exc)
+            time.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
+            continue
+        positions = {
+            (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
+            for r in recordings
+        }
+        return [
+            _with_position(result, events, positions)
+            for result, events in zip(results, produced, strict=True)
+        ]
+    raise RuntimeError(f"gave up after {app.conflict_attempts} concurrent-write conflicts")
+
+
+def _attempt(
+    uow: UnitOfWork, parsed: Sequence[Command | LedgerError], actors: Sequence[str]
+) -> tuple[list[Result], list[list[Any]]]:
+    """Each command against the state the ones before it left; per command, its result and
+    the events it produced."""
+    results: list[Result] = []
+    produced: list[list[Any]] = []
+    for command, actor in zip(parsed, actors, strict=True):
+        uow.begin_command()
+        before = uow.pending_count()
+        try:
+            if isinstance(command, LedgerError):
+                raise command
+            outcome = uow.perform(command, actor)
+        except LedgerError as error:
+            assert uow.pending_count() == before, "a refused command changed state"
+            results.append(error)
+            produced.append([])
+        else:
+            results.append(outcome)
+            produced.append(uow.take_events())
+    # A refusal is only as good as the reads behind it: if a command refused by its own
+    # rules was recorded by another writer meanwhile, it is a duplicate.
+    uow.check_refusals_still_unrecorded()
+    return results, produced
+
+
+def _with_position(result: Result, events: Iterable[Any], positions: Mapping[Any, int]) -> Result:
+    if not isinstance(result, Outcome) or result.status != RECORDED:
+        return result
+    position = max(positions[(e.originator_id, e.originator_version)] for e in events)
+    return Outcome(result.command_type, result.key, result.status, position)
