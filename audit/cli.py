@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from ledger.cli import open_app
+from ledger.cli_support import open_app
 from ledger.schema import OwnerRequired
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from ledger import cli_plugins
-from ledger.cli import open_app
+from ledger.cli_support import open_app
 from ledger.money import format_yuan
 from projections import queries
 from projections.runner import DEFAULT_BATCH_SIZE, Runner

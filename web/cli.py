@@ -201,8 +201,8 @@ def _serve_waitress(ctx: click.Context, listener: socket.socket, threads: int, f
     """One waitress process on the bound socket; its follower stops when the server stops."""
     import waitress
 
-    from ledger.cli import open_app  # here: `ledger.cli` imports this module to add the command
     from ledger.cli_plugins import create_tables as ensure_tables
+    from ledger.cli_support import open_app
     from web import create_app
 
     try:
@@ -249,7 +249,7 @@ def _run_gunicorn(make_app: Any, options: dict[str, Any]) -> None:
 
 def create_tables(app: Any) -> None:
     """Create the web's tables in the store where missing (for `ledger init`, through
-    `ledger.cli_plugins.TABLE_CREATORS`): whatever `web.auth.create_tables(app)` creates, if
+    the `songjiang_ledger.tables` entry point): whatever `web.auth.create_tables(app)` creates, if
     that function exists (the web keeps no table of its own in the store otherwise)."""
     from web import auth
 
