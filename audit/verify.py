@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.db import LEAVES, NODES, VERIFICATIONS, as_bytes, audit_db
 from audit.hashworker import (
@@ -72,6 +72,9 @@ from audit.heads import all_heads, public_keys_of, signature_ok, utc_timestamp
 from audit.keys import trusted_public_keys
 from audit.log import MIN_CACHED_LEVEL, READ_BATCH, leaf_count, stored_tree
 from audit.merkle import EMPTY_ROOT, MemoryNodeCache, MerkleTree
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 INTACT = 0
 TAMPERED = 1
@@ -191,7 +194,7 @@ class _Leaves:
 
 
 def verify(
-    app: Any,
+    app: SupportLedger,
     *,
     public_keys: set[str] | None = None,
     progress: Progress | None = None,
@@ -816,7 +819,7 @@ def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
-def record(app: Any, report: Report, exit_code: int | None = None) -> None:
+def record(app: SupportLedger, report: Report, exit_code: int | None = None) -> None:
     """Store a verification's outcome (for ``last_verification`` and the web view)."""
     db = audit_db(app)
     code = report.exit_code if exit_code is None else exit_code
@@ -831,7 +834,7 @@ def record(app: Any, report: Report, exit_code: int | None = None) -> None:
         )  # fmt: skip
 
 
-def record_error(app: Any, started_at: str, error: BaseException) -> None:
+def record_error(app: SupportLedger, started_at: str, error: BaseException) -> None:
     """Store a verification that could not be carried out (exit code 2)."""
     db = audit_db(app)
     data = {"started_at": started_at, "error": str(error), "exit_code": OPERATIONAL_ERROR}
@@ -845,7 +848,7 @@ def record_error(app: Any, started_at: str, error: BaseException) -> None:
         )
 
 
-def last_verification(app: Any) -> dict[str, Any] | None:
+def last_verification(app: SupportLedger) -> dict[str, Any] | None:
     """The most recent stored verification: its report as a dict, or None if none ran yet."""
     db = audit_db(app)
     with db.read() as cur:

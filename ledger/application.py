@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -24,6 +25,7 @@ from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Trans
 
 from ledger.catalogue import Catalogue, load_catalogue
 from ledger.commands import Command, parse_command
+from ledger.container import Extensions
 from ledger.domain import (
     Award,
     Budget,
@@ -49,6 +51,12 @@ from ledger.errors import (
     UnknownTransfer,
 )
 from ledger.users import DEFAULT_TOKEN_DAYS, SYSTEM_ACTOR, Users
+
+if TYPE_CHECKING:
+    from ledger.storage import Store
+
+#: The store's query for the stored events of many aggregates: (recorder, ids) → {id: events}.
+EventsLoader = Callable[[Any, list[UUID]], dict[UUID, list[Any]]]
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +181,15 @@ class SupportLedger(Application[UUID]):
     conflict_attempts = 50
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, catalogue: Catalogue | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        catalogue: Catalogue | None = None,
+        store: Store | None = None,
+        load_events_many: EventsLoader | None = None,
     ) -> None:
+        """`store`: where the events are (given by `ledger.storage.open_ledger`, which
+        composes the application); `load_events_many(recorder, ids)`: the store's query for
+        the stored events of many aggregates at once (without it, one query per aggregate)."""
         # A bounded LRU cache of aggregates, fast-forwarded from the store on every get (so it
         # is never stale); a hot budget is then not replayed from its first event every time.
         base_env = {
@@ -185,6 +200,12 @@ class SupportLedger(Application[UUID]):
         }
         super().__init__({**base_env, **(env or {})})
         self.catalogue = catalogue or load_catalogue()
+        self.store = store
+        #: The parts other packages open on this application (views, audit database).
+        self.extensions = Extensions()
+        self.select_events_many: Callable[[list[UUID]], dict[UUID, list[Any]]] | None = (
+            None if load_events_many is None else partial(load_events_many, self.recorder)
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -334,9 +355,6 @@ class SupportLedger(Application[UUID]):
                 for result, events in zip(results, produced, strict=True)
             ]
         raise RuntimeError(f"gave up after {self.conflict_attempts} concurrent-write conflicts")
-
-    #: Set by the storage layer: the stored events of many aggregates, in one query.
-    select_events_many: Callable[[list[UUID]], dict[UUID, list[Any]]] | None = None
 
     def _preload(self, uow: UnitOfWork, parsed: Sequence[Command | LedgerError]) -> None:
         """Load what a batch's commands name in two queries, instead of one query each.

@@ -23,10 +23,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.recorder import PositionMoved, ViewsRecorderMixin, open_views
 from projections.state import ViewState
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,7 @@ class Runner:
 
     def __init__(
         self,
-        app: Any,
+        app: SupportLedger,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Progress | None = None,
@@ -325,17 +328,17 @@ class _BackgroundCommits:
             sys.setswitchinterval(self.switch_interval)
 
 
-def catch_up(app: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+def catch_up(app: SupportLedger, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
     """Bring every view up to the end of the log; returns how many events were applied."""
     return Runner(app, batch_size=batch_size).catch_up()
 
 
-def rebuild(app: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+def rebuild(app: SupportLedger, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
     """Rebuild every view from the whole log; returns how many events were applied."""
     return Runner(app, batch_size=batch_size).rebuild()
 
 
-def wait_for_position(app: Any, position: int, timeout_s: float) -> None:
+def wait_for_position(app: SupportLedger, position: int, timeout_s: float) -> None:
     """Wait, polling, until the views have reached `position`; raise `ViewsBehind` after
     `timeout_s`."""
     views = open_views(app)

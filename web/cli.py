@@ -24,9 +24,12 @@ import signal
 import socket
 import sys
 import tempfile
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 
 def default_server() -> str:
@@ -247,7 +250,7 @@ def _run_gunicorn(make_app: Any, options: dict[str, Any]) -> None:
     Application().run()
 
 
-def create_tables(app: Any) -> None:
+def create_tables(app: SupportLedger) -> None:
     """Create the web's tables in the store where missing (for `ledger init`, through
     the `songjiang_ledger.tables` entry point): whatever `web.auth.create_tables(app)` creates, if
     that function exists (the web keeps no table of its own in the store otherwise)."""
