@@ -40,7 +40,6 @@ Operational problems (no database, no trusted key while heads exist) raise
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import json
 import os
@@ -472,10 +471,7 @@ def _recompute(
         levels = subtree_levels(chunk_hashes, chunk.first_index, MIN_CACHED_LEVEL)
         results[i] = (chunk_positions, chunk_hashes, levels)
 
-    # Rows, ints and hashes hold no reference cycles; pausing the cyclic garbage collector
-    # spares it re-scanning hundreds of thousands of new objects again and again.
-    collecting = gc.isenabled()
-    gc.disable()
+    # (`ledger audit verify` pauses the cyclic garbage collector meanwhile: ledger.tuning)
     try:
         if claims:
             helpers = [_Worker(db, chunks, claims, batch) for _ in range(count - 1)]
@@ -507,8 +503,6 @@ def _recompute(
             worker.stop()
         if claims:
             shutil.rmtree(claims, ignore_errors=True)
-        if collecting:
-            gc.enable()
     if progress is not None:
         progress(len(hashes), total)
     cache = MemoryNodeCache()

@@ -15,7 +15,6 @@ over), so that a port in use is reported plainly, in Chinese and English, with e
 from __future__ import annotations
 
 import errno
-import gc
 import logging
 import os
 import secrets
@@ -133,6 +132,7 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     """
     from ledger.cli_plugins import create_tables as ensure_tables
     from ledger.storage import StoreError, open_ledger
+    from ledger.tuning import freeze_startup_objects
     from web import create_app
 
     database_url = ctx.ensure_object(dict).get("database_url")
@@ -167,8 +167,7 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
         app = create_app({**config, "LEDGER_APP": ledger_app})
         # What is made so far lives as long as the process: the garbage collector need not look
         # at it again (full collections in the middle of requests were most of the slowest ones).
-        gc.collect()
-        gc.freeze()
+        freeze_startup_objects()
         if follow:  # every process stands by; the one holding the store's lock follows
             from web.follower import EmbeddedFollower
 
