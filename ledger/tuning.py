@@ -6,23 +6,28 @@ the start of a process that serves (`ledger serve`'s worker processes), never fr
 nor from a job that shares a scheduler's thread pool (the worker's follow job, the embedded
 follower, the scheduled verification run without them).
 
-Measurements (2 shared cores; figures in `docs/` are not needed to re-check: run the scripts
-with and without ``--untuned``):
+Measured on this project's two shared cores (load average about 6 while measuring, so
+single runs vary by ±30 %; re-check on a quiet machine with the scripts' switches: ``--tuning
+command|gc|none`` for scripts/bench_projections.py, ``--untuned`` for scripts/bench_audit.py):
 
-- `cyclic_gc_paused` — `scripts/bench_projections.py --events 20000 --backend sqlite`:
-  rebuild {rebuild_tuned} events/s with it, {rebuild_untuned} events/s without;
-  `scripts/bench_audit.py --events 20000` (SQLite): verify {verify_tuned} events/s with it,
-  {verify_untuned} events/s without. A rebuild or a verification makes a few objects per event
-  that hold no reference cycles (reference counting frees them), while the state in memory
-  grows with the log; each full collection walks all of it again.
-- `short_switch_interval` — the rebuild commits each batch in a second thread while the next
-  is prepared; when that thread comes back from the database it waits for the GIL for up to
-  the default 5 ms slice. Measured with the rebuild above: see `cyclic_gc_paused`'s figures
-  (both switches on) beside {rebuild_gc_only} events/s with the collector paused only.
-- `freeze_startup_objects` — `ledger serve` (gunicorn) worker processes: what is made at start
-  (the Flask app, the catalogue, the templates, the store's pools) lives as long as the
-  process; frozen, it is no longer scanned by collections that fall in the middle of requests
-  (`scripts/bench_web.py`: those collections were most of the slowest requests).
+- `cyclic_gc_paused` for `ledger audit verify` — ``scripts/bench_audit.py --events 20000``
+  (SQLite, 34,827 events, two runs each): verification at 54-55 % of the raw read rate with
+  the collector paused, 22-24 % without (74k and 266k events/s against 62k and 96k). Rows,
+  ints and hashes hold no reference cycles; each full collection re-scans hundreds of
+  thousands of new objects. Clearly justified.
+- `bulk_command` (the paused collector and `short_switch_interval`) for `ledger project` —
+  ``scripts/bench_projections.py --events 100000 --backend sqlite --keep URL``, rebuild rate
+  as a share of the read-and-decode rate, three runs each: 55-56 % untuned, 56 % with both
+  switches, 56-71 % with the collector paused only; at ``--events 20000``: 41-75 % untuned,
+  36-67 % with both. No gain shows above the noise here; kept as before (behaviour unchanged)
+  because the state in memory grows with the log (each full collection walks it all) and the
+  switch interval matters only where a batch commits in a second thread while the next is
+  prepared (the view recorders with `commit_in_background`, e.g. PostgreSQL), so a larger log
+  on PostgreSQL is where to re-measure before dropping either.
+- `freeze_startup_objects` for `ledger serve`'s worker processes: what a worker makes at
+  start (the Flask app, the catalogue, templates, pools) lives as long as the process; frozen,
+  it is no longer scanned by full collections that fall in the middle of requests (those were
+  most of the slowest requests in scripts/bench_web.py when it was added).
 """
 
 from __future__ import annotations
