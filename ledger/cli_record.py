@@ -181,60 +181,44 @@ def _show(data: dict[str, Any] | None, what: str, as_json: bool) -> None:
             click.echo(f"{name:<32} {value}")
 
 
-@show.command("award")
-@click.argument("reference")
-@json_option
-@click.pass_context
-def show_award(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """The award with this reference: granted, revoked, paid, pending, reversed, clawbacks."""
-    from ledger.views import award_state
-
-    _show(award_state(open_app(ctx), reference), "award", as_json)
-
-
-@show.command("budget")
-@click.argument("measure")
-@click.argument("fiscal_year", type=int)
-@json_option
-@click.pass_context
-def show_budget(ctx: click.Context, measure: str, fiscal_year: int, as_json: bool) -> None:
-    """The budget of MEASURE in FISCAL_YEAR: appropriated, committed, released, remaining."""
-    from ledger.views import budget_state
-
-    _show(budget_state(open_app(ctx), measure, fiscal_year), "budget", as_json)
+#: `ledger show WHAT ARGUMENT…`: (the arguments, their types), the `ledger.views` function
+#: that answers, the help text.
+_SHOWN: dict[str, tuple[tuple[tuple[str, type], ...], str, str]] = {
+    "award": ((("reference", str),), "award_state",
+              "The award with this reference: granted, revoked, paid, pending, reversed, "
+              "clawbacks."),
+    "budget": ((("measure", str), ("fiscal_year", int)), "budget_state",
+               "The budget of MEASURE in FISCAL_YEAR: appropriated, committed, released, "
+               "remaining."),
+    "enterprise": ((("uscc", str),), "enterprise_state",
+                   "The enterprise with this credit code and the support committed to it per "
+                   "year."),
+    "transfer": ((("reference", str),), "transfer_state",
+                 "The patent transfer with this reference and its outcomes."),
+    "financing": ((("reference", str),), "financing_state",
+                  "The financing with this reference: principal, drawn, repaid, default."),
+}  # fmt: skip
 
 
-@show.command("enterprise")
-@click.argument("uscc")
-@json_option
-@click.pass_context
-def show_enterprise(ctx: click.Context, uscc: str, as_json: bool) -> None:
-    """The enterprise with this credit code and the support committed to it per year."""
-    from ledger.views import enterprise_state
+def _show_command(what: str) -> click.Command:
+    """`ledger show WHAT …`: the state `ledger.views` gives for the arguments, or not_found."""
+    arguments, function, help_text = _SHOWN[what]
 
-    _show(enterprise_state(open_app(ctx), uscc), "enterprise", as_json)
+    @json_option
+    @click.pass_context
+    def command(ctx: click.Context, as_json: bool, **values: Any) -> None:
+        from ledger import views
 
+        state = getattr(views, function)(open_app(ctx), *(values[n] for n, _ in arguments))
+        _show(state, what, as_json)
 
-@show.command("transfer")
-@click.argument("reference")
-@json_option
-@click.pass_context
-def show_transfer(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """The patent transfer with this reference and its outcomes."""
-    from ledger.views import transfer_state
-
-    _show(transfer_state(open_app(ctx), reference), "transfer", as_json)
+    for name, kind in reversed(arguments):
+        command = click.argument(name, type=kind)(command)
+    return click.command(what, help=help_text)(command)
 
 
-@show.command("financing")
-@click.argument("reference")
-@json_option
-@click.pass_context
-def show_financing(ctx: click.Context, reference: str, as_json: bool) -> None:
-    """The financing with this reference: principal, drawn, repaid, default."""
-    from ledger.views import financing_state
-
-    _show(financing_state(open_app(ctx), reference), "financing", as_json)
+for _what in _SHOWN:
+    show.add_command(_show_command(_what))
 
 
 #: The commands this module adds to `ledger` (assembled in ledger/cli.py).

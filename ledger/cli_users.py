@@ -114,11 +114,7 @@ def users_add(
 @click.pass_context
 def users_grant(ctx: click.Context, name: str, role: str, actor: str | None) -> None:
     """Grant ROLE to user NAME (needs admin)."""
-    try:
-        open_app(ctx).grant_role(name, role, actor=require_actor(ctx, actor))
-    except LedgerError as error:
-        fail(error, False)
-    click.echo(f"{name} now holds {role}")
+    _change_role(ctx, name, role, actor, grant=True)
 
 
 @users.command("revoke")
@@ -128,11 +124,17 @@ def users_grant(ctx: click.Context, name: str, role: str, actor: str | None) -> 
 @click.pass_context
 def users_revoke(ctx: click.Context, name: str, role: str, actor: str | None) -> None:
     """Revoke ROLE from user NAME (needs admin)."""
+    _change_role(ctx, name, role, actor, grant=False)
+
+
+def _change_role(ctx: click.Context, name: str, role: str, actor: str | None, grant: bool) -> None:
+    app = open_app(ctx)
     try:
-        open_app(ctx).revoke_role(name, role, actor=require_actor(ctx, actor))
+        change = app.grant_role if grant else app.revoke_role
+        change(name, role, actor=require_actor(ctx, actor))
     except LedgerError as error:
         fail(error, False)
-    click.echo(f"{name} no longer holds {role}")
+    click.echo(f"{name} now holds {role}" if grant else f"{name} no longer holds {role}")
 
 
 @users.command("token")
