@@ -16,9 +16,12 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.events import as_aware, iter_events, kind_of
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: Days a disbursement may wait for approval before it is reported (LEDGER_PENDING_DAYS_MAX).
 DEFAULT_PENDING_DAYS = 30
@@ -265,7 +268,7 @@ def _apply_award_event(facts: Facts, award: Award, kind: str, e: Any, position: 
 
 
 def run_checks(
-    app: Any,
+    app: SupportLedger,
     *,
     now: datetime | str | None = None,
     pending_days: int | None = None,

@@ -15,8 +15,9 @@ from typing import Any
 
 import click
 
-from ledger.cli import open_app
+from ledger.cli_support import open_app
 from ledger.schema import OwnerRequired
+from ledger.tuning import cyclic_gc_paused
 
 
 def _app() -> Any:
@@ -155,10 +156,11 @@ def verify(
         def progress(done: int, total: int) -> None:
             click.echo(f"verify: {done}/{total} events", err=True)
 
-        report = v.verify(
-            app, public_keys=keys, progress=progress, against=kept,
-            ignore_heads=set(ignore_heads),
-        )  # fmt: skip
+        with cyclic_gc_paused():  # this process does nothing else meanwhile (ledger.tuning)
+            report = v.verify(
+                app, public_keys=keys, progress=progress, against=kept,
+                ignore_heads=set(ignore_heads),
+            )  # fmt: skip
     except (v.VerificationError, OSError, ValueError) as exc:
         if app is not None and not no_record:
             with contextlib.suppress(Exception):  # the original error is the one to report

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.guards import guard_tables
 from ledger.leaf_index import LEAVES_TABLE, POSTGRES_LEAVES_DDL, SQLITE_LEAVES_DDL
 from ledger.schema import require_creatable
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 LEAVES = LEAVES_TABLE
 NODES = "audit_nodes"
@@ -83,7 +85,7 @@ def audit_ddl(backend: str, schema: str = "") -> list[str]:
 class AuditDb:
     """Connections, statements and table names for the audit on one ledger's store."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: SupportLedger) -> None:
         self.store = app.store
         self.backend: str = self.store.backend
         self.is_postgres = self.backend == "postgresql"
@@ -212,22 +214,14 @@ class AuditDb:
                 conn.close()
 
 
-def create_tables(app: Any) -> None:
+def create_tables(app: SupportLedger) -> None:
     """Create the audit's tables and guards where missing (for `ledger init`)."""
     audit_db(app).ensure_tables()
 
 
-_DBS: weakref.WeakKeyDictionary[Any, AuditDb] = weakref.WeakKeyDictionary()
-_DBS_LOCK = threading.Lock()
-
-
-def audit_db(app: Any) -> AuditDb:
-    """The (cached) :class:`AuditDb` of a ledger application."""
-    with _DBS_LOCK:
-        db = _DBS.get(app)
-        if db is None:
-            db = _DBS[app] = AuditDb(app)
-        return db
+def audit_db(app: SupportLedger) -> AuditDb:
+    """The :class:`AuditDb` of a ledger application, made once and kept in its `extensions`."""
+    return app.extensions.get(AuditDb, lambda: AuditDb(app))
 
 
 def as_bytes(value: Any) -> bytes:

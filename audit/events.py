@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: Events decoded per read.
 BATCH = 2_000
@@ -21,7 +24,7 @@ def kind_of(event: Any) -> str:
 
 
 def iter_events(
-    app: Any,
+    app: SupportLedger,
     *,
     stop_position: int | None = None,
     topics: Sequence[str] = (),
@@ -44,7 +47,7 @@ def iter_events(
         last = notifications[-1].id
 
 
-def topics_of(app: Any, kinds: Sequence[str]) -> list[str]:
+def topics_of(app: SupportLedger, kinds: Sequence[str]) -> list[str]:
     """The stored topics of event kinds named like ``Award.Granted`` (module from ledger.domain)."""
     import ledger.domain as domain
 

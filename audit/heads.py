@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -25,6 +25,9 @@ from audit.db import HEADS, audit_db
 from audit.keys import load_private_key, public_key_hex
 from audit.log import leaf_count, stored_tree, unindexed_after, update_log
 from audit.merkle import EMPTY_ROOT, tree_head_message
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: The most heads one listing returns.
 MAX_HEADS = 1_000
@@ -88,7 +91,7 @@ def _covered(db: Any, cur: Any, size: int, public_key: Ed25519PublicKey) -> bool
 
 
 def sign_tree_head(
-    app: Any,
+    app: SupportLedger,
     *,
     key_path: str | os.PathLike[str] | None = None,
     only_if_grown: bool = False,
@@ -134,7 +137,7 @@ def sign_tree_head(
         return head_json(cur.fetchone())
 
 
-def latest_heads(app: Any, limit: int = 20) -> list[dict[str, Any]]:
+def latest_heads(app: SupportLedger, limit: int = 20) -> list[dict[str, Any]]:
     """The most recent signed tree heads, newest first (at most ``MAX_HEADS``)."""
     limit = max(0, min(int(limit), MAX_HEADS))
     db = audit_db(app)
@@ -145,7 +148,7 @@ def latest_heads(app: Any, limit: int = 20) -> list[dict[str, Any]]:
         return [head_json(row) for row in cur.fetchall()]
 
 
-def latest_head(app: Any) -> dict[str, Any] | None:
+def latest_head(app: SupportLedger) -> dict[str, Any] | None:
     """The most recent signed tree head, or None before the first."""
     heads = latest_heads(app, 1)
     return heads[0] if heads else None

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,7 @@ DEFAULT_SIGN_INTERVAL_S = 60
 DEFAULT_VERIFY_HOUR = 2
 
 
-def sign_if_grown(app: Any) -> dict[str, Any] | None:
+def sign_if_grown(app: SupportLedger) -> dict[str, Any] | None:
     """Sign a tree head if the log grew since the latest genuine one (the every-minute job).
 
     Cheap when nothing grew (one read transaction, no write lock); a missing key is logged.
@@ -43,7 +46,7 @@ def sign_if_grown(app: Any) -> dict[str, Any] | None:
     return head
 
 
-def verify_and_record(app: Any) -> int:
+def verify_and_record(app: SupportLedger) -> int:
     """Verify the whole log and store the outcome (the nightly job); returns the exit code.
 
     It indexes nothing first: an event without a leaf is itself a finding (the recorder indexes
@@ -78,7 +81,7 @@ def sign_interval_s() -> int:
     return int(text)
 
 
-def add_jobs(scheduler: Any, app: Any) -> None:
+def add_jobs(scheduler: Any, app: SupportLedger) -> None:
     """Add the audit's jobs to a scheduler (each with max_instances=1, coalesce=True)."""
     interval_s = sign_interval_s()
     verify_hour = int(os.environ.get("LEDGER_AUDIT_VERIFY_HOUR", DEFAULT_VERIFY_HOUR))

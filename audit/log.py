@@ -15,11 +15,14 @@ PostgreSQL (a rolled-back insert uses up sequence values); leaf indexes never do
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.db import LEAVES, NODES, AuditDb, as_bytes, audit_db
 from audit.merkle import EMPTY_ROOT, MerkleTree
 from ledger.leaves import row_leaf_hashes
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: The lowest level of the node cache (subtrees of 16 leaves and up are stored).
 MIN_CACHED_LEVEL = 4
@@ -121,7 +124,7 @@ def read_events(db: AuditDb, cur: Any, after_position: int, limit: int) -> list[
 
 
 def update_log(
-    app: Any, *, batch: int = INDEX_BATCH, progress: Callable[[int], None] | None = None
+    app: SupportLedger, *, batch: int = INDEX_BATCH, progress: Callable[[int], None] | None = None
 ) -> int:
     """Index every event that has no leaf yet; bring the node cache up to date; return the size.
 
@@ -168,7 +171,7 @@ def unindexed_after(db: AuditDb, cur: Any) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
-def has_unindexed(app: Any) -> bool:
+def has_unindexed(app: SupportLedger) -> bool:
     """Whether any event after the last indexed one has no leaf (two indexed look-ups)."""
     db = audit_db(app)
     with db.read() as cur:
@@ -180,14 +183,14 @@ def _position_of(db: AuditDb, cur: Any, leaf_index: int) -> int:
     return int(cur.fetchone()[0])
 
 
-def log_size(app: Any) -> int:
+def log_size(app: SupportLedger) -> int:
     """The number of events in the Merkle log now (without indexing new ones)."""
     db = audit_db(app)
     with db.read() as cur:
         return leaf_count(db, cur)
 
 
-def root_hash(app: Any, size: int | None = None) -> bytes:
+def root_hash(app: SupportLedger, size: int | None = None) -> bytes:
     """The root hash of the Merkle log at a size (default: all it holds)."""
     db = audit_db(app)
     with db.read() as cur:

@@ -8,13 +8,16 @@ its leaf stands for; ``scripts/verify_proof.py`` ignores that extra field.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.db import HEADS, audit_db
 from audit.heads import head_json, public_keys_of, signature_ok
 from audit.keys import SigningKeyError, trusted_public_keys
 from audit.log import LogError, leaf_index_of, stored_tree
 from audit.merkle import EMPTY_ROOT, consistency_proof_json, inclusion_proof_json
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: How many of the newest head rows are looked at for the latest genuine one.
 _RECENT_HEADS = 50
@@ -46,7 +49,7 @@ def _default_size(db: Any, cur: Any, leaf_index: int, available: int) -> int:
     return available
 
 
-def inclusion_proof(app: Any, position: int, tree_size: int | None = None) -> dict[str, Any]:
+def inclusion_proof(app: SupportLedger, position: int, tree_size: int | None = None) -> dict[str, Any]:
     """The inclusion proof of the event at a log position in the tree of ``tree_size`` leaves.
 
     ``tree_size`` defaults to the latest signed head's size when that head includes the event,
@@ -76,7 +79,7 @@ def inclusion_proof(app: Any, position: int, tree_size: int | None = None) -> di
     return proof
 
 
-def consistency_proof(app: Any, first: int, second: int) -> dict[str, Any]:
+def consistency_proof(app: SupportLedger, first: int, second: int) -> dict[str, Any]:
     """The proof that the tree of ``second`` leaves extends the tree of ``first`` leaves."""
     db = audit_db(app)
     with db.read() as cur:

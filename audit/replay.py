@@ -21,9 +21,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.events import as_aware, iter_events, kind_of, topics_of
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 AWARD_KINDS = (
     "Award.Granted",
@@ -114,7 +117,7 @@ def _with_derived(row: dict[str, int]) -> dict[str, int]:
 
 
 def replay(
-    app: Any, as_of: datetime | str | None = None, position: int | None = None
+    app: SupportLedger, as_of: datetime | str | None = None, position: int | None = None
 ) -> dict[str, Any]:
     """Recompute per-enterprise and per-measure balances as of an instant or a position.
 
@@ -163,7 +166,7 @@ VIEWS = (
 )
 
 
-def reconcile(app: Any) -> dict[str, Any]:
+def reconcile(app: SupportLedger) -> dict[str, Any]:
     """Compare a replay at the views' position with the views' balance tables.
 
     Reads the projections' tables (never their code) and returns ``{"position",

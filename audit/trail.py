@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.events import as_aware, iter_events, kind_of
 from ledger.disclosure import public_fields
 from ledger.money import format_yuan
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 try:
     from zoneinfo import ZoneInfo
@@ -110,7 +113,7 @@ def _doc_ref(event: Any) -> str | None:
 
 
 def iter_trail(
-    app: Any,
+    app: SupportLedger,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,
@@ -160,7 +163,7 @@ def iter_trail(
 
 
 def trail(
-    app: Any,
+    app: SupportLedger,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,

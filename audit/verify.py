@@ -40,7 +40,6 @@ Operational problems (no database, no trusted key while heads exist) raise
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import json
 import os
@@ -53,7 +52,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.db import LEAVES, NODES, VERIFICATIONS, as_bytes, audit_db
 from audit.hashworker import (
@@ -72,6 +71,9 @@ from audit.heads import all_heads, public_keys_of, signature_ok, utc_timestamp
 from audit.keys import trusted_public_keys
 from audit.log import MIN_CACHED_LEVEL, READ_BATCH, leaf_count, stored_tree
 from audit.merkle import EMPTY_ROOT, MemoryNodeCache, MerkleTree
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 INTACT = 0
 TAMPERED = 1
@@ -191,7 +193,7 @@ class _Leaves:
 
 
 def verify(
-    app: Any,
+    app: SupportLedger,
     *,
     public_keys: set[str] | None = None,
     progress: Progress | None = None,
@@ -469,10 +471,7 @@ def _recompute(
         levels = subtree_levels(chunk_hashes, chunk.first_index, MIN_CACHED_LEVEL)
         results[i] = (chunk_positions, chunk_hashes, levels)
 
-    # Rows, ints and hashes hold no reference cycles; pausing the cyclic garbage collector
-    # spares it re-scanning hundreds of thousands of new objects again and again.
-    collecting = gc.isenabled()
-    gc.disable()
+    # (`ledger audit verify` pauses the cyclic garbage collector meanwhile: ledger.tuning)
     try:
         if claims:
             helpers = [_Worker(db, chunks, claims, batch) for _ in range(count - 1)]
@@ -504,8 +503,6 @@ def _recompute(
             worker.stop()
         if claims:
             shutil.rmtree(claims, ignore_errors=True)
-        if collecting:
-            gc.enable()
     if progress is not None:
         progress(len(hashes), total)
     cache = MemoryNodeCache()
@@ -816,7 +813,7 @@ def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
-def record(app: Any, report: Report, exit_code: int | None = None) -> None:
+def record(app: SupportLedger, report: Report, exit_code: int | None = None) -> None:
     """Store a verification's outcome (for ``last_verification`` and the web view)."""
     db = audit_db(app)
     code = report.exit_code if exit_code is None else exit_code
@@ -831,7 +828,7 @@ def record(app: Any, report: Report, exit_code: int | None = None) -> None:
         )  # fmt: skip
 
 
-def record_error(app: Any, started_at: str, error: BaseException) -> None:
+def record_error(app: SupportLedger, started_at: str, error: BaseException) -> None:
     """Store a verification that could not be carried out (exit code 2)."""
     db = audit_db(app)
     data = {"started_at": started_at, "error": str(error), "exit_code": OPERATIONAL_ERROR}
@@ -845,7 +842,7 @@ def record_error(app: Any, started_at: str, error: BaseException) -> None:
         )
 
 
-def last_verification(app: Any) -> dict[str, Any] | None:
+def last_verification(app: SupportLedger) -> dict[str, Any] | None:
     """The most recent stored verification: its report as a dict, or None if none ran yet."""
     db = audit_db(app)
     with db.read() as cur:

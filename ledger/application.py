@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -18,12 +19,19 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from ledger.catalogue import Catalogue, load_catalogue
 from ledger.commands import Command, parse_command
+from ledger.container import Extensions
 from ledger.domain import Measure, User
 from ledger.errors import LedgerError
 from ledger.unit_of_work import DUPLICATE, RECORDED, Outcome, UnitOfWork, run_batch
 from ledger.users import DEFAULT_TOKEN_DAYS, SYSTEM_ACTOR, Users
 
 __all__ = ["DUPLICATE", "RECORDED", "Outcome", "SupportLedger", "UnitOfWork", "item_dict"]
+
+if TYPE_CHECKING:
+    from ledger.storage import Store
+
+#: The store's query for the stored events of many aggregates: (recorder, ids) → {id: events}.
+EventsLoader = Callable[[Any, list[UUID]], dict[UUID, list[Any]]]
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -49,8 +57,15 @@ class SupportLedger(Application[UUID]):
     conflict_attempts = 50
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, catalogue: Catalogue | None = None
+        self,
+        env: Mapping[str, str] | None = None,
+        catalogue: Catalogue | None = None,
+        store: Store | None = None,
+        load_events_many: EventsLoader | None = None,
     ) -> None:
+        """`store`: where the events are (given by `ledger.storage.open_ledger`, which
+        composes the application); `load_events_many(recorder, ids)`: the store's query for
+        the stored events of many aggregates at once (without it, one query per aggregate)."""
         # A bounded LRU cache of aggregates, fast-forwarded from the store on every get (so it
         # is never stale); a hot budget is then not replayed from its first event every time.
         base_env = {
@@ -61,6 +76,13 @@ class SupportLedger(Application[UUID]):
         }
         super().__init__({**base_env, **(env or {})})
         self.catalogue = catalogue or load_catalogue()
+        self.store = store
+        #: The parts other packages open on this application (views, audit database).
+        self.extensions = Extensions()
+        #: The stored events of many aggregates in one query (None: one query per aggregate).
+        self.select_events_many: Callable[[list[UUID]], dict[UUID, list[Any]]] | None = (
+            None if load_events_many is None else partial(load_events_many, self.recorder)
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -171,9 +193,6 @@ class SupportLedger(Application[UUID]):
             except LedgerError as error:
                 parsed.append(error)
         return run_batch(self, parsed, [actor for _data, actor in commands], dry_run)
-
-    #: Set by the storage layer: the stored events of many aggregates, in one query.
-    select_events_many: Callable[[list[UUID]], dict[UUID, list[Any]]] | None = None
 
     # -- reading current state (for `ledger show`) -------------------------------------------
 

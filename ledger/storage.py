@@ -14,8 +14,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 DEFAULT_SQLITE_PATH = Path("var") / "ledger.sqlite3"
 DEFAULT_POSTGRES_SCHEMA = "ledger"
@@ -142,7 +148,7 @@ def _postgres_store(url: str) -> Store:
 _SETUP_LOCK_KEY = 0x5EDCE_0001
 
 
-def open_ledger(url: str | None = None, *, create: bool = True, **kwargs):  # type: ignore[no-untyped-def]
+def open_ledger(url: str | None = None, *, create: bool = True, **kwargs: Any) -> SupportLedger:
     """Open the SupportLedger on the store the URL (or `LEDGER_DATABASE_URL`) names.
 
     With `create` (the default, and what `ledger init` passes), the first opening creates what
@@ -160,7 +166,7 @@ def open_ledger(url: str | None = None, *, create: bool = True, **kwargs):  # ty
                 Path(store.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
             else:
                 _require_sqlite_ledger(store.sqlite_path)
-        return _construct(store, store.env, **kwargs)
+        return compose(store, store.env, **kwargs)
     import psycopg  # an infrastructure detail, kept out of the domain
 
     schema = store.postgres_schema
@@ -181,14 +187,14 @@ def open_ledger(url: str | None = None, *, create: bool = True, **kwargs):  # ty
                     f"PostgreSQL 数据库 {db!r} 中没有账本模式 {schema!r}"
                     + ("" if not schema_exists else "（其事件表不存在）"),
                 )
-            return _construct(store, {**store.env, "CREATE_TABLE": "n"}, **kwargs)
+            return compose(store, {**store.env, "CREATE_TABLE": "n"}, **kwargs)
         conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))
         try:
             schema_exists, table_exists = _postgres_ledger_exists(conn, schema)
             if not schema_exists:
                 conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             env = {**store.env, "CREATE_TABLE": "n" if table_exists else "y"}
-            return _construct(store, env, **kwargs)
+            return compose(store, env, **kwargs)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
 
@@ -240,19 +246,20 @@ def _require_sqlite_ledger(path: str) -> None:
         )
 
 
-def _construct(store: Store, env: dict[str, str], **kwargs):  # type: ignore[no-untyped-def]
+def compose(store: Store, env: dict[str, str], **kwargs: Any) -> SupportLedger:
+    """Compose the application on this store: its settings, the store itself and the store's
+    batch loader go in through the constructor; then the append-only guards are installed."""
     from ledger.application import SupportLedger
     from ledger.guards import install_append_only_guards
 
-    app = SupportLedger(env=env, **kwargs)
-    app.store = store  # type: ignore[attr-defined]
-    app.select_events_many = lambda ids: select_events_many(app, ids)  # type: ignore[method-assign]
+    app = SupportLedger(
+        env=env, store=store, load_events_many=partial(select_events_many, store), **kwargs
+    )
     install_append_only_guards(store, app.recorder.events_table_name)
     return app
 
 
-
-def select_events_many(app, aggregate_ids: list) -> dict:  # type: ignore[no-untyped-def]
+def select_events_many(store: Store, recorder: Any, aggregate_ids: list[UUID]) -> dict[UUID, list[Any]]:
     """The stored events of many aggregates in one query: {id: [StoredEvent, …]} in version order.
 
     The application asks this once per batch for the receipts, enterprises and awards its
@@ -260,18 +267,17 @@ def select_events_many(app, aggregate_ids: list) -> dict:  # type: ignore[no-unt
     """
     from eventsourcing.persistence import StoredEvent
 
-    found: dict = {}
+    found: dict[UUID, list[Any]] = {}
     if not aggregate_ids:
         return found
-    recorder = app.recorder
     table = recorder.events_table_name
-    if app.store.is_postgres:
+    if store.is_postgres:
         from psycopg.sql import SQL, Identifier
 
         statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(schema=Identifier(app.store.postgres_schema), table=Identifier(table))
+        ).format(schema=Identifier(store.postgres_schema), table=Identifier(table))
         with recorder.datastore.transaction(commit=False) as cursor:
             cursor.execute(statement, (list(aggregate_ids),))
             for row in cursor.fetchall():

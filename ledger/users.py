@@ -16,13 +16,16 @@ import secrets
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
 
 from ledger.credentials import PASSWORD, TOKEN, Credentials, iso, utc_now
 from ledger.domain import ROLES, User
 from ledger.errors import Forbidden, InvalidState, UnknownActor, ValidationFailed
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: The actor recorded for facts the ledger itself sets up (the first admin).
 SYSTEM_ACTOR = "system"
@@ -113,7 +116,7 @@ _DUMMY_HASH: list[str] = []
 class Users:
     """The users of one ledger: registration, roles, tokens, passwords, rotation."""
 
-    def __init__(self, app: Any, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, app: SupportLedger, clock: Callable[[], datetime] = utc_now) -> None:
         self.app = app
         self.credentials = Credentials(app)
         #: The current instant (UTC); expiry is judged by it.

@@ -15,8 +15,9 @@ from typing import Any
 import click
 
 from ledger import cli_plugins
-from ledger.cli import open_app
+from ledger.cli_support import open_app
 from ledger.money import format_yuan
+from ledger.tuning import bulk_command
 from projections import queries
 from projections.runner import DEFAULT_BATCH_SIZE, Runner
 
@@ -62,7 +63,8 @@ def project(ctx: click.Context, rebuild: bool, batch_size: int) -> None:
                    nl=False)  # fmt: skip
 
     runner = Runner(app, batch_size=batch_size, progress=progress)
-    applied = runner.rebuild() if rebuild else runner.catch_up()
+    with bulk_command():  # this process does nothing else meanwhile (ledger.tuning)
+        applied = runner.rebuild() if rebuild else runner.catch_up()
     elapsed_s = time.monotonic() - started
     click.echo("", err=True)
     click.echo(

@@ -12,12 +12,15 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.identifiers import TOWNS
 from projections.recorder import open_views
 from projections.runner import ViewsBehind, wait_for_position
 from projections.trail import recorded_text, recorded_us, render
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 __all__ = [
     "AwardBalance",
@@ -58,7 +61,7 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _ready(app: Any, min_position: int | None, timeout_s: float) -> Any:
+def _ready(app: SupportLedger, min_position: int | None, timeout_s: float) -> Any:
     if min_position is not None:
         wait_for_position(app, min_position, timeout_s)
     return open_views(app)
@@ -111,7 +114,7 @@ def _amounts(row: dict[str, Any]) -> dict[str, int]:
 
 
 def enterprise_balances(
-    app: Any,
+    app: SupportLedger,
     uscc: str,
     fiscal_year: int | None = None,
     min_position: int | None = None,
@@ -155,7 +158,7 @@ class AwardBalance(_Record):
 
 
 def award_balances(
-    app: Any,
+    app: SupportLedger,
     reference: str | None = None,
     uscc: str | None = None,
     fiscal_year: int | None = None,
@@ -216,7 +219,7 @@ class MeasureBalance(_Record):
 
 
 def measure_balances(
-    app: Any,
+    app: SupportLedger,
     code: str | None = None,
     fiscal_year: int | None = None,
     min_position: int | None = None,
@@ -274,7 +277,7 @@ class TownBalance(_Record):
 
 
 def town_balances(
-    app: Any,
+    app: SupportLedger,
     town_code: str | None = None,
     fiscal_year: int | None = None,
     min_position: int | None = None,
@@ -331,7 +334,7 @@ class EnterpriseSummary(_Record):
 
 
 def enterprises(
-    app: Any,
+    app: SupportLedger,
     search: str | None = None,
     town_code: str | None = None,
     offset: int = 0,
@@ -456,7 +459,7 @@ def _breakdown(rows: list[dict[str, Any]], column: str) -> tuple[Breakdown, ...]
 
 
 def metrics(
-    app: Any,
+    app: SupportLedger,
     fiscal_year: int | None = None,
     measure: str | None = None,
     town_code: str | None = None,
@@ -591,7 +594,7 @@ def _instant(value: datetime | str) -> int:
 
 
 def trail(
-    app: Any,
+    app: SupportLedger,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,
@@ -672,7 +675,7 @@ class ViewsPosition(_Record):
         return max(0, self.log_position - self.position)
 
 
-def views_position(app: Any) -> ViewsPosition:
+def views_position(app: SupportLedger) -> ViewsPosition:
     """The position every view has reached, when that event was recorded, and the log's end."""
     views = open_views(app)
     position = views.position()

@@ -15,13 +15,16 @@ import itertools
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
 from ledger.schema import require_creatable
 from projections import tables as t
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 Row = dict[str, Any]
 POSTGRES_TRACKING_TABLE = "projection_tracking"
@@ -363,11 +366,13 @@ class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
                 copy.write_row(row)
 
 
-def open_views(app: Any) -> ViewsRecorderMixin:
-    """The views recorder for the store the ledger application uses (tables created)."""
-    cache = getattr(app, "_projection_views", None)
-    if cache is not None:
-        return cache
+def open_views(app: SupportLedger) -> ViewsRecorderMixin:
+    """The views recorder for the store the ledger application uses (tables created), opened
+    once per application and kept in its `extensions`."""
+    return app.extensions.get(ViewsRecorderMixin, lambda: _make_views(app))
+
+
+def _make_views(app: SupportLedger) -> ViewsRecorderMixin:
     datastore = app.factory.datastore
     recorder: Any
     if app.store.backend == "postgresql":
@@ -379,11 +384,11 @@ def open_views(app: Any) -> ViewsRecorderMixin:
     # not create it.
     if require_creatable(app.store, recorder.required_names()):
         recorder.create_table()
-    app._projection_views = recorder
-    return recorder
+    views: ViewsRecorderMixin = recorder
+    return views
 
 
-def create_tables(app: Any) -> None:
+def create_tables(app: SupportLedger) -> None:
     """Create the view tables, their indexes and the tracking table where missing (for
     `ledger init`)."""
     open_views(app)

@@ -14,19 +14,20 @@ SQLite, and commits whatever has arrived as one batch.
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import queue
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.recorder import PositionMoved, ViewsRecorderMixin, open_views
 from projections.state import ViewState
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class Runner:
 
     def __init__(
         self,
-        app: Any,
+        app: SupportLedger,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Progress | None = None,
@@ -145,19 +146,18 @@ class Runner:
         on SQLite the library's C code, given multi-row statements — with `executemany` the
         driver took the GIL again after every row, and a committing thread was slower).
         """
-        with _no_cyclic_gc():
-            if self.views.commit_in_background:
-                return self._catch_up_committing_behind(stop)
-            total = 0
-            end = self.app.recorder.max_notification_id() or 0
-            while stop is None or not stop.is_set():
-                applied = self.step()
-                if applied == 0:
-                    break
-                total += applied
-                if self.progress is not None:
-                    self.progress(self.position, max(end, self.position))
-            return total
+        if self.views.commit_in_background:
+            return self._catch_up_committing_behind(stop)
+        total = 0
+        end = self.app.recorder.max_notification_id() or 0
+        while stop is None or not stop.is_set():
+            applied = self.step()
+            if applied == 0:
+                break
+            total += applied
+            if self.progress is not None:
+                self.progress(self.position, max(end, self.position))
+        return total
 
     def _catch_up_committing_behind(self, stop: threading.Event | None) -> int:
         """`catch_up` with each batch committed while the next one is prepared.
@@ -262,42 +262,19 @@ class Runner:
             raise failed[0]
 
 
-@contextlib.contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while batches are applied.
-
-    A batch allocates a few objects per event (decoded events, trail tuples) and the state in
-    memory grows with every award; each full collection would walk all of it again, which was
-    measured to cost a good part of a rebuild. The objects of a batch hold no reference cycles
-    (reference counting frees them), so collection can wait until the catch-up is done.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 class _BackgroundCommits:
     """Commits batches in a second thread, one at a time, while the caller prepares the next.
 
-    While a batch is in flight Python's switch interval is shortened, so that the committing
-    thread, back from waiting for the server, gets the GIL soon rather than after the other
-    thread's full 5 ms slice.
+    (`ledger project` shortens Python's switch interval meanwhile, so that the committing
+    thread, back from the server, gets the GIL soon: see `ledger.tuning`.)
     """
-
-    SWITCH_INTERVAL_S = 0.0005
 
     def __init__(self, views: ViewsRecorderMixin) -> None:
         self.views = views
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projections-commit")
         self.in_flight: tuple[Future[None], Batch] | None = None
-        self.switch_interval = sys.getswitchinterval()
 
     def __enter__(self) -> _BackgroundCommits:
-        sys.setswitchinterval(min(self.switch_interval, self.SWITCH_INTERVAL_S))
         return self
 
     def submit(self, batch: Batch) -> None:
@@ -322,20 +299,19 @@ class _BackgroundCommits:
                 self.in_flight = None
         finally:
             self.executor.shutdown(wait=True)
-            sys.setswitchinterval(self.switch_interval)
 
 
-def catch_up(app: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+def catch_up(app: SupportLedger, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
     """Bring every view up to the end of the log; returns how many events were applied."""
     return Runner(app, batch_size=batch_size).catch_up()
 
 
-def rebuild(app: Any, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+def rebuild(app: SupportLedger, batch_size: int = DEFAULT_BATCH_SIZE) -> int:
     """Rebuild every view from the whole log; returns how many events were applied."""
     return Runner(app, batch_size=batch_size).rebuild()
 
 
-def wait_for_position(app: Any, position: int, timeout_s: float) -> None:
+def wait_for_position(app: SupportLedger, position: int, timeout_s: float) -> None:
     """Wait, polling, until the views have reached `position`; raise `ViewsBehind` after
     `timeout_s`."""
     views = open_views(app)

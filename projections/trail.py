@@ -18,6 +18,9 @@ from ledger.money import format_yuan
 from projections import tables as t
 
 if TYPE_CHECKING:
+    from ledger.application import SupportLedger
+
+if TYPE_CHECKING:
     from projections.state import ViewState
 
 
@@ -233,7 +236,7 @@ def trail_row(
 _GAP = 64
 
 
-def _events_at(app: Any, positions: list[int]) -> dict[int, Any]:
+def _events_at(app: SupportLedger, positions: list[int]) -> dict[int, Any]:
     """The notifications at these positions of the log, by position (read in runs)."""
     wanted = sorted(set(positions))
     found: dict[int, Any] = {}
@@ -257,7 +260,7 @@ def _lookup(query: Callable[..., list[dict[str, Any]]], sql: str, ids: set[str])
 
 
 def render(
-    app: Any, query: Callable[..., list[dict[str, Any]]], rows: list[dict[str, Any]]
+    app: SupportLedger, query: Callable[..., list[dict[str, Any]]], rows: list[dict[str, Any]]
 ) -> list[tuple[str, str, str, str, str]]:
     """(aggregate type, aggregate id, event type, English summary, Chinese summary) of trail
     rows, from their events in the log and what the rows and the views name (the same text

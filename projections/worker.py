@@ -20,11 +20,14 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from projections.locks import StoreLock
 from projections.runner import DEFAULT_BATCH_SIZE, Runner
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,7 @@ JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
 
 
 def build_scheduler(
-    app: Any,
+    app: SupportLedger,
     stop: threading.Event,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -102,7 +105,7 @@ def worker_follows(store: Any) -> bool:
         lock.close()
 
 
-def run_worker(app: Any, *, batch_size: int = DEFAULT_BATCH_SIZE, say: Callable[[str], None]) -> None:
+def run_worker(app: SupportLedger, *, batch_size: int = DEFAULT_BATCH_SIZE, say: Callable[[str], None]) -> None:
     """Run the worker until SIGTERM or SIGINT."""
     stop = threading.Event()
     scheduler = build_scheduler(app, stop, batch_size=batch_size, say=say)

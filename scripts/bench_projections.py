@@ -20,6 +20,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -31,6 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ledger import tuning
 from ledger.identifiers import make_org_code, make_uscc
 from ledger.storage import open_ledger, store_from_url
 from projections.runner import Runner
@@ -121,9 +123,19 @@ def read_and_decode(app: Any, page: int) -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+#: The process-wide switches each --tuning applies around a rebuild (see ledger/tuning.py).
+TUNINGS = {
+    "command": tuning.bulk_command,  # as `ledger project --rebuild` does
+    "gc": tuning.cyclic_gc_paused,
+    "none": contextlib.nullcontext,
+}
+TUNING = "command"
+
+
 def rebuild(app: Any, batch_size: int) -> tuple[int, float]:
     started = time.perf_counter()
-    count = Runner(app, batch_size=batch_size).rebuild()
+    with TUNINGS[TUNING]():
+        count = Runner(app, batch_size=batch_size).rebuild()
     return count, time.perf_counter() - started
 
 
@@ -236,7 +248,14 @@ def main() -> None:
         help="use (and keep) this store instead of a fresh one; it is filled only if it has "
         "fewer than --events events (repeat for a SQLite and a PostgreSQL store)",
     )  # fmt: skip
+    parser.add_argument(
+        "--tuning", choices=tuple(TUNINGS), default="command",
+        help="process-wide switches around each rebuild: those of `ledger project` (default), "
+        "the paused garbage collector only, or none (ledger/tuning.py)",
+    )  # fmt: skip
     args = parser.parse_args()
+    global TUNING
+    TUNING = args.tuning
 
     def say(text: str) -> None:
         print(text, flush=True)

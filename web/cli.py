@@ -15,7 +15,6 @@ over), so that a port in use is reported plainly, in Chinese and English, with e
 from __future__ import annotations
 
 import errno
-import gc
 import logging
 import os
 import secrets
@@ -24,9 +23,12 @@ import signal
 import socket
 import sys
 import tempfile
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 
 def default_server() -> str:
@@ -130,6 +132,7 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     """
     from ledger.cli_plugins import create_tables as ensure_tables
     from ledger.storage import StoreError, open_ledger
+    from ledger.tuning import freeze_startup_objects
     from web import create_app
 
     database_url = ctx.ensure_object(dict).get("database_url")
@@ -164,8 +167,7 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
         app = create_app({**config, "LEDGER_APP": ledger_app})
         # What is made so far lives as long as the process: the garbage collector need not look
         # at it again (full collections in the middle of requests were most of the slowest ones).
-        gc.collect()
-        gc.freeze()
+        freeze_startup_objects()
         if follow:  # every process stands by; the one holding the store's lock follows
             from web.follower import EmbeddedFollower
 
@@ -201,8 +203,8 @@ def _serve_waitress(ctx: click.Context, listener: socket.socket, threads: int, f
     """One waitress process on the bound socket; its follower stops when the server stops."""
     import waitress
 
-    from ledger.cli import open_app  # here: `ledger.cli` imports this module to add the command
     from ledger.cli_plugins import create_tables as ensure_tables
+    from ledger.cli_support import open_app
     from web import create_app
 
     try:
@@ -247,9 +249,9 @@ def _run_gunicorn(make_app: Any, options: dict[str, Any]) -> None:
     Application().run()
 
 
-def create_tables(app: Any) -> None:
+def create_tables(app: SupportLedger) -> None:
     """Create the web's tables in the store where missing (for `ledger init`, through
-    `ledger.cli_plugins.TABLE_CREATORS`): whatever `web.auth.create_tables(app)` creates, if
+    the `songjiang_ledger.tables` entry point): whatever `web.auth.create_tables(app)` creates, if
     that function exists (the web keeps no table of its own in the store otherwise)."""
     from web import auth
 

@@ -20,12 +20,15 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from projections.locks import StoreLock
 from projections.recorder import PositionMoved, open_views
 from projections.runner import Runner
 from projections.worker import worker_lock
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,7 @@ class EmbeddedFollower:
 
     def __init__(
         self,
-        app: Any,
+        app: SupportLedger,
         *,
         poll_interval_s: float = POLL_INTERVAL_S,
         check_interval_s: float = CHECK_INTERVAL_S,

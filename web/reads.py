@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.disclosure import public_fields
 from ledger.identifiers import TOWNS
 from projections import queries
 from projections.recorder import open_views
 from projections.runner import ViewsBehind
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 __all__ = ["BadReadRequest", "NotInLog", "ViewsBehind"]
 
@@ -56,7 +59,7 @@ def _limit(limit: int | None, default: int = 50) -> int:
     return max(1, min(int(limit or default), LIMIT_MAX))
 
 
-def check_min_position(app: Any, min_position: int | None) -> None:
+def check_min_position(app: SupportLedger, min_position: int | None) -> None:
     """Refuse at once a `min_position` beyond the end of the log: waiting cannot help."""
     if min_position is None:
         return
@@ -71,7 +74,7 @@ def check_min_position(app: Any, min_position: int | None) -> None:
 # -- how current -------------------------------------------------------------------------------
 
 
-def status(app: Any) -> dict[str, Any]:
+def status(app: SupportLedger) -> dict[str, Any]:
     """The views' position, when that event was recorded, and the log's end position."""
     position = queries.views_position(app)
     return {
@@ -82,7 +85,7 @@ def status(app: Any) -> dict[str, Any]:
     }
 
 
-def views_at(app: Any) -> int:
+def views_at(app: SupportLedger) -> int:
     """The position every view has reached (one cheap query): what the web's cache is keyed by."""
     return open_views(app).position()
 
@@ -90,7 +93,7 @@ def views_at(app: Any) -> int:
 # -- balances and metrics ----------------------------------------------------------------------
 
 
-def enterprise(app: Any, uscc: str, min_position: int | None = None,
+def enterprise(app: SupportLedger, uscc: str, min_position: int | None = None,
                timeout_s: float = 5.0) -> dict[str, Any] | None:  # fmt: skip
     """An enterprise with its balances by fiscal year, or None if the views do not know it."""
     uscc = uscc.strip().upper()
@@ -111,7 +114,7 @@ def enterprise(app: Any, uscc: str, min_position: int | None = None,
     }
 
 
-def enterprise_list(app: Any, search: str | None = None, town_code: str | None = None,
+def enterprise_list(app: SupportLedger, search: str | None = None, town_code: str | None = None,
                     offset: int = 0, limit: int = 50, min_position: int | None = None,
                     timeout_s: float = 5.0) -> list[dict[str, Any]]:  # fmt: skip
     return _plain(queries.enterprises(
@@ -120,14 +123,14 @@ def enterprise_list(app: Any, search: str | None = None, town_code: str | None =
     ))  # fmt: skip
 
 
-def measure_balances(app: Any, code: str | None = None, fiscal_year: int | None = None,
+def measure_balances(app: SupportLedger, code: str | None = None, fiscal_year: int | None = None,
                      min_position: int | None = None, timeout_s: float = 5.0) -> list[dict[str, Any]]:  # fmt: skip
     return _plain(queries.measure_balances(
         app, code=code, fiscal_year=fiscal_year, min_position=min_position, timeout_s=timeout_s
     ))  # fmt: skip
 
 
-def town_balances(app: Any, code: str | None = None, fiscal_year: int | None = None,
+def town_balances(app: SupportLedger, code: str | None = None, fiscal_year: int | None = None,
                   min_position: int | None = None, timeout_s: float = 5.0) -> list[dict[str, Any]]:  # fmt: skip
     return _plain(queries.town_balances(
         app, town_code=code, fiscal_year=fiscal_year, min_position=min_position,
@@ -135,7 +138,7 @@ def town_balances(app: Any, code: str | None = None, fiscal_year: int | None = N
     ))  # fmt: skip
 
 
-def metrics(app: Any, fiscal_year: int | None = None, measure: str | None = None,
+def metrics(app: SupportLedger, fiscal_year: int | None = None, measure: str | None = None,
             town_code: str | None = None, min_position: int | None = None,
             timeout_s: float = 5.0) -> dict[str, Any]:  # fmt: skip
     return _plain(queries.metrics(
@@ -144,7 +147,7 @@ def metrics(app: Any, fiscal_year: int | None = None, measure: str | None = None
     ))  # fmt: skip
 
 
-def trail(app: Any, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
+def trail(app: SupportLedger, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
     """Trail entries matching the filters (see `projections.queries.trail`)."""
     return _plain(queries.trail(app, limit=_limit(limit, 100), **filters))
 
@@ -152,7 +155,7 @@ def trail(app: Any, limit: int = 100, **filters: Any) -> list[dict[str, Any]]:
 # -- rows the queries module does not offer ----------------------------------------------------
 
 
-def awards_of(app: Any, uscc: str, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+def awards_of(app: SupportLedger, uscc: str, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
     """An enterprise's awards, newest first, each with its disbursements (a page of them if
     `limit` is given)."""
     views = open_views(app)
@@ -178,7 +181,7 @@ def awards_of(app: Any, uscc: str, offset: int = 0, limit: int | None = None) ->
     return awards
 
 
-def transfers(app: Any, uscc: str | None = None, offset: int = 0,
+def transfers(app: SupportLedger, uscc: str | None = None, offset: int = 0,
               limit: int = 50) -> list[dict[str, Any]]:  # fmt: skip
     """Patent transfers, newest signed first (of one enterprise if `uscc` is given)."""
     sql = "SELECT * FROM {q}pv_transfers WHERE 1 = 1"
@@ -190,7 +193,7 @@ def transfers(app: Any, uscc: str | None = None, offset: int = 0,
     return open_views(app).query(sql, params)
 
 
-def financings(app: Any, uscc: str | None = None, offset: int = 0,
+def financings(app: SupportLedger, uscc: str | None = None, offset: int = 0,
                limit: int = 50) -> list[dict[str, Any]]:  # fmt: skip
     """IP-backed financings, newest registered first (of one enterprise if `uscc` is given)."""
     sql = "SELECT * FROM {q}pv_financings WHERE 1 = 1"
@@ -202,7 +205,7 @@ def financings(app: Any, uscc: str | None = None, offset: int = 0,
     return open_views(app).query(sql, params)
 
 
-def payments_by_month(app: Any, fiscal_year: int | None = None) -> list[dict[str, Any]]:
+def payments_by_month(app: SupportLedger, fiscal_year: int | None = None) -> list[dict[str, Any]]:
     """Approved payments (fen, count) per month of the payment date, in date order."""
     sql = (
         "SELECT SUBSTR(paid_on, 1, 7) AS month, SUM(amount_fen) AS amount_fen, COUNT(*) AS payments "
@@ -219,7 +222,7 @@ def payments_by_month(app: Any, fiscal_year: int | None = None) -> list[dict[str
     ]
 
 
-def fiscal_years(app: Any) -> list[int]:
+def fiscal_years(app: SupportLedger) -> list[int]:
     """The fiscal years any budget was opened for, newest first."""
     rows = open_views(app).query(
         "SELECT DISTINCT fiscal_year FROM {q}pv_measure_balances ORDER BY fiscal_year DESC"
@@ -230,7 +233,7 @@ def fiscal_years(app: Any) -> list[int]:
 # -- the event log -----------------------------------------------------------------------------
 
 
-def event_at(app: Any, position: int) -> dict[str, Any] | None:
+def event_at(app: SupportLedger, position: int) -> dict[str, Any] | None:
     """The stored event at a log position, decoded, with its trail entry; None if there is none."""
     if position < 1:
         return None
@@ -257,7 +260,7 @@ def event_at(app: Any, position: int) -> dict[str, Any] | None:
     }
 
 
-def events_page(app: Any, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+def events_page(app: SupportLedger, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     """Trail entries of the log after a position, in log order (a page of at most `limit`)."""
     return trail(app, after_position=max(0, after), limit=limit)
 
@@ -285,28 +288,28 @@ class NotInLog(LookupError):
     """A position or size the Merkle log does not hold (yet)."""
 
 
-def merkle_size(app: Any) -> int:
+def merkle_size(app: SupportLedger) -> int:
     """How many events the Merkle log holds (it may trail the end of the event log)."""
     from audit.log import log_size
 
     return log_size(app)
 
 
-def latest_heads(app: Any, limit: int = 10) -> list[dict[str, Any]]:
+def latest_heads(app: SupportLedger, limit: int = 10) -> list[dict[str, Any]]:
     """The latest signed tree heads, newest first."""
     from audit.heads import latest_heads as _latest_heads
 
     return list(_latest_heads(app, limit))
 
 
-def last_verification(app: Any) -> dict[str, Any] | None:
+def last_verification(app: SupportLedger) -> dict[str, Any] | None:
     """The report of the last full verification of the log, or None if none ran yet."""
     from audit.verify import last_verification as _last_verification
 
     return _last_verification(app)
 
 
-def inclusion_proof(app: Any, position: int, tree_size: int | None = None) -> dict[str, Any]:
+def inclusion_proof(app: SupportLedger, position: int, tree_size: int | None = None) -> dict[str, Any]:
     """An RFC 6962 inclusion proof of the event at a log position (default: latest head)."""
     from audit.log import LogError
     from audit.proofs import inclusion_proof as _inclusion_proof
@@ -317,7 +320,7 @@ def inclusion_proof(app: Any, position: int, tree_size: int | None = None) -> di
         raise NotInLog(str(exc)) from None
 
 
-def consistency_proof(app: Any, first: int, second: int) -> dict[str, Any]:
+def consistency_proof(app: SupportLedger, first: int, second: int) -> dict[str, Any]:
     """An RFC 6962 consistency proof between tree sizes `first` and `second`."""
     from audit.log import LogError
     from audit.proofs import consistency_proof as _consistency_proof
@@ -348,7 +351,7 @@ def parse_as_of(text: str) -> tuple[int | None, datetime | None]:
     return None, moment
 
 
-def _replay(app: Any, as_of: str) -> Any:
+def _replay(app: SupportLedger, as_of: str) -> Any:
     """The audit's independent replay of the balances as of a position or an instant."""
     from audit.replay import replay
 
@@ -358,7 +361,7 @@ def _replay(app: Any, as_of: str) -> Any:
     return replay(app, as_of=moment, position=position)
 
 
-def check_as_of(app: Any, as_of: str) -> None:
+def check_as_of(app: SupportLedger, as_of: str) -> None:
     """Refuse `as_of` where a read cannot answer it (only balances are replayed)."""
     parse_as_of(as_of)
     raise BadReadRequest(
@@ -367,7 +370,7 @@ def check_as_of(app: Any, as_of: str) -> None:
     )
 
 
-def enterprise_as_of(app: Any, uscc: str, as_of: str) -> dict[str, Any] | None:
+def enterprise_as_of(app: SupportLedger, uscc: str, as_of: str) -> dict[str, Any] | None:
     """An enterprise's balances by year as the ledger knew them at `as_of` (replayed)."""
     result = _replay(app, as_of)
     current = enterprise(app, uscc)
@@ -379,7 +382,7 @@ def enterprise_as_of(app: Any, uscc: str, as_of: str) -> dict[str, Any] | None:
     return current
 
 
-def measure_balances_as_of(app: Any, code: str, as_of: str,
+def measure_balances_as_of(app: SupportLedger, code: str, as_of: str,
                            fiscal_year: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """A measure's balances by year as the ledger knew them at `as_of` (replayed)."""
     result = _replay(app, as_of)

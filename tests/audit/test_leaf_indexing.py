@@ -105,8 +105,7 @@ def _legacy_ledger(database_url: str) -> None:
 
         with psycopg.connect(store.postgres_conninfo(), autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{store.postgres_schema}"')
-    legacy = SupportLedger(env=env)
-    legacy.store = store  # as ledger.storage.open_ledger does (the users' credentials live there)
+    legacy = SupportLedger(env=env, store=store)  # the users' credentials live in the store
     legacy.define_measures()
     legacy.register_user("admin", ["admin"], actor="")
     record_history(_as_admin_users(legacy))
