@@ -202,7 +202,7 @@ def town(args: dict[str, Any], code: str) -> Any:
         abort(404, message=f"{code[:12]!r} is not one of Songjiang's 17 town codes")
     _refuse_as_of(args)
     balances = queries.town_balances(
-        ledger(), code=found.code, fiscal_year=args.get("fiscal_year"), **_read_args(args)
+        ledger(), town_code=found.code, fiscal_year=args.get("fiscal_year"), **_read_args(args)
     )
     return {"code": found.code, "name_zh": found.name_zh, "name_en": found.name_en,
             "balances": balances}  # fmt: skip
