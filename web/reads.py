@@ -9,13 +9,16 @@ tree heads and proofs, and the audit's independent replay of balances as of an e
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.disclosure import public_fields
 from ledger.shanghai import parse_instant
 from projections import queries
 from projections.queries import ViewsBehind
 from projections.queries.common import ratio
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 __all__ = ["BadReadRequest", "NotInLog", "ViewsBehind"]
 
@@ -29,7 +32,7 @@ class BadReadRequest(ValueError):
         self.message_zh = message_zh
 
 
-def check_min_position(app: Any, min_position: int | None) -> None:
+def check_min_position(app: SupportLedger, min_position: int | None) -> None:
     """Refuse at once a `min_position` beyond the end of the log: waiting cannot help."""
     if min_position is None:
         return
@@ -44,7 +47,7 @@ def check_min_position(app: Any, min_position: int | None) -> None:
 # -- how current -------------------------------------------------------------------------------
 
 
-def status(app: Any) -> dict[str, Any]:
+def status(app: SupportLedger) -> dict[str, Any]:
     """The views' position, when that event was recorded, and the log's end position."""
     position = queries.views_position(app)
     return {
@@ -58,7 +61,7 @@ def status(app: Any) -> dict[str, Any]:
 # -- the event log -----------------------------------------------------------------------------
 
 
-def event_at(app: Any, position: int) -> dict[str, Any] | None:
+def event_at(app: SupportLedger, position: int) -> dict[str, Any] | None:
     """The stored event at a log position, decoded, with its trail entry; None if there is none."""
     if position < 1:
         return None
@@ -108,28 +111,28 @@ class NotInLog(LookupError):
     """A position or size the Merkle log does not hold (yet)."""
 
 
-def merkle_size(app: Any) -> int:
+def merkle_size(app: SupportLedger) -> int:
     """How many events the Merkle log holds (it may trail the end of the event log)."""
     from audit.log import log_size
 
     return log_size(app)
 
 
-def latest_heads(app: Any, limit: int = 10) -> list[dict[str, Any]]:
+def latest_heads(app: SupportLedger, limit: int = 10) -> list[dict[str, Any]]:
     """The latest signed tree heads, newest first."""
     from audit.heads import latest_heads as _latest_heads
 
     return list(_latest_heads(app, limit))
 
 
-def last_verification(app: Any) -> dict[str, Any] | None:
+def last_verification(app: SupportLedger) -> dict[str, Any] | None:
     """The report of the last full verification of the log, or None if none ran yet."""
     from audit.verify import last_verification as _last_verification
 
     return _last_verification(app)
 
 
-def inclusion_proof(app: Any, position: int, tree_size: int | None = None) -> dict[str, Any]:
+def inclusion_proof(app: SupportLedger, position: int, tree_size: int | None = None) -> dict[str, Any]:
     """An RFC 6962 inclusion proof of the event at a log position (default: latest head)."""
     from audit.log import LogError
     from audit.proofs import inclusion_proof as _inclusion_proof
@@ -140,7 +143,7 @@ def inclusion_proof(app: Any, position: int, tree_size: int | None = None) -> di
         raise NotInLog(str(exc)) from None
 
 
-def consistency_proof(app: Any, first: int, second: int) -> dict[str, Any]:
+def consistency_proof(app: SupportLedger, first: int, second: int) -> dict[str, Any]:
     """An RFC 6962 consistency proof between tree sizes `first` and `second`."""
     from audit.log import LogError
     from audit.proofs import consistency_proof as _consistency_proof
@@ -168,7 +171,7 @@ def parse_as_of(text: str) -> tuple[int | None, datetime | None]:
     return None, moment
 
 
-def _replay(app: Any, as_of: str) -> Any:
+def _replay(app: SupportLedger, as_of: str) -> Any:
     """The audit's independent replay of the balances as of a position or an instant."""
     from audit.replay import replay
 
@@ -178,7 +181,7 @@ def _replay(app: Any, as_of: str) -> Any:
     return replay(app, as_of=moment, position=position)
 
 
-def check_as_of(app: Any, as_of: str) -> None:
+def check_as_of(app: SupportLedger, as_of: str) -> None:
     """Refuse `as_of` where a read cannot answer it (only balances are replayed)."""
     parse_as_of(as_of)
     raise BadReadRequest(
@@ -187,7 +190,7 @@ def check_as_of(app: Any, as_of: str) -> None:
     )
 
 
-def enterprise_as_of(app: Any, uscc: str, as_of: str) -> dict[str, Any] | None:
+def enterprise_as_of(app: SupportLedger, uscc: str, as_of: str) -> dict[str, Any] | None:
     """An enterprise's balances by year as the ledger knew them at `as_of` (replayed)."""
     result = _replay(app, as_of)
     current = queries.enterprise(app, uscc)
@@ -198,7 +201,7 @@ def enterprise_as_of(app: Any, uscc: str, as_of: str) -> dict[str, Any] | None:
     return {**current.to_dict(), "balances": balances, "as_of": as_of}
 
 
-def measure_balances_as_of(app: Any, code: str, as_of: str,
+def measure_balances_as_of(app: SupportLedger, code: str, as_of: str,
                            fiscal_year: int | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """A measure's balances by year as the ledger knew them at `as_of` (replayed)."""
     result = _replay(app, as_of)

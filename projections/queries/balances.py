@@ -6,10 +6,13 @@ Amounts are integer fen. Paid = approved − reversed; outstanding = granted −
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.queries.common import DEFAULT_TIMEOUT_S, Record, ratio, ready, town_names, where
 from projections.queries.paging import PAGE_SIZE, Page, fetch_page
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ def enterprise_balance_rows(
 
 
 def enterprise_balances(
-    app: Any,
+    app: SupportLedger,
     uscc: str,
     fiscal_year: int | None = None,
     min_position: int | None = None,
@@ -122,7 +125,7 @@ def award_balance(row: dict[str, Any]) -> AwardBalance:
 
 
 def award_balances(
-    app: Any,
+    app: SupportLedger,
     reference: str | None = None,
     uscc: str | None = None,
     fiscal_year: int | None = None,
@@ -185,7 +188,7 @@ def _measure_balance(r: dict[str, Any]) -> MeasureBalance:
 
 
 def measure_balances(
-    app: Any,
+    app: SupportLedger,
     code: str | None = None,
     fiscal_year: int | None = None,
     min_position: int | None = None,
@@ -197,7 +200,7 @@ def measure_balances(
     return [_measure_balance(r) for r in budget_rows(views, code, fiscal_year)]
 
 
-def fiscal_years(app: Any) -> list[int]:
+def fiscal_years(app: SupportLedger) -> list[int]:
     """The fiscal years any budget was opened for, newest first."""
     rows = ready(app, None, 0).query(
         "SELECT DISTINCT fiscal_year FROM {q}pv_measure_balances ORDER BY fiscal_year DESC"
@@ -226,7 +229,7 @@ class TownBalance(Record):
 
 
 def town_balances(
-    app: Any,
+    app: SupportLedger,
     town_code: str | None = None,
     fiscal_year: int | None = None,
     min_position: int | None = None,

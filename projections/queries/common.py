@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.identifiers import TOWNS
 from projections.recorder import open_views
 from projections.runner import wait_for_position
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: How long a query waits, by default, for the views to reach the `min_position` it was given.
 DEFAULT_TIMEOUT_S = 5.0
@@ -30,7 +33,7 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def ready(app: Any, min_position: int | None, timeout_s: float) -> Any:
+def ready(app: SupportLedger, min_position: int | None, timeout_s: float) -> Any:
     """The views, once they have reached `min_position` (raises `ViewsBehind` after `timeout_s`)."""
     if min_position is not None:
         wait_for_position(app, min_position, timeout_s)

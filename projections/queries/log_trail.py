@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.queries.common import DEFAULT_TIMEOUT_S, Record, ready
 from projections.queries.paging import PAGE_SIZE, Page, fetch_rows
 from projections.recorder import open_views
 from projections.trail import recorded_text, recorded_us, render
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def _trail_sql(
     return sql + f" ORDER BY position {'DESC' if newest_first else 'ASC'}", params
 
 
-def _entries(app: Any, views: Any, rows: list[dict[str, Any]]) -> tuple[TrailEntry, ...]:
+def _entries(app: SupportLedger, views: Any, rows: list[dict[str, Any]]) -> tuple[TrailEntry, ...]:
     return tuple(
         TrailEntry(
             position=int(r["position"]), recorded_at=recorded_text(r["recorded_at"]),
@@ -80,7 +83,7 @@ def _entries(app: Any, views: Any, rows: list[dict[str, Any]]) -> tuple[TrailEnt
 
 
 def trail(
-    app: Any,
+    app: SupportLedger,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,
@@ -125,12 +128,12 @@ class ViewsPosition(Record):
         return max(0, self.log_position - self.position)
 
 
-def views_at(app: Any) -> int:
+def views_at(app: SupportLedger) -> int:
     """The position every view has reached (one cheap query)."""
     return open_views(app).position()
 
 
-def views_position(app: Any) -> ViewsPosition:
+def views_position(app: SupportLedger) -> ViewsPosition:
     """The position every view has reached, when that event was recorded, and the log's end."""
     views = open_views(app)
     position = views.position()

@@ -9,10 +9,13 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.queries.balances import budget_rows
 from projections.queries.common import DEFAULT_TIMEOUT_S, Record, ratio, ready
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ _NO_BUDGET = {
 
 
 def metrics(
-    app: Any,
+    app: SupportLedger,
     fiscal_year: int | None = None,
     measure: str | None = None,
     town_code: str | None = None,
@@ -222,7 +225,7 @@ class MonthlyPayments(Record):
     payments: int
 
 
-def payments_by_month(app: Any, fiscal_year: int | None = None) -> list[MonthlyPayments]:
+def payments_by_month(app: SupportLedger, fiscal_year: int | None = None) -> list[MonthlyPayments]:
     """Approved payments (fen, count) per month of the payment date, in date order."""
     sql = (
         "SELECT SUBSTR(paid_on, 1, 7) AS month, SUM(amount_fen) AS amount_fen, COUNT(*) AS payments "

@@ -4,7 +4,7 @@ transfers and IP-backed financings. Lists are paged by the one rule (`paging`)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.queries.balances import (
     AWARD_SUMS,
@@ -16,6 +16,9 @@ from projections.queries.balances import (
 )
 from projections.queries.common import DEFAULT_TIMEOUT_S, Record, like_escape, ready, town_names
 from projections.queries.paging import PAGE_SIZE, Page, fetch_page
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,10 @@ class Enterprise(Record):
 
 
 def enterprise(
-    app: Any, uscc: str, min_position: int | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+    app: SupportLedger,
+    uscc: str,
+    min_position: int | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
 ) -> Enterprise | None:
     """An enterprise with its balances by fiscal year, or None if the views do not know it."""
     views = ready(app, min_position, timeout_s)
@@ -75,7 +81,7 @@ def _summary(r: dict[str, Any]) -> EnterpriseSummary:
 
 
 def enterprises(
-    app: Any,
+    app: SupportLedger,
     search: str | None = None,
     town_code: str | None = None,
     offset: int = 0,
@@ -124,7 +130,9 @@ class AwardPayments(Record):
     disbursements: tuple[Disbursement, ...]
 
 
-def awards_of(app: Any, uscc: str, offset: int = 0, limit: int = PAGE_SIZE) -> Page[AwardPayments]:
+def awards_of(
+    app: SupportLedger, uscc: str, offset: int = 0, limit: int = PAGE_SIZE
+) -> Page[AwardPayments]:
     """An enterprise's awards, newest first, each with its disbursements; paged."""
     views = ready(app, None, 0)
     sql = "SELECT * FROM {q}pv_awards WHERE uscc = %s ORDER BY granted_on DESC, reference"
@@ -183,7 +191,7 @@ def _of(kind: type[Any]) -> Any:
     return lambda row: kind(**{name: row[name] for name in names})
 
 
-def _newest(app: Any, table: str, date_column: str, make: Any, uscc: str | None,
+def _newest(app: SupportLedger, table: str, date_column: str, make: Any, uscc: str | None,
             offset: int, limit: int) -> Page[Any]:  # fmt: skip
     sql = f"SELECT * FROM {{q}}{table} WHERE 1 = 1"
     params: list[Any] = []
@@ -195,14 +203,14 @@ def _newest(app: Any, table: str, date_column: str, make: Any, uscc: str | None,
 
 
 def transfers(
-    app: Any, uscc: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
+    app: SupportLedger, uscc: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
 ) -> Page[Transfer]:
     """Patent transfers, newest signed first (of one enterprise if `uscc` is given); paged."""
     return _newest(app, "pv_transfers", "signed_on", _of(Transfer), uscc, offset, limit)
 
 
 def financings(
-    app: Any, uscc: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
+    app: SupportLedger, uscc: str | None = None, offset: int = 0, limit: int = PAGE_SIZE
 ) -> Page[Financing]:
     """IP-backed financings, newest registered first (of one enterprise if given); paged."""
     return _newest(app, "pv_financings", "registered_on", _of(Financing), uscc, offset, limit)
