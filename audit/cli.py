@@ -297,7 +297,7 @@ def checks(pending_days: int | None, as_json: bool) -> None:
 
 def _shanghai_instant(text: str) -> datetime:
     """An ISO date or instant from the command line; without an offset it is Asia/Shanghai."""
-    from audit.trail import SHANGHAI
+    from ledger.shanghai import SHANGHAI
 
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -10,33 +10,19 @@ A command's receipt is listed beside the events the command caused.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime
+from typing import Any
 
 from audit.events import as_aware, iter_events, kind_of
 from ledger.disclosure import public_fields
 from ledger.money import format_yuan
-
-if TYPE_CHECKING:
-    from ledger.application import SupportLedger
-
-try:
-    from zoneinfo import ZoneInfo
-
-    SHANGHAI: Any = ZoneInfo("Asia/Shanghai")
-except Exception:  # no tz database: China has kept UTC+8 without daylight saving since 1991
-    SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
+from ledger.shanghai import shanghai_iso as shanghai_time
 
 #: The most entries one call returns.
 MAX_LIMIT = 10_000
 
 #: Event attributes that are not part of a summary (the library's and the trail's own columns).
 _SKIP = {"originator_id", "originator_version", "timestamp", "actor", "originator_topic"}
-
-
-def shanghai_time(instant: datetime) -> str:
-    """An instant as ISO 8601 in Asia/Shanghai (``2025-05-10T09:30:00.123456+08:00``)."""
-    return instant.astimezone(SHANGHAI).isoformat(timespec="microseconds")
 
 
 #: The longest summary line (characters).
@@ -113,7 +99,7 @@ def _doc_ref(event: Any) -> str | None:
 
 
 def iter_trail(
-    app: SupportLedger,
+    app: Any,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,
@@ -163,7 +149,7 @@ def iter_trail(
 
 
 def trail(
-    app: SupportLedger,
+    app: Any,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,

@@ -140,12 +140,18 @@ def _require_int(amount_fen: object) -> int:
     return amount_fen
 
 
-def format_yuan(amount_fen: int) -> str:
-    """Return fen as yuan text with thousands separators: 123456 → "1,234.56"."""
-    amount = _require_int(amount_fen)
-    sign = "-" if amount < 0 else ""
-    yuan, fen = divmod(abs(amount), FEN_PER_YUAN)
-    return f"{sign}{yuan:,}.{fen:02d}"
+def format_yuan(amount_fen: int, *, symbol: bool = False) -> str:
+    """Return fen as yuan text with two decimals and thousands separators: 123456 →
+    "1,234.56"; with `symbol`, "¥1,234.56" (and "-¥1,234.56" below zero).
+
+    The one yuan formatter of the project: the CLI's tables, the trail's summaries and the web
+    all use it (it runs for nearly every event of a rebuild, so it is kept short).
+    """
+    if type(amount_fen) is not int:
+        _require_int(amount_fen)
+    sign = "-" if amount_fen < 0 else ""
+    yuan, fen = divmod(abs(amount_fen), FEN_PER_YUAN)
+    return f"{sign}{'¥' if symbol else ''}{yuan:,}.{fen:02d}"
 
 
 def format_wan(amount_fen: int) -> str:

@@ -126,7 +126,7 @@ def balances_enterprise(ctx: click.Context, uscc: str, fiscal_year: int | None, 
 @click.option("--uscc", help="Only the awards of this enterprise.")
 @year_option
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
-@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--limit", default=queries.PAGE_MAX, show_default=True, type=click.IntRange(1, queries.PAGE_MAX))
 @json_option
 @click.pass_context
 def balances_award(
@@ -239,7 +239,7 @@ def metrics(
 @click.option("--from", "from_at", help="Recorded at or after this ISO instant (UTC if naive).")
 @click.option("--to", "to_at", help="Recorded before this ISO instant.")
 @click.option("--after", "after_position", type=int, help="Only positions after this one.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, queries.PAGE_MAX))
 @click.option("--zh", is_flag=True, help="Summaries in Chinese.")
 @json_option
 @click.pass_context

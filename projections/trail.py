@@ -24,14 +24,7 @@ if TYPE_CHECKING:
     from projections.state import ViewState
 
 
-def _y(fen: int) -> str:
-    """Fen as yuan text, as `ledger.money.format_yuan` writes it (kept short: it runs for
-    nearly every event of a rebuild)."""
-    if type(fen) is not int:
-        return format_yuan(fen)
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}{whole:,}.{cents:02d}"
+_y = format_yuan  # fen as yuan text, e.g. "1,234.56"
 
 
 def recorded_at_text(value: Any) -> str:

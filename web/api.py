@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 from ledger.commands import SCHEMAS, load_json
 from ledger.errors import LedgerError
 from ledger.identifiers import TOWNS
+from projections import queries
 from web import reads
 from web import schemas as s
 from web.auth import csrf, current_user, ledger, requires
@@ -121,11 +122,11 @@ def status() -> Any:
 @bp.response(200, s.EnterprisePageSchema)
 def enterprise_list(args: dict[str, Any]) -> Any:
     """Enterprises by credit code, filtered by name or code text and town; paged."""
-    rows = reads.enterprise_list(
-        ledger(), search=args.get("search"), town_code=args.get("town_code"),
+    page = queries.enterprises(
+        ledger(), search=args.get("search") or None, town_code=args.get("town_code") or None,
         offset=args["offset"], limit=args["limit"], **_read_args(args),
     )  # fmt: skip
-    return {"enterprises": rows, "offset": args["offset"], "limit": args["limit"]}
+    return {"enterprises": page.items, "offset": args["offset"], "limit": args["limit"]}
 
 
 @bp.route("/enterprises/<uscc>")
@@ -139,7 +140,7 @@ def enterprise(args: dict[str, Any], uscc: str) -> Any:
         abort(404, message=f"no enterprise has credit code {uscc[:40]!r}")
     if args.get("as_of"):
         found = reads.enterprise_as_of(ledger(), uscc[:40], args["as_of"])
-    elif args.get("min_position") is None or reads.views_at(ledger()) >= args["min_position"]:
+    elif args.get("min_position") is None or queries.views_at(ledger()) >= args["min_position"]:
         # the views are where the caller needs them: the body may be one kept at this position
         key = uscc[:40].strip().upper()
         body = cached("api.enterprise", key, lambda: _enterprise_json(key))
@@ -147,7 +148,7 @@ def enterprise(args: dict[str, Any], uscc: str) -> Any:
             abort(404, message=f"no enterprise has credit code {uscc[:40]!r}")
         return current_app.response_class(body, mimetype="application/json")
     else:
-        found = reads.enterprise(ledger(), uscc[:40], **_read_args(args))
+        found = queries.enterprise(ledger(), uscc[:40], **_read_args(args))
     if found is None:
         abort(404, message=f"no enterprise has credit code {uscc[:40]!r}")
     return found
@@ -155,7 +156,7 @@ def enterprise(args: dict[str, Any], uscc: str) -> Any:
 
 def _enterprise_json(uscc: str) -> bytes | None:
     """The JSON body of an enterprise with its balances, as the response schema dumps it."""
-    found = reads.enterprise(ledger(), uscc, timeout_s=_views_timeout_s())
+    found = queries.enterprise(ledger(), uscc, timeout_s=_views_timeout_s())
     if found is None:
         return None
     return current_app.json.dumps(s.EnterpriseSchema().dump(found)).encode() + b"\n"
@@ -175,7 +176,7 @@ def measure(args: dict[str, Any], code: str) -> Any:
     if args.get("as_of"):
         balances = reads.measure_balances_as_of(ledger(), spec.code, args["as_of"], args.get("fiscal_year"))
     else:
-        balances = reads.measure_balances(
+        balances = queries.measure_balances(
             ledger(), code=spec.code, fiscal_year=args.get("fiscal_year"), **_read_args(args)
         )
     return {
@@ -200,8 +201,8 @@ def town(args: dict[str, Any], code: str) -> Any:
     if found is None:
         abort(404, message=f"{code[:12]!r} is not one of Songjiang's 17 town codes")
     _refuse_as_of(args)
-    balances = reads.town_balances(
-        ledger(), code=found.code, fiscal_year=args.get("fiscal_year"), **_read_args(args)
+    balances = queries.town_balances(
+        ledger(), town_code=found.code, fiscal_year=args.get("fiscal_year"), **_read_args(args)
     )
     return {"code": found.code, "name_zh": found.name_zh, "name_en": found.name_en,
             "balances": balances}  # fmt: skip
@@ -217,7 +218,7 @@ def metrics(args: dict[str, Any]) -> Any:
     if args.get("town_code") and args["town_code"] not in TOWNS:
         abort(422, message="town_code is not one of Songjiang's 17 town codes",
               messages={"town_code": ["Unknown town."]})  # fmt: skip
-    return reads.metrics(
+    return queries.metrics(
         ledger(), fiscal_year=args.get("fiscal_year"), measure=args.get("measure"),
         town_code=args.get("town_code"), **_read_args(args),
     )  # fmt: skip
@@ -230,17 +231,18 @@ def metrics(args: dict[str, Any]) -> Any:
 def trail(args: dict[str, Any]) -> Any:
     """The audit trail filtered by enterprise, award, actor or measure, in log order."""
     filters = {k: args[k] for k in ("uscc", "award_reference", "actor", "measure") if args.get(k)}
-    rows = reads.trail(
+    page = queries.trail(
         ledger(), after_position=args["after"], limit=args["limit"], **filters,
         **_read_args(args),
     )  # fmt: skip
-    return _page(rows, args["limit"])
+    return _events_body(page)
 
 
-def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+def _events_body(page: queries.Page[queries.TrailEntry]) -> dict[str, Any]:
+    """A page of trail entries as the API answers it: `next_after` is set for a full page."""
     return {
-        "events": rows,
-        "next_after": rows[-1]["position"] if len(rows) == limit else None,
+        "events": page.items,
+        "next_after": page[-1].position if len(page) == page.limit else None,
         "log_position": ledger().log_position(),
     }
 
@@ -251,7 +253,7 @@ def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
 @bp.response(200, s.EventsPageSchema)
 def events(args: dict[str, Any]) -> Any:
     """Every event of the log after a position, in log order, a page at a time (≤ 500)."""
-    return _page(reads.events_page(ledger(), args["after"], args["limit"]), args["limit"])
+    return _events_body(queries.trail(ledger(), after_position=args["after"], limit=args["limit"]))
 
 
 # -- audit -------------------------------------------------------------------------------------
@@ -420,8 +422,8 @@ def init_app(app: Flask) -> None:
     def _bad_read(error: reads.BadReadRequest) -> Any:
         return jsonify(error_body("validation_error", error.message_en, error.message_zh)), 422
 
-    @app.errorhandler(reads.ViewsBehind)
-    def _behind(error: reads.ViewsBehind) -> Any:
+    @app.errorhandler(queries.ViewsBehind)
+    def _behind(error: queries.ViewsBehind) -> Any:
         body = error_body("views_behind", str(error), "视图尚未更新到所需位置，请稍后再试")
         return jsonify(body), 503, {"Retry-After": "1"}
 

@@ -117,7 +117,7 @@ def cached(name: str, parts: Hashable, make: Callable[[], Any]) -> Any:
     """
     from flask import current_app, request
 
-    from web import reads
+    from projections.queries import views_at
     from web.auth import current_user, ledger
     from web.i18n import is_english
 
@@ -125,7 +125,7 @@ def cached(name: str, parts: Hashable, make: Callable[[], Any]) -> Any:
     if cache is None:
         return make()
     app = ledger()
-    position = reads.views_at(app)
+    position = views_at(app)
     viewer = current_user()
     key = (name, parts, is_english(), viewer.rank if viewer else None, request.script_root, position)
-    return cache.get_or_make(key, make, lambda: reads.views_at(app) == position)
+    return cache.get_or_make(key, make, lambda: views_at(app) == position)

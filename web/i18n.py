@@ -7,17 +7,18 @@ stored in UTC and shown in Asia/Shanghai time.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, g, redirect, request, url_for
 from flask_babel import Babel, get_locale, get_translations
 
+from ledger.identifiers import TOWNS
 from ledger.money import format_wan, format_yuan
+from ledger.shanghai import shanghai_time
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+__all__ = ["PILLARS", "is_english", "percent", "pick", "shanghai_time", "town_name", "wan", "yuan"]
+
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "lang"
 
@@ -39,10 +40,7 @@ def is_english() -> bool:
 
 def yuan(amount_fen: Any) -> str:
     """Fen as yuan with two decimals and thousands separators: 123456 → "¥1,234.56"."""
-    if amount_fen is None:
-        return "—"
-    amount_fen = int(amount_fen)
-    return ("-¥" if amount_fen < 0 else "¥") + format_yuan(abs(amount_fen))
+    return "—" if amount_fen is None else format_yuan(int(amount_fen), symbol=True)
 
 
 def wan(amount_fen: Any) -> str:
@@ -52,30 +50,6 @@ def wan(amount_fen: Any) -> str:
     if is_english():
         return f"¥{int(amount_fen) / 100_000:,.1f}k"
     return format_wan(int(amount_fen)) + "元"
-
-
-def parse_instant(value: Any) -> datetime | None:
-    """An ISO text or datetime as an aware UTC datetime (naive values are taken as UTC)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment
-
-
-def shanghai_time(value: Any) -> str:
-    """An instant in Asia/Shanghai time, to the second: "2025-04-01 18:02:03 (UTC+8)"."""
-    moment = parse_instant(value)
-    if moment is None:
-        return "—" if value in (None, "") else str(value)
-    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
 
 
 def percent(value: Any, digits: int = 1) -> str:
@@ -88,6 +62,16 @@ def percent(value: Any, digits: int = 1) -> str:
 def pick(zh: Any, en: Any) -> Any:
     """The Chinese or the English of a pair of texts, by the request's language."""
     return en if is_english() and en else zh
+
+
+#: The policy's three pillars, in Chinese and English.
+PILLARS = {"quality": ("质量", "Quality"), "standards": ("标准", "Standards"), "ip": ("知识产权", "IP")}
+
+
+def town_name(code: str | None) -> str:
+    """A town's name in the request's language ("—" for none, the code for an unknown one)."""
+    town = TOWNS.get(code or "")
+    return pick(town.name_zh, town.name_en) if town else (code or "—")
 
 
 @bp.route("/lang/<code>")

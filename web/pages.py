@@ -1,5 +1,6 @@
 """The read-only pages for overseers: dashboard, enterprises, measures, transfers, financing,
-audit and single events. Each view parses its query, calls `web.reads` and renders.
+audit and single events. Each view parses its query, asks `projections.queries` (the views)
+or `web.reads` (the log, the audit) and renders the records it gets.
 
 Every page shows how current it is: the views' position, when that event was recorded, and the
 end of the log.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from flask import Blueprint, Flask, Response, abort, g, render_template, request, url_for
@@ -18,19 +20,21 @@ from markupsafe import Markup, escape
 
 from ledger.csvsafe import SafeDictWriter
 from ledger.identifiers import TOWNS
+from projections import queries
+from projections.queries import AwardPayments, TrailEntry
 from web import charts, reads
 from web.auth import ledger, requires
 from web.cache import cached
-from web.i18n import is_english, pick, shanghai_time, yuan
+from web.i18n import PILLARS, is_english, pick, shanghai_time, town_name, yuan
+from web.schemas import REQUEST_MAX
 
 bp = Blueprint("pages", __name__)
 
-PAGE_SIZE = 50
+PAGE_SIZE = queries.PAGE_SIZE
 #: Trail entries on an enterprise page, newest first; older ones are a link away.
 TRAIL_PAGE_SIZE = 10
 #: Awards (each with its payments) on an enterprise page, newest first; older ones are a link away.
 AWARDS_PAGE_SIZE = 10
-PILLARS = {"quality": ("质量", "Quality"), "standards": ("标准", "Standards"), "ip": ("知识产权", "IP")}
 
 
 def _int_arg(name: str, default: int | None = None, low: int = 0, high: int = 10**12) -> int | None:
@@ -63,13 +67,8 @@ def _measure_title(code: str) -> str:
     return pick(spec.title_zh, spec.title_en) if spec else code
 
 
-def _town_name(code: str | None) -> str:
-    town = TOWNS.get(code or "")
-    return pick(town.name_zh, town.name_en) if town else (code or "—")
-
-
 def _fiscal_year() -> int | None:
-    years = reads.fiscal_years(ledger())
+    years = queries.fiscal_years(ledger())
     year = _int_arg("year", None, 2000, 2100)
     if year is None:
         return years[0] if years else None
@@ -88,26 +87,26 @@ def dashboard() -> Any:
 def _dashboard_body(year_asked: int | None) -> Markup:
     """The dashboard's content (metrics over every row: kept per views position, see web.cache)."""
     app = ledger()
-    years = reads.fiscal_years(app)
+    years = queries.fiscal_years(app)
     year = year_asked if year_asked is not None else (years[0] if years else None)
-    balances = reads.measure_balances(app, fiscal_year=year)
-    months = reads.payments_by_month(app, year)
-    metrics = reads.metrics(app, fiscal_year=year)
+    balances = queries.measure_balances(app, fiscal_year=year)
+    months = queries.payments_by_month(app, year)
+    metrics = queries.metrics(app, fiscal_year=year)
     yuan_wan = 1_000_000  # fen per 万元
     budget_chart = charts.bars(
         _("Budget use per measure (10,000 yuan)"),
-        [b["measure"] for b in balances],
+        [b.measure for b in balances],
         [
-            (_("Appropriated"), [b["appropriated_fen"] / yuan_wan for b in balances]),
-            (_("Committed"), [(b["committed_fen"] - b["released_fen"]) / yuan_wan for b in balances]),
-            (_("Paid"), [b["paid_fen"] / yuan_wan for b in balances]),
+            (_("Appropriated"), [b.appropriated_fen / yuan_wan for b in balances]),
+            (_("Committed"), [(b.committed_fen - b.released_fen) / yuan_wan for b in balances]),
+            (_("Paid"), [b.paid_fen / yuan_wan for b in balances]),
         ],
     )
     pillar_fen: dict[str, int] = defaultdict(int)
     specs = _measures()
     for b in balances:
-        spec = specs.get(b["measure"])
-        pillar_fen[spec.pillar if spec else "?"] += b["paid_fen"]
+        spec = specs.get(b.measure)
+        pillar_fen[spec.pillar if spec else "?"] += b.paid_fen
     pillars = [
         {"pillar": p, "name": pick(*PILLARS.get(p, (p, p))), "paid_fen": fen}
         for p, fen in sorted(pillar_fen.items())
@@ -117,16 +116,16 @@ def _dashboard_body(year_asked: int | None) -> Markup:
     )
     month_chart = charts.line(
         _("Payments per month (10,000 yuan)"),
-        [m["month"] for m in months],
-        [(_("Paid"), [m["amount_fen"] / yuan_wan for m in months])],
+        [m.month for m in months],
+        [(_("Paid"), [m.amount_fen / yuan_wan for m in months])],
     )
-    kinds = metrics["by_transferor_kind"]
+    kinds = metrics.by_transferor_kind
     transfer_chart = charts.bars(
         _("Patent transfers by transferor"),
-        [k["key"] for k in kinds],
+        [k.key for k in kinds],
         [
-            (_("Recorded"), [k["recorded"] for k in kinds]),
-            (_("Put into production"), [k["implemented"] for k in kinds]),
+            (_("Recorded"), [k.recorded for k in kinds]),
+            (_("Put into production"), [k.implemented for k in kinds]),
         ],
     )
     return Markup(render_template(
@@ -146,13 +145,14 @@ def enterprises() -> Any:
     if town and town not in TOWNS:
         town = ""
     page = _int_arg("page", 1, 1, 100_000) or 1
-    rows = reads.enterprise_list(
-        ledger(), search=search, town_code=town, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
-    )
+    rows = queries.enterprises(
+        ledger(), search=search or None, town_code=town or None, offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )  # fmt: skip
     return render_template(
-        "enterprises.html", rows=rows[:PAGE_SIZE], has_next=len(rows) > PAGE_SIZE, page=page,
+        "enterprises.html", rows=rows, has_next=rows.has_more, page=page,
         q=search, town=town, towns=sorted(TOWNS.values(), key=lambda t: t.code),
-        town_name=_town_name,
+        town_name=town_name,
     )  # fmt: skip
 
 
@@ -207,7 +207,7 @@ class TrailRow(NamedTuple):
     summary: str
 
 
-def trail_rows(entries: list[dict[str, Any]]) -> list[TrailRow]:
+def trail_rows(entries: Sequence[TrailEntry]) -> list[TrailRow]:
     """Trail entries with their display texts made once (links, Beijing time, language)."""
     if not entries:
         return []
@@ -215,9 +215,9 @@ def trail_rows(entries: list[dict[str, Any]]) -> list[TrailRow]:
     english = is_english()
     return [
         TrailRow(
-            r["position"], f"{base}{r['position']}", shanghai_time(r["recorded_at"]),
-            r["actor"] or "—", r["event_type"], r["doc_ref"] or "—",
-            (r["summary_en"] or r["summary_zh"]) if english else r["summary_zh"],
+            r.position, f"{base}{r.position}", shanghai_time(r.recorded_at),
+            r.actor or "—", r.event_type, r.doc_ref or "—",
+            (r.summary_en or r.summary_zh) if english else r.summary_zh,
         )
         for r in entries
     ]  # fmt: skip
@@ -239,19 +239,18 @@ class AwardRow(NamedTuple):
     payments: list[tuple[str, str, str, str]]
 
 
-def _award_rows(awards: list[dict[str, Any]]) -> list[AwardRow]:
+def _award_rows(awards: Sequence[AwardPayments]) -> list[AwardRow]:
     links: dict[str, tuple[str, str]] = {}
     rows = []
-    for a in awards:
-        code = a["measure"]
-        if code not in links:
-            links[code] = (url_for("pages.measure", code=code), _measure_title(code))
-        href, title = links[code]
+    for found in awards:
+        a = found.award
+        if a.measure not in links:
+            links[a.measure] = (url_for("pages.measure", code=a.measure), _measure_title(a.measure))
+        href, title = links[a.measure]
         rows.append(AwardRow(
-            a["reference"], bool(a["is_revoked"]), code, href, title, a["item"], a["decision_ref"],
-            a["granted_on"], yuan(a["granted_fen"]), yuan(a["paid_fen"]),
-            [(d["paid_on"], yuan(d["amount_fen"]), d["voucher_no"], d["status"])
-             for d in a["disbursements"]],
+            a.reference, a.revoked, a.measure, href, title, a.item, a.decision_ref,
+            a.granted_on, yuan(a.granted_fen), yuan(a.paid_fen),
+            [(d.paid_on, yuan(d.amount_fen), d.voucher_no, d.status) for d in found.disbursements],
         ))  # fmt: skip
     return rows
 
@@ -267,26 +266,27 @@ def _enterprise_body(uscc: str, before: int | None, awards_page: int) -> tuple[s
     language, so the template only places strings: a page nobody asked for yet is cheap too.
     """
     app = ledger()
-    found = reads.enterprise(app, uscc)
+    found = queries.enterprise(app, uscc)
     if found is None:
         return None
-    uscc = found["uscc"]
-    awards = reads.awards_of(
-        app, uscc, offset=(awards_page - 1) * AWARDS_PAGE_SIZE, limit=AWARDS_PAGE_SIZE + 1
+    uscc = found.uscc
+    awards = queries.awards_of(
+        app, uscc, offset=(awards_page - 1) * AWARDS_PAGE_SIZE, limit=AWARDS_PAGE_SIZE
     )
-    trail = reads.trail(app, uscc=uscc, newest_first=True, after_position=before, limit=TRAIL_PAGE_SIZE)
+    trail = queries.trail(app, uscc=uscc, newest_first=True, after_position=before, limit=TRAIL_PAGE_SIZE)
     balances = [
-        Markup(f'<tr><th scope="row">{int(b["fiscal_year"])}</th><td class="num">{int(b["awards"])}</td>'
-               + "".join([f'<td class="num">{yuan(b[c])}</td>' for c in _BALANCE_COLUMNS]) + "</tr>")
-        for b in found["balances"]
+        Markup(f'<tr><th scope="row">{int(b.fiscal_year)}</th><td class="num">{int(b.awards)}</td>'
+               + "".join([f'<td class="num">{yuan(getattr(b, c))}</td>' for c in _BALANCE_COLUMNS])
+               + "</tr>")
+        for b in found.balances
     ]  # a year, a count and yuan figures (digits, "¥,.-—"): nothing to escape; ~10 cells a year
-    older = trail[-1]["position"] if len(trail) == TRAIL_PAGE_SIZE else None
-    return found["name"], Markup(render_template(
-        "_enterprise_body.html", e=found, T=texts(), town=_town_name(found["town_code"]),
-        balances=balances, awards=_award_rows(awards[:AWARDS_PAGE_SIZE]), awards_page=awards_page,
-        more_awards=len(awards) > AWARDS_PAGE_SIZE,
-        transfers=reads.transfers(app, uscc=uscc, limit=200),
-        financings=reads.financings(app, uscc=uscc, limit=200), trail=trail_rows(trail),
+    older = trail[-1].position if len(trail) == TRAIL_PAGE_SIZE else None
+    return found.name, Markup(render_template(
+        "_enterprise_body.html", e=found, T=texts(), town=town_name(found.town_code),
+        balances=balances, awards=_award_rows(awards), awards_page=awards_page,
+        more_awards=awards.has_more,
+        transfers=queries.transfers(app, uscc=uscc, limit=200),
+        financings=queries.financings(app, uscc=uscc, limit=200), trail=trail_rows(trail),
         newer_trail=before is not None, older=older,
     ))  # fmt: skip
 
@@ -297,10 +297,10 @@ def measures() -> Any:
     """The thirteen measures with their budgets and spending for a year."""
     app = ledger()
     year = _fiscal_year()
-    balances = {b["measure"]: b for b in reads.measure_balances(app, fiscal_year=year)}
+    balances = {b.measure: b for b in queries.measure_balances(app, fiscal_year=year)}
     return render_template(
         "measures.html", specs=ledger().catalogue.measures, balances=balances, year=year,
-        years=reads.fiscal_years(app), pillars=PILLARS,
+        years=queries.fiscal_years(app), pillars=PILLARS,
     )  # fmt: skip
 
 
@@ -313,9 +313,9 @@ def measure(code: str) -> Any:
         abort(404)
     app = ledger()
     return render_template(
-        "measure.html", spec=spec, balances=reads.measure_balances(app, code=spec.code),
-        metrics=reads.metrics(app, measure=spec.code),
-        trail=trail_rows(reads.trail(app, measure=spec.code, newest_first=True, limit=PAGE_SIZE)),
+        "measure.html", spec=spec, balances=queries.measure_balances(app, code=spec.code),
+        metrics=queries.metrics(app, measure=spec.code),
+        trail=trail_rows(queries.trail(app, measure=spec.code, newest_first=True, limit=PAGE_SIZE)),
         pillars=PILLARS,
     )  # fmt: skip
 
@@ -325,10 +325,8 @@ def measure(code: str) -> Any:
 def transfers() -> Any:
     """Patent transfers and licences with their outcomes, newest first."""
     page = _int_arg("page", 1, 1, 100_000) or 1
-    rows = reads.transfers(ledger(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
-    return render_template(
-        "transfers.html", rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE
-    )
+    rows = queries.transfers(ledger(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return render_template("transfers.html", rows=rows, page=page, has_next=rows.has_more)
 
 
 @bp.route("/financing")
@@ -336,10 +334,8 @@ def transfers() -> Any:
 def financing() -> Any:
     """IP-backed financings (pledge loans, insurance, securitisation), newest first."""
     page = _int_arg("page", 1, 1, 100_000) or 1
-    rows = reads.financings(ledger(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
-    return render_template(
-        "financing.html", rows=rows[:PAGE_SIZE], page=page, has_next=len(rows) > PAGE_SIZE
-    )
+    rows = queries.financings(ledger(), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+    return render_template("financing.html", rows=rows, page=page, has_next=rows.has_more)
 
 
 @bp.route("/audit")
@@ -382,9 +378,9 @@ def event(position: int) -> Any:
 def export_trail() -> Any:
     """The audit trail as CSV (UTF-8 with BOM for spreadsheets), filtered like the API."""
     after = _int_arg("after", 0, 0) or 0
-    limit = _int_arg("limit", 500, 1, reads.LIMIT_MAX) or 500
+    limit = _int_arg("limit", REQUEST_MAX, 1, REQUEST_MAX) or REQUEST_MAX
     filters = {k: request.args.get(k) for k in ("uscc", "measure", "actor") if request.args.get(k)}
-    rows = reads.trail(ledger(), after_position=after, limit=limit, **filters)
+    rows = [e.to_dict() for e in queries.trail(ledger(), after_position=after, limit=limit, **filters)]
     out = io.StringIO()
     columns = ["position", "recorded_at", "actor", "event_type", "uscc", "award_reference",
                "measure", "doc_ref", "summary_zh", "summary_en"]  # fmt: skip
@@ -399,4 +395,4 @@ def export_trail() -> Any:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(freshness=freshness, town_name=_town_name, texts=texts)
+    app.jinja_env.globals.update(freshness=freshness, town_name=town_name, texts=texts)

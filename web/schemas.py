@@ -14,6 +14,9 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, valid
 from ledger.commands import MEASURE_CODES
 
 Fen = fields.Integer  # amounts are integer fen in every response
+#: The most records one API request (or CSV export) may ask for; the read side's own paging
+#: rule (`projections.queries.paging`) allows up to PAGE_MAX, this is the HTTP bound under it.
+REQUEST_MAX = 500
 
 
 class Out(Schema):
@@ -70,7 +73,7 @@ class EnterpriseListArgs(ReadArgs):
     search = QueryText(validate=validate.Length(max=100), metadata={"description": "Name or credit code text"})
     town_code = QueryText(validate=validate.Length(max=9))
     offset = fields.Integer(load_default=0, validate=validate.Range(0, 10**6))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 500))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, REQUEST_MAX))
 
 
 class YearArgs(ReadArgs):
@@ -84,7 +87,7 @@ class MetricsArgs(YearArgs):
 
 class EventsArgs(Args):
     after = fields.Integer(load_default=0, validate=validate.Range(0, 2**53), metadata={"description": "Return events after this position"})
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500), metadata={"description": "At most 500"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, REQUEST_MAX), metadata={"description": "At most 500"})
 
 
 class TrailArgs(EventsArgs):
