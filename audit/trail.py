@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.events import as_aware, iter_events, kind_of
 from ledger.disclosure import public_fields
 from ledger.money import format_yuan
 from ledger.shanghai import shanghai_iso as shanghai_time
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 #: The most entries one call returns.
 MAX_LIMIT = 10_000
@@ -99,7 +102,7 @@ def _doc_ref(event: Any) -> str | None:
 
 
 def iter_trail(
-    app: Any,
+    app: SupportLedger,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,
@@ -149,7 +152,7 @@ def iter_trail(
 
 
 def trail(
-    app: Any,
+    app: SupportLedger,
     *,
     uscc: str | None = None,
     award_reference: str | None = None,
