@@ -208,9 +208,8 @@ class Award(AwardTotals, Aggregate):
                                   voucher_no=voucher_no, paid_on=paid_on, actor=actor)  # fmt: skip
 
     @event(DisbursementRecorded)
-    def _record_disbursement(
-        self, reference: str, amount_fen: int, voucher_no: str, paid_on: date, actor: str
-    ) -> None:
+    def _record_disbursement(self, reference: str, amount_fen: int, voucher_no: str,
+                             paid_on: date, actor: str) -> None:  # fmt: skip
         self.disbursements[reference] = Disbursement(reference, amount_fen, voucher_no, paid_on,
                                                      recorded_by=actor)  # fmt: skip
 
@@ -286,8 +285,7 @@ class Award(AwardTotals, Aggregate):
         """Revoke the award; returns the unpaid part released back (revoked_fen)."""
         self.check_revocation()
         released_fen = self.granted_fen - self.paid_fen
-        self._revoke(decision_ref=decision_ref, reason=reason, revoked_fen=released_fen,
-                     actor=actor)  # fmt: skip
+        self._revoke(decision_ref=decision_ref, reason=reason, revoked_fen=released_fen, actor=actor)
         return released_fen
 
     @event(Revoked)
@@ -316,9 +314,8 @@ class Award(AwardTotals, Aggregate):
                              decision_ref=decision_ref, reason=reason, actor=actor)  # fmt: skip
 
     @event(ClawbackOrdered)
-    def _order_clawback(
-        self, reference: str, amount_fen: int, decision_ref: str, reason: str, actor: str
-    ) -> None:
+    def _order_clawback(self, reference: str, amount_fen: int, decision_ref: str, reason: str,
+                        actor: str) -> None:  # fmt: skip
         self.clawbacks[reference] = Clawback(reference=reference, amount_fen=amount_fen)
 
     def check_recovery(self, clawback_reference: str, amount_fen: int) -> None:

@@ -141,3 +141,27 @@ def test_a_demo_store_holds_only_declared_event_classes(database_url: str) -> No
         User.PasswordSet, User.PasswordChanged, User.RoleGranted, User.RoleRevoked,
         User.TokenRevoked, domain.Measure.ItemAdded, domain.Measure.ItemRetired,
         Enterprise.Updated)}  # fmt: skip
+
+
+def test_audit_checks_read_a_log_whose_catalogue_gained_an_item(database_url: str) -> None:
+    """`Measure.ItemAdded` carries one `item`, not `items` (the checks once read `items` from it
+    and failed on every store whose catalogue had gained an item)."""
+    from audit.checks import run_checks
+
+    app = open_ledger(database_url)
+    try:
+        record_full_history(app)
+        findings = run_checks(app, now="2025-12-31T00:00:00Z")
+    finally:
+        app.close()
+    assert findings and all(found == [] for found in findings.values()), findings
+
+
+def test_readers_of_the_log_dispatch_on_event_classes_not_on_names() -> None:
+    """No topic strings and no class-name chains in the packages that read events."""
+    root = Path(__file__).resolve().parents[2]
+    for package in ("projections", "audit", "web"):
+        for path in sorted((root / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            for needle in ('"ledger.domain.', "'ledger.domain.", "__qualname__"):
+                assert needle not in text, (path.relative_to(root), needle)
