@@ -13,17 +13,9 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+import ledger.domain as domain
 from audit.events import as_aware, iter_events
 from ledger.disclosure import public_fields
-from ledger.domain import (
-    Award,
-    Budget,
-    CommandReceipt,
-    Enterprise,
-    Financing,
-    Measure,
-    PatentTransfer,
-)
 from ledger.domain.events import names_of
 from ledger.money import format_yuan
 
@@ -72,7 +64,7 @@ def summary(event: Any) -> str:
     """A one-line summary: the event type and its recorded fields (amounts in yuan)."""
     shown = public_fields(event, vars(event))  # the event type's allow-list, nothing else
     fields = {k: v for k, v in shown.items() if k not in _SKIP and v is not None}
-    if isinstance(event, CommandReceipt.Accepted):
+    if isinstance(event, domain.CommandReceipt.Accepted):
         fields = {"command": f"{fields.get('command_type')} {fields.get('key')}"}
     text = ", ".join(_field(k, v) for k, v in fields.items())
     event_type = type(event).__name__
@@ -90,18 +82,19 @@ class _Context:
         ctx = self.by_id.setdefault(event.originator_id, {})
         g = vars(event).get
         match event:
-            case Award.Granted():
+            case domain.Award.Granted():
                 ctx.update(uscc=g("uscc"), award_reference=g("reference"), measure=g("measure"))
-            case Enterprise.Registered() | PatentTransfer.Recorded() | Financing.Registered():
+            case (domain.Enterprise.Registered() | domain.PatentTransfer.Recorded()
+                  | domain.Financing.Registered()):  # fmt: skip
                 ctx.update(uscc=g("uscc"))
-            case Budget.Opened():
+            case domain.Budget.Opened():
                 ctx.update(measure=g("measure"))
-            case Measure.Defined():
+            case domain.Measure.Defined():
                 ctx.update(measure=g("code"))
         about = dict(ctx)
         if g("award_reference"):  # budget commitments and cap commitments name their award
             about["award_reference"] = g("award_reference")
-        if isinstance(event, CommandReceipt.Accepted):
+        if isinstance(event, domain.CommandReceipt.Accepted):
             content = g("content") or {}
             about.update(
                 {k: content[k] for k in ("uscc", "award_reference", "measure") if content.get(k)}
@@ -114,7 +107,7 @@ class _Context:
 def _doc_ref(event: Any) -> str | None:
     g = vars(event).get
     ref = g("decision_ref") or g("voucher_no")
-    if ref is None and isinstance(event, CommandReceipt.Accepted):
+    if ref is None and isinstance(event, domain.CommandReceipt.Accepted):
         content = g("content") or {}
         ref = content.get("decision_ref") or content.get("voucher_no")
     return ref

@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer
+from ledger.domain.events import dispatcher
 from projections import tables as t
 from projections.trail import receipt_trail_row, trail_row
 
@@ -142,16 +143,8 @@ _EMPTY = {table.name: table.empty_row((None,) * len(table.key)) for table in t.S
 Handler = Callable[[ViewState, Any, str], None]
 #: Event class → how it changes the state (events not listed only add a trail row).
 _HANDLERS: dict[type, Handler] = {}
+_on = dispatcher(_HANDLERS)
 _RECEIPT = CommandReceipt.Accepted
-
-
-def _on(*event_classes: type) -> Callable[[Handler], Handler]:
-    def register(function: Handler) -> Handler:
-        for event_class in event_classes:
-            _HANDLERS[event_class] = function
-        return function
-
-    return register
 
 
 # -- awards ------------------------------------------------------------------------------------

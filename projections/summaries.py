@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer, User
-from ledger.domain.events import names_of
+from ledger.domain.events import dispatcher, names_of
 from ledger.money import format_yuan
 
 
@@ -32,13 +32,7 @@ Summary = Callable[[Any, dict[str, Any]], tuple[str, str]]
 _SUMMARIES: dict[type, Summary] = {}
 
 
-def _summary(*event_classes: type) -> Callable[[Summary], Summary]:
-    def register(function: Summary) -> Summary:
-        for event_class in event_classes:
-            _SUMMARIES[event_class] = function
-        return function
-
-    return register
+_summary = dispatcher(_SUMMARIES)
 
 
 @_summary(CommandReceipt.Accepted)
@@ -67,25 +61,19 @@ def _disbursement_recorded(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
     )
 
 
-@_summary(Award.DisbursementApproved)
-def _disbursement_approved(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    ref = ctx.get("award_reference")
-    return (f"disbursement {e.reference} on award {ref} approved",
-            f"奖补 {ref} 拨付 {e.reference} 已审批")  # fmt: skip
+def _decision(verb: str, verb_zh: str, *, with_reason: bool) -> Summary:
+    def summary(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
+        ref = ctx.get("award_reference")
+        why, why_zh = (f": {e.reason}", f"：{e.reason}") if with_reason else ("", "")
+        return (f"disbursement {e.reference} on award {ref} {verb}{why}",
+                f"奖补 {ref} 拨付 {e.reference} {verb_zh}{why_zh}")  # fmt: skip
+
+    return summary
 
 
-@_summary(Award.DisbursementRejected)
-def _disbursement_rejected(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    ref = ctx.get("award_reference")
-    return (f"disbursement {e.reference} on award {ref} rejected: {e.reason}",
-            f"奖补 {ref} 拨付 {e.reference} 被退回：{e.reason}")  # fmt: skip
-
-
-@_summary(Award.DisbursementReversed)
-def _disbursement_reversed(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    ref = ctx.get("award_reference")
-    return (f"disbursement {e.reference} on award {ref} reversed: {e.reason}",
-            f"奖补 {ref} 拨付 {e.reference} 已冲销：{e.reason}")  # fmt: skip
+_summary(Award.DisbursementApproved)(_decision("approved", "已审批", with_reason=False))
+_summary(Award.DisbursementRejected)(_decision("rejected", "被退回", with_reason=True))
+_summary(Award.DisbursementReversed)(_decision("reversed", "已冲销", with_reason=True))
 
 
 @_summary(Award.Revoked)

@@ -9,7 +9,8 @@ Where a store is filtered by topic, the strings are derived here from the classe
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.utils import get_topic
@@ -55,3 +56,27 @@ def names_of(event_class: type) -> tuple[str, str]:
     ("Award", "Granted")."""
     aggregate: Any = AGGREGATE_OF.get(event_class)
     return (aggregate.__name__ if aggregate else "", event_class.__name__)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def dispatcher(table: dict[type, Any]) -> Callable[..., Callable[[F], F]]:
+    """A decorator that files a function in `table` under each event class it is given::
+
+        _on = dispatcher(_HANDLERS)
+
+        @_on(Enterprise.Registered, Enterprise.Updated)
+        def _enterprise(...): ...
+    """
+
+    def on(*event_classes: type) -> Callable[[F], F]:
+        def register(function: F) -> F:
+            for event_class in event_classes:
+                table[event_class] = function
+            return function
+
+        return register
+
+    return on
+
