@@ -17,13 +17,13 @@ from uuid import UUID
 
 import pytest
 from event_history import record_full_history, stored_history
-from eventsourcing.domain import CanMutateAggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic, resolve_topic
 
 import ledger.domain as domain
 from ledger.demo import load_demo
 from ledger.domain import Award, Budget, Enterprise, Financing, PatentTransfer, User
+from ledger.domain.events import AGGREGATE_OF, AGGREGATES, event_classes
 from ledger.storage import open_ledger
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "events_before_issue13.json").read_text())
@@ -33,13 +33,9 @@ LEGACY_ONLY = {get_topic(User.PasswordSet)}
 
 
 def aggregates() -> list[type]:
-    return [getattr(domain, name) for name in domain.__all__ if isinstance(getattr(domain, name), type)]
-
-
-def event_classes(aggregate: type) -> list[type]:
-    return [value for name, value in vars(aggregate).items()
-            if isinstance(value, type) and issubclass(value, CanMutateAggregate)
-            and name not in ("Event", "Created")]  # fmt: skip
+    found = [getattr(domain, n) for n in domain.__all__ if isinstance(getattr(domain, n), type)]
+    assert set(found) == set(AGGREGATES)  # the index knows every aggregate
+    return found
 
 
 DECLARED = {get_topic(cls) for aggregate in aggregates() for cls in event_classes(aggregate)}
@@ -53,6 +49,7 @@ def test_every_event_class_is_declared_in_its_aggregates_source() -> None:
         made = {cls.__name__ for cls in event_classes(aggregate)}
         assert made == declared, aggregate.__name__
         for cls in event_classes(aggregate):
+            assert AGGREGATE_OF[cls] is aggregate
             assert get_topic(cls) == f"{aggregate.__module__}:{aggregate.__name__}.{cls.__name__}"
             assert resolve_topic(get_topic(cls)) is cls
 
