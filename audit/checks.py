@@ -18,7 +18,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from audit.events import as_aware, iter_events, kind_of
+import ledger.domain as domain
+from audit.events import as_aware, iter_events
+from ledger.domain.events import AGGREGATE_OF
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
@@ -225,46 +227,47 @@ def gather(events: Any) -> Facts:
     award_by_id: dict[Any, Award] = {}
     measure_by_id: dict[Any, str] = {}
     for position, e in events:
-        kind = kind_of(e)
-        if kind in ("Measure.Defined", "Measure.ItemAdded"):
-            if kind == "Measure.Defined":
+        match e:
+            case domain.Measure.Defined():
                 measure_by_id[e.originator_id] = e.code
-            measure = measure_by_id[e.originator_id]
-            items = list(e.items.values() if isinstance(e.items, dict) else e.items)
-            for item in items if kind == "Measure.Defined" else [e.item]:
-                facts.item_max_fen[(measure, item["code"])] = item.get("max_fen")
-        elif kind == "Award.Granted":
-            award = Award(e.reference, e.uscc, e.measure, e.item, int(e.fiscal_year),
-                          e.amount_fen, bool(e.counts_towards_cap), position)  # fmt: skip
-            facts.awards[e.reference] = award_by_id[e.originator_id] = award
-        elif kind.startswith("Award."):
-            award = award_by_id[e.originator_id]
-            _apply_award_event(facts, award, kind, e, position)
+                items = list(e.items.values() if isinstance(e.items, dict) else e.items)
+                for item in items:
+                    facts.item_max_fen[(e.code, item["code"])] = item.get("max_fen")
+            case domain.Measure.ItemAdded():
+                measure = measure_by_id[e.originator_id]
+                facts.item_max_fen[(measure, e.item["code"])] = e.item.get("max_fen")
+            case domain.Award.Granted():
+                award = Award(e.reference, e.uscc, e.measure, e.item, int(e.fiscal_year),
+                              e.amount_fen, bool(e.counts_towards_cap), position)  # fmt: skip
+                facts.awards[e.reference] = award_by_id[e.originator_id] = award
+            case _ if AGGREGATE_OF.get(type(e)) is domain.Award:
+                _apply_award_event(facts, award_by_id[e.originator_id], e, position)
     return facts
 
 
-def _apply_award_event(facts: Facts, award: Award, kind: str, e: Any, position: int) -> None:
+def _apply_award_event(facts: Facts, award: Award, e: Any, position: int) -> None:
     revoked = award.revoked_position is not None
-    if kind == "Award.DisbursementRecorded":
-        facts.disbursements[e.reference] = Disbursement(
-            e.reference, award.reference, e.amount_fen, e.voucher_no, e.actor, e.timestamp,
-            position,
-        )  # fmt: skip
-        facts.vouchers.append((e.voucher_no, f"disbursement {e.reference}", position))
-        if revoked:
-            facts.after_revocation.append((e.reference, "recorded", position))
-    elif kind in ("Award.DisbursementApproved", "Award.DisbursementRejected"):
-        d = facts.disbursements[e.reference]
-        d.status = "approved" if kind.endswith("Approved") else "rejected"
-        d.decided_by, d.decided_position = e.actor, position
-        if revoked and d.status == "approved":
-            facts.after_revocation.append((e.reference, "approved", position))
-    elif kind == "Award.DisbursementReversed":
-        facts.disbursements[e.reference].status = "reversed"
-    elif kind == "Award.Revoked":
-        award.revoked_fen, award.revoked_position = e.revoked_fen, position
-    elif kind == "Award.ClawbackRecovered":
-        facts.vouchers.append((e.voucher_no, f"recovery {e.reference}", position))
+    match e:
+        case domain.Award.DisbursementRecorded():
+            facts.disbursements[e.reference] = Disbursement(
+                e.reference, award.reference, e.amount_fen, e.voucher_no, e.actor, e.timestamp,
+                position,
+            )  # fmt: skip
+            facts.vouchers.append((e.voucher_no, f"disbursement {e.reference}", position))
+            if revoked:
+                facts.after_revocation.append((e.reference, "recorded", position))
+        case domain.Award.DisbursementApproved() | domain.Award.DisbursementRejected():
+            d = facts.disbursements[e.reference]
+            d.status = "approved" if isinstance(e, domain.Award.DisbursementApproved) else "rejected"
+            d.decided_by, d.decided_position = e.actor, position
+            if revoked and d.status == "approved":
+                facts.after_revocation.append((e.reference, "approved", position))
+        case domain.Award.DisbursementReversed():
+            facts.disbursements[e.reference].status = "reversed"
+        case domain.Award.Revoked():
+            award.revoked_fen, award.revoked_position = e.revoked_fen, position
+        case domain.Award.ClawbackRecovered():
+            facts.vouchers.append((e.voucher_no, f"recovery {e.reference}", position))
 
 
 def run_checks(

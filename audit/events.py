@@ -1,8 +1,9 @@
 """Reading the event log for the audit's own recomputations (replay, trail, checks).
 
 Events are read in position order in bounded batches and decoded with the application's own
-mapper (the stored form is the ledger's; how to *interpret* it is the audit's business). Nothing
-here uses the projections.
+mapper (the stored form is the ledger's; how to *interpret* it is the audit's business). Readers
+dispatch on the domain's event classes (`ledger.domain.events`); a filter by topic passes
+topics derived from those classes. Nothing here uses the projections.
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ if TYPE_CHECKING:
 
 #: Events decoded per read.
 BATCH = 2_000
-
-
-def kind_of(event: Any) -> str:
-    """The event's kind as ``Aggregate.Event`` (e.g. ``Award.DisbursementApproved``)."""
-    return type(event).__qualname__
 
 
 def iter_events(
@@ -45,18 +41,6 @@ def iter_events(
         if len(notifications) < batch:
             return
         last = notifications[-1].id
-
-
-def topics_of(app: SupportLedger, kinds: Sequence[str]) -> list[str]:
-    """The stored topics of event kinds named like ``Award.Granted`` (module from ledger.domain)."""
-    import ledger.domain as domain
-
-    topics = []
-    for kind in kinds:
-        aggregate, _, name = kind.partition(".")
-        cls = getattr(getattr(domain, aggregate), name)
-        topics.append(f"{cls.__module__}:{cls.__qualname__}")
-    return topics
 
 
 def as_aware(value: datetime | str) -> datetime:

@@ -20,26 +20,16 @@ code, so that comparing them with the views (:func:`reconcile`) proves something
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from audit.events import as_aware, iter_events, kind_of, topics_of
+from audit.events import as_aware, iter_events
+from ledger.domain import Award, Budget
+from ledger.domain.events import topic_of
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
-
-AWARD_KINDS = (
-    "Award.Granted",
-    "Award.DisbursementRecorded",
-    "Award.DisbursementApproved",
-    "Award.DisbursementRejected",
-    "Award.DisbursementReversed",
-    "Award.Revoked",
-    "Award.ClawbackOrdered",
-    "Award.ClawbackRecovered",
-)
-BUDGET_KINDS = ("Budget.Opened", "Budget.Appropriated", "Budget.Adjusted", "Budget.Committed",
-                "Budget.Released")  # fmt: skip
 
 AWARD_SUMS = (
     "granted_fen", "revoked_fen", "pending_fen", "approved_fen", "reversed_fen",
@@ -68,40 +58,81 @@ class _Books:
         self.measure[(award["measure"], award["fiscal_year"])][column] += amount
 
     def apply(self, event: Any) -> None:
-        kind = kind_of(event)
-        oid = event.originator_id
-        if kind == "Award.Granted":
-            self.awards[oid] = {"uscc": event.uscc, "measure": event.measure,
-                                "fiscal_year": int(event.fiscal_year)}  # fmt: skip
-            self._award_add(oid, "granted_fen", event.amount_fen)
-            self._award_add(oid, "awards", 1)
-        elif kind == "Award.DisbursementRecorded":
-            self.disbursements[(oid, event.reference)] = event.amount_fen
-            self._award_add(oid, "pending_fen", event.amount_fen)
-        elif kind in ("Award.DisbursementApproved", "Award.DisbursementRejected"):
-            amount = self.disbursements[(oid, event.reference)]
-            self._award_add(oid, "pending_fen", -amount)
-            if kind == "Award.DisbursementApproved":
-                self._award_add(oid, "approved_fen", amount)
-        elif kind == "Award.DisbursementReversed":
-            self._award_add(oid, "reversed_fen", self.disbursements[(oid, event.reference)])
-        elif kind == "Award.Revoked":
-            self._award_add(oid, "revoked_fen", event.revoked_fen)
-        elif kind == "Award.ClawbackOrdered":
-            self._award_add(oid, "clawback_ordered_fen", event.amount_fen)
-        elif kind == "Award.ClawbackRecovered":
-            self._award_add(oid, "clawback_recovered_fen", event.amount_fen)
-        elif kind == "Budget.Opened":
-            self.budgets[oid] = (event.measure, int(event.fiscal_year))
-            _ = self.measure[self.budgets[oid]]  # a budget shows even when still empty
-        elif kind == "Budget.Appropriated":
-            self.measure[self.budgets[oid]]["appropriated_fen"] += event.amount_fen
-        elif kind == "Budget.Adjusted":
-            self.measure[self.budgets[oid]]["adjusted_fen"] += event.delta_fen
-        elif kind == "Budget.Committed":
-            self.measure[self.budgets[oid]]["committed_fen"] += event.amount_fen
-        elif kind == "Budget.Released":
-            self.measure[self.budgets[oid]]["released_fen"] += event.amount_fen
+        handler = _APPLY.get(type(event))  # the other events change no balance
+        if handler is not None:
+            handler(self, event, event.originator_id)
+
+    # -- awards -------------------------------------------------------------------------------
+
+    def _granted(self, e: Any, oid: Any) -> None:
+        self.awards[oid] = {"uscc": e.uscc, "measure": e.measure, "fiscal_year": int(e.fiscal_year)}
+        self._award_add(oid, "granted_fen", e.amount_fen)
+        self._award_add(oid, "awards", 1)
+
+    def _recorded(self, e: Any, oid: Any) -> None:
+        self.disbursements[(oid, e.reference)] = e.amount_fen
+        self._award_add(oid, "pending_fen", e.amount_fen)
+
+    def _approved(self, e: Any, oid: Any) -> None:
+        amount = self.disbursements[(oid, e.reference)]
+        self._award_add(oid, "pending_fen", -amount)
+        self._award_add(oid, "approved_fen", amount)
+
+    def _rejected(self, e: Any, oid: Any) -> None:
+        self._award_add(oid, "pending_fen", -self.disbursements[(oid, e.reference)])
+
+    def _reversed(self, e: Any, oid: Any) -> None:
+        self._award_add(oid, "reversed_fen", self.disbursements[(oid, e.reference)])
+
+    def _revoked(self, e: Any, oid: Any) -> None:
+        self._award_add(oid, "revoked_fen", e.revoked_fen)
+
+    def _clawback_ordered(self, e: Any, oid: Any) -> None:
+        self._award_add(oid, "clawback_ordered_fen", e.amount_fen)
+
+    def _clawback_recovered(self, e: Any, oid: Any) -> None:
+        self._award_add(oid, "clawback_recovered_fen", e.amount_fen)
+
+    # -- budgets ------------------------------------------------------------------------------
+
+    def _opened(self, e: Any, oid: Any) -> None:
+        self.budgets[oid] = (e.measure, int(e.fiscal_year))
+        _ = self.measure[self.budgets[oid]]  # a budget shows even when still empty
+
+    def _budget_add(self, oid: Any, column: str, amount: int) -> None:
+        self.measure[self.budgets[oid]][column] += amount
+
+    def _appropriated(self, e: Any, oid: Any) -> None:
+        self._budget_add(oid, "appropriated_fen", e.amount_fen)
+
+    def _adjusted(self, e: Any, oid: Any) -> None:
+        self._budget_add(oid, "adjusted_fen", e.delta_fen)
+
+    def _committed(self, e: Any, oid: Any) -> None:
+        self._budget_add(oid, "committed_fen", e.amount_fen)
+
+    def _released(self, e: Any, oid: Any) -> None:
+        self._budget_add(oid, "released_fen", e.amount_fen)
+
+
+#: The events a replay reads (nothing else changes a balance), and what each one does.
+_APPLY: dict[type, Callable[[_Books, Any, Any], None]] = {
+    Award.Granted: _Books._granted,
+    Award.DisbursementRecorded: _Books._recorded,
+    Award.DisbursementApproved: _Books._approved,
+    Award.DisbursementRejected: _Books._rejected,
+    Award.DisbursementReversed: _Books._reversed,
+    Award.Revoked: _Books._revoked,
+    Award.ClawbackOrdered: _Books._clawback_ordered,
+    Award.ClawbackRecovered: _Books._clawback_recovered,
+    Budget.Opened: _Books._opened,
+    Budget.Appropriated: _Books._appropriated,
+    Budget.Adjusted: _Books._adjusted,
+    Budget.Committed: _Books._committed,
+    Budget.Released: _Books._released,
+}
+#: Their stored topics: the log is read filtered by these.
+REPLAYED_TOPICS = tuple(topic_of(cls) for cls in _APPLY)
 
 
 def _with_derived(row: dict[str, int]) -> dict[str, int]:
@@ -131,8 +162,7 @@ def replay(
     books = _Books()
     last_position = 0
     count = 0
-    topics = topics_of(app, AWARD_KINDS + BUDGET_KINDS)
-    for pos, event in iter_events(app, stop_position=position, topics=topics):
+    for pos, event in iter_events(app, stop_position=position, topics=REPLAYED_TOPICS):
         if instant is not None and event.timestamp > instant:
             continue
         books.apply(event)

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from audit.events import as_aware, iter_events, kind_of
+import ledger.domain as domain
+from audit.events import as_aware, iter_events
 from ledger.disclosure import public_fields
+from ledger.domain.events import names_of
 from ledger.money import format_yuan
 from ledger.shanghai import shanghai_iso as shanghai_time
 
@@ -54,10 +56,11 @@ def summary(event: Any) -> str:
     """A one-line summary: the event type and its recorded fields (amounts in yuan)."""
     shown = public_fields(event, vars(event))  # the event type's allow-list, nothing else
     fields = {k: v for k, v in shown.items() if k not in _SKIP and v is not None}
-    if kind_of(event) == "CommandReceipt.Accepted":
+    if isinstance(event, domain.CommandReceipt.Accepted):
         fields = {"command": f"{fields.get('command_type')} {fields.get('key')}"}
     text = ", ".join(_field(k, v) for k, v in fields.items())
-    line = f"{kind_of(event).split('.', 1)[1]}: {text}" if text else kind_of(event).split(".", 1)[1]
+    event_type = type(event).__name__
+    line = f"{event_type}: {text}" if text else event_type
     return line if len(line) <= SUMMARY_MAX else line[: SUMMARY_MAX - 1] + "…"
 
 
@@ -68,21 +71,22 @@ class _Context:
         self.by_id: dict[Any, dict[str, Any]] = {}
 
     def about(self, event: Any) -> dict[str, Any]:
-        kind = kind_of(event)
         ctx = self.by_id.setdefault(event.originator_id, {})
         g = vars(event).get
-        if kind == "Award.Granted":
-            ctx.update(uscc=g("uscc"), award_reference=g("reference"), measure=g("measure"))
-        elif kind in ("Enterprise.Registered", "PatentTransfer.Recorded", "Financing.Registered"):
-            ctx.update(uscc=g("uscc"))
-        elif kind in ("Budget.Opened",):
-            ctx.update(measure=g("measure"))
-        elif kind == "Measure.Defined":
-            ctx.update(measure=g("code"))
+        match event:
+            case domain.Award.Granted():
+                ctx.update(uscc=g("uscc"), award_reference=g("reference"), measure=g("measure"))
+            case (domain.Enterprise.Registered() | domain.PatentTransfer.Recorded()
+                  | domain.Financing.Registered()):  # fmt: skip
+                ctx.update(uscc=g("uscc"))
+            case domain.Budget.Opened():
+                ctx.update(measure=g("measure"))
+            case domain.Measure.Defined():
+                ctx.update(measure=g("code"))
         about = dict(ctx)
         if g("award_reference"):  # budget commitments and cap commitments name their award
             about["award_reference"] = g("award_reference")
-        if kind == "CommandReceipt.Accepted":
+        if isinstance(event, domain.CommandReceipt.Accepted):
             content = g("content") or {}
             about.update(
                 {k: content[k] for k in ("uscc", "award_reference", "measure") if content.get(k)}
@@ -95,7 +99,7 @@ class _Context:
 def _doc_ref(event: Any) -> str | None:
     g = vars(event).get
     ref = g("decision_ref") or g("voucher_no")
-    if ref is None and kind_of(event) == "CommandReceipt.Accepted":
+    if ref is None and isinstance(event, domain.CommandReceipt.Accepted):
         content = g("content") or {}
         ref = content.get("decision_ref") or content.get("voucher_no")
     return ref
@@ -135,7 +139,7 @@ def iter_trail(
             continue
         if end is not None and event.timestamp >= end:
             continue
-        aggregate, _, event_type = kind_of(event).partition(".")
+        aggregate, event_type = names_of(type(event))
         yield {
             "position": position,
             "recorded_at": shanghai_time(event.timestamp),

@@ -21,13 +21,10 @@ from ledger.domain import (
     PatentTransfer,
     User,
 )
+from ledger.domain.events import topic_of as _topic
 
-
-def _topic(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-_ALLOWED_BY_CLASS: dict[type, tuple[str, ...]] = {
+#: Event class → the fields of that event type that may be shown.
+ALLOWED_BY_CLASS: dict[type, tuple[str, ...]] = {
     Award.Granted: ("reference", "uscc", "measure", "item", "fiscal_year", "amount_fen",
                     "decision_ref", "granted_on", "basis", "financing_reference",
                     "counts_towards_cap", "actor"),
@@ -77,8 +74,8 @@ _ALLOWED_BY_CLASS: dict[type, tuple[str, ...]] = {
     User.PasswordChanged: ("actor",),
 }  # fmt: skip
 
-#: Stored topic → the fields of that event type that may be shown.
-ALLOWED: dict[str, tuple[str, ...]] = {_topic(c): f for c, f in _ALLOWED_BY_CLASS.items()}
+#: The same by stored topic (derived from the classes), for callers that hold a stored event.
+ALLOWED: dict[str, tuple[str, ...]] = {_topic(c): f for c, f in ALLOWED_BY_CLASS.items()}
 
 
 def topic_of(topic_or_event: Any) -> str:
@@ -90,8 +87,12 @@ def topic_of(topic_or_event: Any) -> str:
 
 
 def allowed_fields(topic_or_event: Any) -> tuple[str, ...]:
-    """The names of the fields that may be shown for this event type (none if unknown)."""
-    return ALLOWED.get(topic_of(topic_or_event), ())
+    """The names of the fields that may be shown for this event type (none if unknown): for
+    an event class or an event, by class; for a stored topic, by topic."""
+    if isinstance(topic_or_event, str):
+        return ALLOWED.get(topic_or_event, ())
+    cls = topic_or_event if isinstance(topic_or_event, type) else type(topic_or_event)
+    return ALLOWED_BY_CLASS.get(cls, ())
 
 
 def public_fields(topic_or_event_class: Any, state: dict[str, Any]) -> dict[str, Any]:

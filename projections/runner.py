@@ -90,7 +90,7 @@ class Runner:
             return None
         to_domain_event = self.app.mapper.to_domain_event
         try:
-            trail = [state.apply(to_domain_event(n), n.topic, n.id) for n in notifications]
+            trail = [state.apply(to_domain_event(n), n.id) for n in notifications]
             batch = Batch(self.position, notifications[-1].id, state.take_changed(), trail)
         except BaseException:
             self.state = None  # the state in memory may be half-changed: load it again

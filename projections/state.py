@@ -16,18 +16,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer
+from ledger.domain.events import dispatcher
 from projections import tables as t
 from projections.trail import receipt_trail_row, trail_row
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
-
-_AWARD = "ledger.domain.award:Award."
-_BUDGET = "ledger.domain.budget:Budget."
-_ENTERPRISE = "ledger.domain.enterprise:Enterprise."
-_TRANSFER = "ledger.domain.transfer:PatentTransfer."
-_FINANCING = "ledger.domain.financing:Financing."
-_RECEIPT = "ledger.domain.receipt:CommandReceipt.Accepted"
 
 #: The award amounts each balance row (enterprise × year, measure × year) adds up.
 AWARD_SUMS = (
@@ -128,16 +123,17 @@ class ViewState:
 
     # -- applying events ----------------------------------------------------------------------
 
-    def apply(self, event: Any, topic: str, position: int) -> tuple[Any, ...]:
+    def apply(self, event: Any, position: int) -> tuple[Any, ...]:
         """Apply one event to the state and return its trail row (a tuple in column order)."""
-        handler = _HANDLERS.get(topic)
+        event_class = type(event)
+        handler = _HANDLERS.get(event_class)
         if handler is None:
-            if topic == _RECEIPT:  # the commonest event: nothing but a trail row
+            if event_class is _RECEIPT:  # the commonest event: nothing but a trail row
                 return receipt_trail_row(self, event, position)
-            return trail_row(self, event, topic, position, str(event.originator_id))
+            return trail_row(self, event, position, str(event.originator_id))
         oid = str(event.originator_id)
         handler(self, event, oid)
-        return trail_row(self, event, topic, position, oid)
+        return trail_row(self, event, position, oid)
 
 
 #: Per table: its values in column order as a tuple (C speed), and an empty row.
@@ -145,21 +141,16 @@ _VALUES = {table.name: operator.itemgetter(*table.column_names) for table in t.S
 _EMPTY = {table.name: table.empty_row((None,) * len(table.key)) for table in t.STATE_TABLES}
 
 Handler = Callable[[ViewState, Any, str], None]
-_HANDLERS: dict[str, Handler] = {}
-
-
-def _on(topic: str) -> Callable[[Handler], Handler]:
-    def register(function: Handler) -> Handler:
-        _HANDLERS[topic] = function
-        return function
-
-    return register
+#: Event class → how it changes the state (events not listed only add a trail row).
+_HANDLERS: dict[type, Handler] = {}
+_on = dispatcher(_HANDLERS)
+_RECEIPT = CommandReceipt.Accepted
 
 
 # -- awards ------------------------------------------------------------------------------------
 
 
-@_on(_AWARD + "Granted")
+@_on(Award.Granted)
 def _granted(state: ViewState, e: Any, oid: str) -> None:
     award = state.row(t.AWARDS, (e.reference,))
     award.update(
@@ -178,7 +169,7 @@ def _granted(state: ViewState, e: Any, oid: str) -> None:
     state.row(t.MEASURE_BALANCES, (e.measure, e.fiscal_year))["awards"] += 1
 
 
-@_on(_AWARD + "DisbursementRecorded")
+@_on(Award.DisbursementRecorded)
 def _disbursement_recorded(state: ViewState, e: Any, oid: str) -> None:
     award = state.award(oid)
     state.row(t.DISBURSEMENTS, (e.reference,)).update(
@@ -198,7 +189,7 @@ def _decide(state: ViewState, e: Any, oid: str, status: str) -> tuple[Row, Row]:
     return award, disbursement
 
 
-@_on(_AWARD + "DisbursementApproved")
+@_on(Award.DisbursementApproved)
 def _approved(state: ViewState, e: Any, oid: str) -> None:
     award, disbursement = _decide(state, e, oid, "approved")
     state._move_in_balances(award, "pending_fen", "approved_fen", disbursement["amount_fen"])
@@ -207,7 +198,7 @@ def _approved(state: ViewState, e: Any, oid: str) -> None:
         award["first_paid_on"] = paid_on
 
 
-@_on(_AWARD + "DisbursementRejected")
+@_on(Award.DisbursementRejected)
 def _rejected(state: ViewState, e: Any, oid: str) -> None:
     award, disbursement = _decide(state, e, oid, "rejected")
     amount_fen = disbursement["amount_fen"]
@@ -215,25 +206,25 @@ def _rejected(state: ViewState, e: Any, oid: str) -> None:
     award["rejected_fen"] += amount_fen
 
 
-@_on(_AWARD + "DisbursementReversed")
+@_on(Award.DisbursementReversed)
 def _reversed(state: ViewState, e: Any, oid: str) -> None:
     award, disbursement = _decide(state, e, oid, "reversed")
     state._add_to_balances(award, "reversed_fen", disbursement["amount_fen"])
 
 
-@_on(_AWARD + "Revoked")
+@_on(Award.Revoked)
 def _revoked(state: ViewState, e: Any, oid: str) -> None:
     award = state.award(oid)
     award["is_revoked"] = 1
     state._add_to_balances(award, "revoked_fen", e.revoked_fen)
 
 
-@_on(_AWARD + "ClawbackOrdered")
+@_on(Award.ClawbackOrdered)
 def _clawback_ordered(state: ViewState, e: Any, oid: str) -> None:
     state._add_to_balances(state.award(oid), "clawback_ordered_fen", e.amount_fen)
 
 
-@_on(_AWARD + "ClawbackRecovered")
+@_on(Award.ClawbackRecovered)
 def _clawback_recovered(state: ViewState, e: Any, oid: str) -> None:
     state._add_to_balances(state.award(oid), "clawback_recovered_fen", e.amount_fen)
 
@@ -241,7 +232,7 @@ def _clawback_recovered(state: ViewState, e: Any, oid: str) -> None:
 # -- budgets -----------------------------------------------------------------------------------
 
 
-@_on(_BUDGET + "Opened")
+@_on(Budget.Opened)
 def _budget_opened(state: ViewState, e: Any, oid: str) -> None:
     key = (e.measure, e.fiscal_year)
     state.row(t.MEASURE_BALANCES, key)["budget_id"] = oid
@@ -252,22 +243,22 @@ def _budget(state: ViewState, e: Any, oid: str) -> Row:
     return state.row(t.MEASURE_BALANCES, state.budget_by_id[oid])
 
 
-@_on(_BUDGET + "Appropriated")
+@_on(Budget.Appropriated)
 def _appropriated(state: ViewState, e: Any, oid: str) -> None:
     _budget(state, e, oid)["appropriated_fen"] += e.amount_fen
 
 
-@_on(_BUDGET + "Adjusted")
+@_on(Budget.Adjusted)
 def _adjusted(state: ViewState, e: Any, oid: str) -> None:
     _budget(state, e, oid)["adjusted_fen"] += e.delta_fen
 
 
-@_on(_BUDGET + "Committed")
+@_on(Budget.Committed)
 def _committed(state: ViewState, e: Any, oid: str) -> None:
     _budget(state, e, oid)["committed_fen"] += e.amount_fen
 
 
-@_on(_BUDGET + "Released")
+@_on(Budget.Released)
 def _released(state: ViewState, e: Any, oid: str) -> None:
     _budget(state, e, oid)["released_fen"] += e.amount_fen
 
@@ -275,8 +266,7 @@ def _released(state: ViewState, e: Any, oid: str) -> None:
 # -- enterprises -------------------------------------------------------------------------------
 
 
-@_on(_ENTERPRISE + "Registered")
-@_on(_ENTERPRISE + "Updated")
+@_on(Enterprise.Registered, Enterprise.Updated)
 def _enterprise(state: ViewState, e: Any, oid: str) -> None:
     uscc = getattr(e, "uscc", None) or state.uscc_by_id[oid]
     state.row(t.ENTERPRISES, (uscc,)).update(
@@ -288,7 +278,7 @@ def _enterprise(state: ViewState, e: Any, oid: str) -> None:
 # -- patent transfers --------------------------------------------------------------------------
 
 
-@_on(_TRANSFER + "Recorded")
+@_on(PatentTransfer.Recorded)
 def _transfer_recorded(state: ViewState, e: Any, oid: str) -> None:
     state.row(t.TRANSFERS, (e.reference,)).update(
         transfer_id=oid,
@@ -315,13 +305,13 @@ def _first_date(column: str) -> Handler:
     return handler
 
 
-_on(_TRANSFER + "RecordalCompleted")(_first_date("recordal_completed_on"))
-_on(_TRANSFER + "Implemented")(_first_date("implemented_on"))
-_on(_TRANSFER + "PatentIntensiveProductRecognised")(_first_date("recognised_on"))
-_on(_TRANSFER + "Terminated")(_first_date("terminated_on"))
+_on(PatentTransfer.RecordalCompleted)(_first_date("recordal_completed_on"))
+_on(PatentTransfer.Implemented)(_first_date("implemented_on"))
+_on(PatentTransfer.PatentIntensiveProductRecognised)(_first_date("recognised_on"))
+_on(PatentTransfer.Terminated)(_first_date("terminated_on"))
 
 
-@_on(_TRANSFER + "RevenueReported")
+@_on(PatentTransfer.RevenueReported)
 def _revenue(state: ViewState, e: Any, oid: str) -> None:
     _transfer(state, e, oid)["revenue_fen"] += e.amount_fen
 
@@ -329,7 +319,7 @@ def _revenue(state: ViewState, e: Any, oid: str) -> None:
 # -- financing ---------------------------------------------------------------------------------
 
 
-@_on(_FINANCING + "Registered")
+@_on(Financing.Registered)
 def _financing_registered(state: ViewState, e: Any, oid: str) -> None:
     state.row(t.FINANCINGS, (e.reference,)).update(
         financing_id=oid,
@@ -346,17 +336,17 @@ def _financing(state: ViewState, e: Any, oid: str) -> Row:
     return state.row(t.FINANCINGS, (state.reference_by_id[oid],))
 
 
-@_on(_FINANCING + "Drawn")
+@_on(Financing.Drawn)
 def _drawn(state: ViewState, e: Any, oid: str) -> None:
     _financing(state, e, oid)["drawn_fen"] += e.amount_fen
 
 
-@_on(_FINANCING + "Repaid")
+@_on(Financing.Repaid)
 def _repaid(state: ViewState, e: Any, oid: str) -> None:
     _financing(state, e, oid)["repaid_fen"] += e.amount_fen
 
 
-@_on(_FINANCING + "Defaulted")
+@_on(Financing.Defaulted)
 def _defaulted(state: ViewState, e: Any, oid: str) -> None:
     row = _financing(state, e, oid)
     if row["defaulted_on"] is None:

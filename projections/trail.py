@@ -3,7 +3,8 @@
 Each row names what the event concerns (enterprise, award, measure) so the trail can be
 searched by them, and the decision reference (文号) or voucher number that backs it. The rows
 hold only these facts; the summaries are written when rows are read, from their events in the
-log (a rebuild writes one row per event, so every byte and microsecond per row counts).
+log (`projections.summaries`; a rebuild writes one row per event, so every byte and
+microsecond per row counts). Both dispatch on the domain's event classes.
 """
 
 from __future__ import annotations
@@ -14,17 +15,16 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ledger.disclosure import public_fields
-from ledger.money import format_yuan
+from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer, User
+from ledger.domain.events import AGGREGATE_OF, names_of
 from projections import tables as t
+from projections.summaries import summaries
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
 
 if TYPE_CHECKING:
     from projections.state import ViewState
-
-
-_y = format_yuan  # fen as yuan text, e.g. "1,234.56"
 
 
 def recorded_at_text(value: Any) -> str:
@@ -51,110 +51,6 @@ def recorded_text(us: int) -> str:
     return recorded_at_text(_EPOCH + timedelta(microseconds=int(us)))
 
 
-def _summaries(kind: str, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    """(English, Chinese) one-line summaries of an event."""
-    ref = ctx.get("award_reference")
-    g = e.__dict__.get
-    match kind:
-        case "CommandReceipt.Accepted":
-            return (f"command {e.command_type} {e.key} accepted",
-                    f"命令 {e.command_type} {e.key} 已受理")  # fmt: skip
-        case "Award.Granted":
-            return (
-                f"award {e.reference} granted to {e.uscc}: {_y(e.amount_fen)} yuan under "
-                f"{e.measure}/{e.item} ({e.fiscal_year}), decision {e.decision_ref}",
-                f"奖补 {e.reference} 授予 {e.uscc}：{_y(e.amount_fen)} 元（{e.measure}/{e.item}，"
-                f"{e.fiscal_year} 年度），文号 {e.decision_ref}",
-            )
-        case "Award.DisbursementRecorded":
-            return (
-                f"disbursement {e.reference} of {_y(e.amount_fen)} yuan recorded on award {ref}, "
-                f"voucher {e.voucher_no}, paid on {e.paid_on}",
-                f"奖补 {ref} 录入拨付 {e.reference}：{_y(e.amount_fen)} 元，凭证 {e.voucher_no}",
-            )
-        case "Award.DisbursementApproved":
-            return (f"disbursement {e.reference} on award {ref} approved",
-                    f"奖补 {ref} 拨付 {e.reference} 已审批")  # fmt: skip
-        case "Award.DisbursementRejected":
-            return (f"disbursement {e.reference} on award {ref} rejected: {e.reason}",
-                    f"奖补 {ref} 拨付 {e.reference} 被退回：{e.reason}")  # fmt: skip
-        case "Award.DisbursementReversed":
-            return (f"disbursement {e.reference} on award {ref} reversed: {e.reason}",
-                    f"奖补 {ref} 拨付 {e.reference} 已冲销：{e.reason}")  # fmt: skip
-        case "Award.Revoked":
-            return (
-                f"award {ref} revoked ({_y(e.revoked_fen)} yuan unpaid released), "
-                f"decision {e.decision_ref}: {e.reason}",
-                f"奖补 {ref} 撤销（释放未付 {_y(e.revoked_fen)} 元），文号 {e.decision_ref}",
-            )
-        case "Award.ClawbackOrdered":
-            return (
-                f"clawback {e.reference} of {_y(e.amount_fen)} yuan ordered on award {ref}, "
-                f"decision {e.decision_ref}",
-                f"奖补 {ref} 追回令 {e.reference}：{_y(e.amount_fen)} 元，文号 {e.decision_ref}",
-            )
-        case "Award.ClawbackRecovered":
-            return (
-                f"{_y(e.amount_fen)} yuan recovered on clawback {e.clawback_reference} "
-                f"(award {ref}), voucher {e.voucher_no}",
-                f"追回令 {e.clawback_reference} 回收 {_y(e.amount_fen)} 元，凭证 {e.voucher_no}",
-            )
-        case "Budget.Opened":
-            return (f"budget {e.measure}/{e.fiscal_year} opened",
-                    f"预算 {e.measure}/{e.fiscal_year} 开立")  # fmt: skip
-        case "Budget.Appropriated" | "Budget.Adjusted" | "Budget.Committed" | "Budget.Released":
-            amount = g("amount_fen", g("delta_fen", 0))
-            verb = kind.split(".")[1].lower()
-            zh = {"appropriated": "拨入", "adjusted": "调整", "committed": "承诺",
-                  "released": "释放"}[verb]  # fmt: skip
-            budget = f"{ctx.get('measure')}/{ctx.get('fiscal_year')}"
-            what = g("decision_ref") or g("award_reference") or ""
-            return (f"budget {budget} {verb} {_y(amount)} yuan ({what})",
-                    f"预算 {budget} {zh} {_y(amount)} 元（{what}）")  # fmt: skip
-        case "Enterprise.Registered":
-            return (f"enterprise {e.uscc} {e.name} registered in town {e.town_code}",
-                    f"企业 {e.uscc} {e.name} 登记（{e.town_code}）")  # fmt: skip
-        case "Enterprise.Updated":
-            return (f"enterprise {ctx.get('uscc')} updated: {e.name}, town {e.town_code}",
-                    f"企业 {ctx.get('uscc')} 信息更新：{e.name}（{e.town_code}）")  # fmt: skip
-        case "Enterprise.SupportCommitted" | "Enterprise.SupportReleased":
-            verb = "committed" if kind.endswith("Committed") else "released"
-            zh = "计入" if verb == "committed" else "释放"
-            return (
-                f"{_y(e.amount_fen)} yuan of {e.fiscal_year} annual cap {verb} "
-                f"for award {e.award_reference}",
-                f"{e.fiscal_year} 年度上限{zh} {_y(e.amount_fen)} 元（奖补 {e.award_reference}）",
-            )
-        case "PatentTransfer.Recorded":
-            return (
-                f"patent {e.patent_no} {e.mode} from {e.transferor_name} ({e.transferor_kind}) "
-                f"to {e.uscc}, contract {_y(e.contract_value_fen)} yuan",
-                f"专利 {e.patent_no} 由 {e.transferor_name} 转化至 {e.uscc}，"
-                f"合同 {_y(e.contract_value_fen)} 元",
-            )
-        case "PatentTransfer.RevenueReported":
-            return (f"transfer {ctx.get('reference')} reported {_y(e.amount_fen)} yuan revenue",
-                    f"专利转化 {ctx.get('reference')} 报告收入 {_y(e.amount_fen)} 元")  # fmt: skip
-        case "Financing.Registered":
-            return (
-                f"{e.instrument} of {_y(e.principal_fen)} yuan from {e.lender} to {e.uscc}",
-                f"{e.uscc} 获 {e.lender} 知识产权融资 {_y(e.principal_fen)} 元（{e.instrument}）",
-            )
-        case "User.Registered":
-            return (f"user {e.name} registered with roles {', '.join(e.roles)}",
-                    f"用户 {e.name} 登记，角色 {', '.join(e.roles)}")  # fmt: skip
-    aggregate, _, event_type = kind.partition(".")
-    what = ctx.get("reference") or ctx.get("user") or ""
-    detail = f" on {g('on')}" if g("on") is not None else ""
-    amount = f" {_y(g('amount_fen'))} yuan" if isinstance(g("amount_fen"), int) else ""
-    role = f" {g('role')}" if g("role") else ""
-    return (
-        f"{aggregate} {what}: {event_type}{role}{amount}{detail}".replace("  ", " "),
-        f"{aggregate} {what}：{event_type}{role}{amount}{detail}",
-    )
-
-
-_TOPICS: dict[str, tuple[str, str, str]] = {}
 _DECISIONS = frozenset(("approve_disbursement", "reject_disbursement", "reverse_disbursement"))
 
 
@@ -184,39 +80,40 @@ def receipt_trail_row(state: ViewState, e: Any, position: int) -> tuple[Any, ...
             doc_ref)  # fmt: skip
 
 
-def trail_row(
-    state: ViewState, e: Any, topic: str, position: int, originator: str
-) -> tuple[Any, ...]:
+#: Award events whose trail row names the disbursement's voucher.
+_DISBURSEMENT_EVENTS = frozenset((
+    Award.DisbursementRecorded, Award.DisbursementApproved, Award.DisbursementRejected,
+    Award.DisbursementReversed,
+))  # fmt: skip
+
+
+def trail_row(state: ViewState, e: Any, position: int, originator: str) -> tuple[Any, ...]:
     """The trail row of an event, after the state has taken it in (a tuple in the column
     order of `tables.TRAIL`). The row holds what the trail is searched by; the event's
     aggregate, type and summaries are read from the log with it (`render`)."""
-    parsed = _TOPICS.get(topic)
-    if parsed is None:
-        kind = topic.rpartition(":")[2]
-        parsed = _TOPICS[topic] = (kind, kind.partition(".")[0], kind.partition(".")[2])
-    kind, aggregate_type, _event_type = parsed
-    if aggregate_type == "CommandReceipt":
+    aggregate = AGGREGATE_OF.get(type(e))
+    if aggregate is CommandReceipt:
         return receipt_trail_row(state, e, position)
     g = e.__dict__.get
     uscc = award_reference = measure = None
     doc_ref = g("decision_ref") or g("voucher_no")
-    if aggregate_type == "Award":
+    if aggregate is Award:
         award = state.get(t.AWARDS, (state.reference_by_id.get(originator),))
         if award is not None:
             uscc, award_reference, measure = award["uscc"], award["reference"], award["measure"]
-        if doc_ref is None and kind.startswith("Award.Disbursement"):
+        if doc_ref is None and type(e) in _DISBURSEMENT_EVENTS:
             disbursement = state.get(t.DISBURSEMENTS, (g("reference"),))
             doc_ref = disbursement["voucher_no"] if disbursement is not None else None
-    elif aggregate_type == "Budget":
+    elif aggregate is Budget:
         key = state.budget_by_id.get(originator)
         if key is not None:
             measure = key[0]
         award_reference = g("award_reference")
-    elif aggregate_type == "Enterprise":
+    elif aggregate is Enterprise:
         uscc = g("uscc") or state.uscc_by_id.get(originator)
         award_reference = g("award_reference")
-    elif aggregate_type in ("PatentTransfer", "Financing"):
-        table = t.TRANSFERS if aggregate_type == "PatentTransfer" else t.FINANCINGS
+    elif aggregate is PatentTransfer or aggregate is Financing:
+        table = t.TRANSFERS if aggregate is PatentTransfer else t.FINANCINGS
         row = state.get(table, (state.reference_by_id.get(originator),))
         uscc = row["uscc"] if row is not None else None
     return (position, recorded_us(e.timestamp), g("actor"), uscc, award_reference, measure,
@@ -224,6 +121,8 @@ def trail_row(
 
 
 # -- summaries, written when the trail is read ----------------------------------------------
+
+Query = Callable[..., list[dict[str, Any]]]
 
 #: Positions closer than this are read from the log in one range rather than one by one.
 _GAP = 64
@@ -245,16 +144,91 @@ def _events_at(app: SupportLedger, positions: list[int]) -> dict[int, Any]:
     return found
 
 
-def _lookup(query: Callable[..., list[dict[str, Any]]], sql: str, ids: set[str]) -> dict[str, Any]:
+def _lookup(query: Query, sql: str, ids: set[str]) -> dict[str, Any]:
     if not ids:
         return {}
     marks = ", ".join("%s" for _ in ids)
     return {r["id"]: r for r in query(sql.format(marks=marks), sorted(ids))}
 
 
-def render(
-    app: SupportLedger, query: Callable[..., list[dict[str, Any]]], rows: list[dict[str, Any]]
-) -> list[tuple[str, str, str, str, str]]:
+def _decoded(app: SupportLedger, rows: list[dict[str, Any]]) -> list[tuple[dict[str, Any], Any, str]]:
+    """(row, its event or None, the event's aggregate id) for trail rows, from the log."""
+    notifications = _events_at(app, [int(r["position"]) for r in rows])
+    to_domain_event = app.mapper.to_domain_event
+    out = []
+    for r in rows:
+        n = notifications.get(int(r["position"]))
+        if n is None:  # not in the log (cannot happen: the views follow it)
+            out.append((r, None, ""))
+        else:
+            out.append((r, to_domain_event(n), str(n.originator_id)))
+    return out
+
+
+def _named(query: Query, found: list[tuple[dict[str, Any], Any, str]]) -> dict[str, Any]:
+    """What the views name the budgets, transfers and financings among these events by:
+    aggregate id → {measure, fiscal_year} or {reference}."""
+    ids: dict[type, set[str]] = {Budget: set(), PatentTransfer: set(), Financing: set()}
+    for _r, event, oid in found:
+        wanted = ids.get(AGGREGATE_OF.get(type(event)))  # type: ignore[arg-type]
+        if wanted is not None:
+            wanted.add(oid)
+    return {
+        **_lookup(query, "SELECT budget_id AS id, measure, fiscal_year FROM "
+                  "{{q}}pv_measure_balances WHERE budget_id IN ({marks})", ids[Budget]),
+        **_lookup(query, "SELECT transfer_id AS id, reference FROM {{q}}pv_transfers "
+                  "WHERE transfer_id IN ({marks})", ids[PatentTransfer]),
+        **_lookup(query, "SELECT financing_id AS id, reference FROM {{q}}pv_financings "
+                  "WHERE financing_id IN ({marks})", ids[Financing]),
+    }  # fmt: skip
+
+
+def _context(
+    aggregate: Any, r: dict[str, Any], oid: str, e: Any, named: dict[str, Any]
+) -> dict[str, Any]:
+    """What a summary names beside the event's own fields: from the trail row and the views."""
+    ctx: dict[str, Any] = {}
+    if aggregate is Award:
+        if r["award_reference"] is not None:
+            ctx["award_reference"] = r["award_reference"]
+    elif aggregate is Budget:
+        budget = named.get(oid)
+        if budget is not None:
+            ctx["measure"], ctx["fiscal_year"] = budget["measure"], int(budget["fiscal_year"])
+    elif aggregate is Enterprise:
+        ctx["uscc"] = r["uscc"]
+    elif aggregate is PatentTransfer or aggregate is Financing:
+        reference = named.get(oid)
+        ctx["reference"] = reference["reference"] if reference is not None else None
+    elif aggregate is User:
+        ctx["user"] = e.__dict__.get("name") or oid
+    return ctx
+
+
+Rendered = tuple[str, str, str, str, str]
+
+
+def _rendered(r: dict[str, Any], event: Any, oid: str, named: dict[str, Any]) -> Rendered:
+    if event is None:
+        return ("", oid, "", ".", ".")
+    event_class = type(event)
+    aggregate_type, event_type = names_of(event_class)
+    # Summaries are made from the fields the event type's allow-list shows, nothing else.
+    e = SimpleNamespace(**public_fields(event_class, vars(event)))
+    if event_class is CommandReceipt.Accepted:
+        g = e.__dict__.get
+        command_type, key = g("command_type"), g("key")
+        return (aggregate_type, oid, event_type, f"command {command_type} {key} accepted",
+                f"命令 {command_type} {key} 已受理")  # fmt: skip
+    ctx = _context(AGGREGATE_OF.get(event_class), r, oid, e, named)
+    try:
+        summary_en, summary_zh = summaries(event_class, e, ctx)
+    except (AttributeError, KeyError, TypeError):  # an event shape this code does not know
+        summary_en = summary_zh = f"{aggregate_type}.{event_type}"
+    return (aggregate_type, oid, event_type, summary_en[:500], summary_zh[:500])
+
+
+def render(app: SupportLedger, query: Query, rows: list[dict[str, Any]]) -> list[Rendered]:
     """(aggregate type, aggregate id, event type, English summary, Chinese summary) of trail
     rows, from their events in the log and what the rows and the views name (the same text
     for an event whenever it is read).
@@ -263,55 +237,6 @@ def render(
     """
     if not rows:
         return []
-    events = _events_at(app, [int(r["position"]) for r in rows])
-    found = []  # (row, notification, kind, aggregate type, aggregate id)
-    for r in rows:
-        n = events.get(int(r["position"]))
-        kind = n.topic.rpartition(":")[2] if n is not None else "."
-        found.append((r, n, kind, kind.partition(".")[0], str(n.originator_id) if n else ""))
-    ids = {kind: {oid for _r, _n, _k, a, oid in found if a == kind}
-           for kind in ("Budget", "PatentTransfer", "Financing")}  # fmt: skip
-    budgets = _lookup(query, "SELECT budget_id AS id, measure, fiscal_year FROM "
-                      "{{q}}pv_measure_balances WHERE budget_id IN ({marks})", ids["Budget"])  # fmt: skip
-    references = {
-        **_lookup(query, "SELECT transfer_id AS id, reference FROM {{q}}pv_transfers "
-                  "WHERE transfer_id IN ({marks})", ids["PatentTransfer"]),
-        **_lookup(query, "SELECT financing_id AS id, reference FROM {{q}}pv_financings "
-                  "WHERE financing_id IN ({marks})", ids["Financing"]),
-    }  # fmt: skip
-    to_domain_event = app.mapper.to_domain_event
-    out = []
-    for r, notification, kind, aggregate_type, oid in found:
-        event_type = kind.partition(".")[2]
-        if notification is None:  # not in the log (cannot happen: the views follow it)
-            out.append((aggregate_type, oid, event_type, kind, kind))
-            continue
-        # Summaries are made from the fields the event type's allow-list shows, nothing else.
-        e = SimpleNamespace(**public_fields(notification.topic, vars(to_domain_event(notification))))
-        g = e.__dict__.get
-        if aggregate_type == "CommandReceipt":
-            command_type, key = g("command_type"), g("key")
-            out.append((aggregate_type, oid, event_type, f"command {command_type} {key} accepted",
-                        f"命令 {command_type} {key} 已受理"))  # fmt: skip
-            continue
-        ctx: dict[str, Any] = {}
-        if aggregate_type == "Award":
-            if r["award_reference"] is not None:
-                ctx["award_reference"] = r["award_reference"]
-        elif aggregate_type == "Budget":
-            budget = budgets.get(oid)
-            if budget is not None:
-                ctx["measure"], ctx["fiscal_year"] = budget["measure"], int(budget["fiscal_year"])
-        elif aggregate_type == "Enterprise":
-            ctx["uscc"] = r["uscc"]
-        elif aggregate_type in ("PatentTransfer", "Financing"):
-            reference = references.get(oid)
-            ctx["reference"] = reference["reference"] if reference is not None else None
-        elif aggregate_type == "User":
-            ctx["user"] = g("name") or oid
-        try:
-            summary_en, summary_zh = _summaries(kind, e, ctx)
-        except (AttributeError, KeyError, TypeError):  # an event shape this code does not know
-            summary_en = summary_zh = kind
-        out.append((aggregate_type, oid, event_type, summary_en[:500], summary_zh[:500]))
-    return out
+    found = _decoded(app, rows)
+    named = _named(query, found)
+    return [_rendered(r, event, oid, named) for r, event, oid in found]

@@ -47,50 +47,13 @@ class Clawback:
     recovered_fen: int = 0
 
 
-class Award(Aggregate):
-    """A grant of support, with its disbursements, revocation and clawbacks.
+class AwardTotals:
+    """What an award's disbursements and clawbacks add up to (read from its state only)."""
 
-    Invariants: approved − reversed ≤ granted − revoked; recovered ≤ ordered ≤ paid.
-    """
-
-    @staticmethod
-    def create_id(reference: str) -> UUID:
-        return ledger_id("award", reference)
-
-    @event("Granted")
-    def __init__(
-        self,
-        reference: str,
-        uscc: str,
-        measure: str,
-        item: str,
-        fiscal_year: int,
-        amount_fen: int,
-        decision_ref: str,
-        granted_on: date,
-        basis: str | None,
-        financing_reference: str | None,
-        counts_towards_cap: bool,
-        actor: str,
-    ) -> None:
-        self.reference = reference
-        self.uscc = uscc
-        self.measure = measure
-        self.item = item
-        self.fiscal_year = fiscal_year
-        self.granted_fen = amount_fen
-        self.decision_ref = decision_ref
-        self.granted_on = granted_on
-        self.basis = basis
-        self.financing_reference = financing_reference
-        self.counts_towards_cap = counts_towards_cap
-        self.granted_by = actor
-        self.revoked_fen = 0
-        self.is_revoked = False
-        self.disbursements: dict[str, Disbursement] = {}
-        self.clawbacks: dict[str, Clawback] = {}
-
-    # -- totals -------------------------------------------------------------------------------
+    granted_fen: int
+    revoked_fen: int
+    disbursements: dict[str, Disbursement]
+    clawbacks: dict[str, Clawback]
 
     def _total_fen(self, status: str) -> int:
         return sum(d.amount_fen for d in self.disbursements.values() if d.status == status)
@@ -126,6 +89,97 @@ class Award(Aggregate):
     def clawback_recovered_fen(self) -> int:
         return sum(c.recovered_fen for c in self.clawbacks.values())
 
+
+class Award(AwardTotals, Aggregate):
+    """A grant of support, with its disbursements, revocation and clawbacks.
+
+    Invariants: approved − reversed ≤ granted − revoked; recovered ≤ ordered ≤ paid.
+    """
+
+    # The events, declared here because their names and fields are stored forever.
+
+    class Granted(Aggregate.Created):
+        reference: str
+        uscc: str
+        measure: str
+        item: str
+        fiscal_year: int
+        amount_fen: int
+        decision_ref: str
+        granted_on: date
+        basis: str | None
+        financing_reference: str | None
+        counts_towards_cap: bool
+        actor: str
+
+    class DisbursementRecorded(Aggregate.Event):
+        reference: str
+        amount_fen: int
+        voucher_no: str
+        paid_on: date
+        actor: str
+
+    class DisbursementApproved(Aggregate.Event):
+        reference: str
+        actor: str
+
+    class DisbursementRejected(Aggregate.Event):
+        reference: str
+        reason: str
+        actor: str
+
+    class DisbursementReversed(Aggregate.Event):
+        reference: str
+        reason: str
+        actor: str
+
+    class Revoked(Aggregate.Event):
+        decision_ref: str
+        reason: str
+        revoked_fen: int
+        actor: str
+
+    class ClawbackOrdered(Aggregate.Event):
+        reference: str
+        amount_fen: int
+        decision_ref: str
+        reason: str
+        actor: str
+
+    class ClawbackRecovered(Aggregate.Event):
+        reference: str
+        clawback_reference: str
+        amount_fen: int
+        voucher_no: str
+        recovered_on: date
+        actor: str
+
+    @staticmethod
+    def create_id(reference: str) -> UUID:
+        return ledger_id("award", reference)
+
+    @event(Granted)
+    def __init__(self, reference: str, uscc: str, measure: str, item: str, fiscal_year: int,
+                 amount_fen: int, decision_ref: str, granted_on: date, basis: str | None,
+                 financing_reference: str | None, counts_towards_cap: bool,
+                 actor: str) -> None:  # fmt: skip
+        self.reference = reference
+        self.uscc = uscc
+        self.measure = measure
+        self.item = item
+        self.fiscal_year = fiscal_year
+        self.granted_fen = amount_fen
+        self.decision_ref = decision_ref
+        self.granted_on = granted_on
+        self.basis = basis
+        self.financing_reference = financing_reference
+        self.counts_towards_cap = counts_towards_cap
+        self.granted_by = actor
+        self.revoked_fen = 0
+        self.is_revoked = False
+        self.disbursements: dict[str, Disbursement] = {}
+        self.clawbacks: dict[str, Clawback] = {}
+
     # -- disbursements ------------------------------------------------------------------------
 
     def check_not_revoked(self) -> None:
@@ -144,25 +198,14 @@ class Award(Aggregate):
     ) -> None:
         assert reference not in self.disbursements, reference
         self.check_disbursement(amount_fen)
-        self._record_disbursement(
-            reference=reference,
-            amount_fen=amount_fen,
-            voucher_no=voucher_no,
-            paid_on=paid_on,
-            actor=actor,
-        )
+        self._record_disbursement(reference=reference, amount_fen=amount_fen,
+                                  voucher_no=voucher_no, paid_on=paid_on, actor=actor)  # fmt: skip
 
-    @event("DisbursementRecorded")
-    def _record_disbursement(
-        self, reference: str, amount_fen: int, voucher_no: str, paid_on: date, actor: str
-    ) -> None:
-        self.disbursements[reference] = Disbursement(
-            reference=reference,
-            amount_fen=amount_fen,
-            voucher_no=voucher_no,
-            paid_on=paid_on,
-            recorded_by=actor,
-        )
+    @event(DisbursementRecorded)
+    def _record_disbursement(self, reference: str, amount_fen: int, voucher_no: str,
+                             paid_on: date, actor: str) -> None:  # fmt: skip
+        self.disbursements[reference] = Disbursement(reference, amount_fen, voucher_no, paid_on,
+                                                     recorded_by=actor)  # fmt: skip
 
     def _disbursement_in(self, reference: str, status: str) -> Disbursement:
         disbursement = self.disbursements[reference]
@@ -185,7 +228,7 @@ class Award(Aggregate):
         self.check_approval(reference, actor)
         self._approve_disbursement(reference=reference, actor=actor)
 
-    @event("DisbursementApproved")
+    @event(DisbursementApproved)
     def _approve_disbursement(self, reference: str, actor: str) -> None:
         self.disbursements[reference].status = APPROVED
         self.disbursements[reference].decided_by = actor
@@ -194,7 +237,7 @@ class Award(Aggregate):
         self._disbursement_in(reference, PENDING)
         self._reject_disbursement(reference=reference, reason=reason, actor=actor)
 
-    @event("DisbursementRejected")
+    @event(DisbursementRejected)
     def _reject_disbursement(self, reference: str, reason: str, actor: str) -> None:
         self.disbursements[reference].status = REJECTED
         self.disbursements[reference].decided_by = actor
@@ -213,7 +256,7 @@ class Award(Aggregate):
         self.check_reversal(reference)
         self._reverse_disbursement(reference=reference, reason=reason, actor=actor)
 
-    @event("DisbursementReversed")
+    @event(DisbursementReversed)
     def _reverse_disbursement(self, reference: str, reason: str, actor: str) -> None:
         self.disbursements[reference].status = REVERSED
 
@@ -229,12 +272,10 @@ class Award(Aggregate):
         """Revoke the award; returns the unpaid part released back (revoked_fen)."""
         self.check_revocation()
         released_fen = self.granted_fen - self.paid_fen
-        self._revoke(
-            decision_ref=decision_ref, reason=reason, revoked_fen=released_fen, actor=actor
-        )
+        self._revoke(decision_ref=decision_ref, reason=reason, revoked_fen=released_fen, actor=actor)
         return released_fen
 
-    @event("Revoked")
+    @event(Revoked)
     def _revoke(self, decision_ref: str, reason: str, revoked_fen: int, actor: str) -> None:
         self.is_revoked = True
         self.revoked_fen = revoked_fen
@@ -253,18 +294,12 @@ class Award(Aggregate):
     ) -> None:
         assert reference not in self.clawbacks, reference
         self.check_clawback(amount_fen)
-        self._order_clawback(
-            reference=reference,
-            amount_fen=amount_fen,
-            decision_ref=decision_ref,
-            reason=reason,
-            actor=actor,
-        )
+        self._order_clawback(reference=reference, amount_fen=amount_fen,
+                             decision_ref=decision_ref, reason=reason, actor=actor)  # fmt: skip
 
-    @event("ClawbackOrdered")
-    def _order_clawback(
-        self, reference: str, amount_fen: int, decision_ref: str, reason: str, actor: str
-    ) -> None:
+    @event(ClawbackOrdered)
+    def _order_clawback(self, reference: str, amount_fen: int, decision_ref: str, reason: str,
+                        actor: str) -> None:  # fmt: skip
         self.clawbacks[reference] = Clawback(reference=reference, amount_fen=amount_fen)
 
     def check_recovery(self, clawback_reference: str, amount_fen: int) -> None:
@@ -277,33 +312,14 @@ class Award(Aggregate):
                 outstanding_fen=outstanding_fen,
             )
 
-    def record_recovery(
-        self,
-        reference: str,
-        clawback_reference: str,
-        amount_fen: int,
-        voucher_no: str,
-        recovered_on: date,
-        actor: str,
-    ) -> None:
+    def record_recovery(self, reference: str, clawback_reference: str, amount_fen: int,
+                        voucher_no: str, recovered_on: date, actor: str) -> None:  # fmt: skip
         self.check_recovery(clawback_reference, amount_fen)
-        self._record_recovery(
-            reference=reference,
-            clawback_reference=clawback_reference,
-            amount_fen=amount_fen,
-            voucher_no=voucher_no,
-            recovered_on=recovered_on,
-            actor=actor,
-        )
+        self._record_recovery(reference=reference, clawback_reference=clawback_reference,
+                              amount_fen=amount_fen, voucher_no=voucher_no,
+                              recovered_on=recovered_on, actor=actor)  # fmt: skip
 
-    @event("ClawbackRecovered")
-    def _record_recovery(
-        self,
-        reference: str,
-        clawback_reference: str,
-        amount_fen: int,
-        voucher_no: str,
-        recovered_on: date,
-        actor: str,
-    ) -> None:
+    @event(ClawbackRecovered)
+    def _record_recovery(self, reference: str, clawback_reference: str, amount_fen: int,
+                         voucher_no: str, recovered_on: date, actor: str) -> None:  # fmt: skip
         self.clawbacks[clawback_reference].recovered_fen += amount_fen

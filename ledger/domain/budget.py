@@ -16,11 +16,40 @@ class Budget(Aggregate):
     Invariant: committed − released ≤ appropriated + adjustments.
     """
 
+    # The events, declared here because their names and fields are stored forever.
+
+    class Opened(Aggregate.Created):
+        measure: str
+        fiscal_year: int
+        actor: str
+
+    class Appropriated(Aggregate.Event):
+        reference: str
+        amount_fen: int
+        decision_ref: str
+        actor: str
+
+    class Adjusted(Aggregate.Event):
+        reference: str
+        delta_fen: int
+        decision_ref: str
+        reason: str
+        actor: str
+
+    class Committed(Aggregate.Event):
+        award_reference: str
+        amount_fen: int
+        actor: str
+
+    class Released(Aggregate.Event):
+        award_reference: str
+        amount_fen: int
+        actor: str
     @staticmethod
     def create_id(measure: str, fiscal_year: int) -> UUID:
         return ledger_id("budget", measure, fiscal_year)
 
-    @event("Opened")
+    @event(Opened)
     def __init__(self, measure: str, fiscal_year: int, actor: str) -> None:
         self.measure = measure
         self.fiscal_year = fiscal_year
@@ -45,7 +74,7 @@ class Budget(Aggregate):
             reference=reference, amount_fen=amount_fen, decision_ref=decision_ref, actor=actor
         )
 
-    @event("Appropriated")
+    @event(Appropriated)
     def _appropriate(self, reference: str, amount_fen: int, decision_ref: str, actor: str) -> None:
         self.appropriated_fen += amount_fen
 
@@ -71,7 +100,7 @@ class Budget(Aggregate):
             actor=actor,
         )
 
-    @event("Adjusted")
+    @event(Adjusted)
     def _adjust(
         self, reference: str, delta_fen: int, decision_ref: str, reason: str, actor: str
     ) -> None:
@@ -90,7 +119,7 @@ class Budget(Aggregate):
         self.check_commit(amount_fen)
         self._commit(award_reference=award_reference, amount_fen=amount_fen, actor=actor)
 
-    @event("Committed")
+    @event(Committed)
     def _commit(self, award_reference: str, amount_fen: int, actor: str) -> None:
         self.committed_fen += amount_fen
 
@@ -98,6 +127,6 @@ class Budget(Aggregate):
         assert 0 <= amount_fen <= self.committed_fen - self.released_fen, amount_fen
         self._release(award_reference=award_reference, amount_fen=amount_fen, actor=actor)
 
-    @event("Released")
+    @event(Released)
     def _release(self, award_reference: str, amount_fen: int, actor: str) -> None:
         self.released_fen += amount_fen

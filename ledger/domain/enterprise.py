@@ -16,11 +16,39 @@ class Enterprise(Aggregate):
     Invariant: capped support committed in a fiscal year ≤ the annual cap.
     """
 
+    # The events, declared here because their names and fields are stored forever.
+
+    class Registered(Aggregate.Created):
+        uscc: str
+        name: str
+        town_code: str
+        industry: str
+        actor: str
+
+    class Updated(Aggregate.Event):
+        reference: str
+        name: str
+        town_code: str
+        industry: str
+        actor: str
+
+    class SupportCommitted(Aggregate.Event):
+        award_reference: str
+        fiscal_year: int
+        amount_fen: int
+        cap_fen: int
+        actor: str
+
+    class SupportReleased(Aggregate.Event):
+        award_reference: str
+        fiscal_year: int
+        amount_fen: int
+        actor: str
     @staticmethod
     def create_id(uscc: str) -> UUID:
         return ledger_id("enterprise", uscc)
 
-    @event("Registered")
+    @event(Registered)
     def __init__(self, uscc: str, name: str, town_code: str, industry: str, actor: str) -> None:
         self.uscc = uscc
         self.name = name
@@ -33,7 +61,7 @@ class Enterprise(Aggregate):
             reference=reference, name=name, town_code=town_code, industry=industry, actor=actor
         )
 
-    @event("Updated")
+    @event(Updated)
     def _update(self, reference: str, name: str, town_code: str, industry: str, actor: str) -> None:
         self.name = name
         self.town_code = town_code
@@ -65,7 +93,7 @@ class Enterprise(Aggregate):
             actor=actor,
         )
 
-    @event("SupportCommitted")
+    @event(SupportCommitted)
     def _commit_support(
         self, award_reference: str, fiscal_year: int, amount_fen: int, cap_fen: int, actor: str
     ) -> None:
@@ -82,7 +110,7 @@ class Enterprise(Aggregate):
             actor=actor,
         )
 
-    @event("SupportReleased")
+    @event(SupportReleased)
     def _release_support(
         self, award_reference: str, fiscal_year: int, amount_fen: int, actor: str
     ) -> None:

@@ -20,11 +20,39 @@ class Financing(Aggregate):
     Invariants: drawn ≤ principal; repaid ≤ drawn; nothing after a default.
     """
 
+    # The events, declared here because their names and fields are stored forever.
+
+    class Registered(Aggregate.Created):
+        reference: str
+        uscc: str
+        instrument: str
+        lender: str
+        principal_fen: int
+        annual_rate_bp: int
+        term_months: int
+        collateral: list[str]
+        registered_on: date
+        actor: str
+
+    class Drawn(Aggregate.Event):
+        on: date
+        amount_fen: int
+        actor: str
+
+    class Repaid(Aggregate.Event):
+        on: date
+        amount_fen: int
+        actor: str
+
+    class Defaulted(Aggregate.Event):
+        on: date
+        amount_fen: int
+        actor: str
     @staticmethod
     def create_id(reference: str) -> UUID:
         return ledger_id("financing", reference)
 
-    @event("Registered")
+    @event(Registered)
     def __init__(
         self,
         reference: str,
@@ -83,14 +111,14 @@ class Financing(Aggregate):
             assert financing_event == "defaulted", financing_event
             self._default(on=on, amount_fen=amount_fen, actor=actor)
 
-    @event("Drawn")
+    @event(Drawn)
     def _draw(self, on: date, amount_fen: int, actor: str) -> None:
         self.drawn_fen += amount_fen
 
-    @event("Repaid")
+    @event(Repaid)
     def _repay(self, on: date, amount_fen: int, actor: str) -> None:
         self.repaid_fen += amount_fen
 
-    @event("Defaulted")
+    @event(Defaulted)
     def _default(self, on: date, amount_fen: int, actor: str) -> None:
         self.defaulted_on = on

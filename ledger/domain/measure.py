@@ -18,11 +18,28 @@ class Measure(Aggregate):
     `kind`, `max_fen` (or None), `counts_towards_cap`, `rule_zh`, `rule_en`.
     """
 
+    # The events, declared here because their names and fields are stored forever.
+
+    class Defined(Aggregate.Created):
+        code: str
+        pillar: str
+        title_zh: str
+        title_en: str
+        items: list[dict[str, Any]]
+        actor: str
+
+    class ItemAdded(Aggregate.Event):
+        item: dict[str, Any]
+        actor: str
+
+    class ItemRetired(Aggregate.Event):
+        item_code: str
+        actor: str
     @staticmethod
     def create_id(code: str) -> UUID:
         return ledger_id("measure", code)
 
-    @event("Defined")
+    @event(Defined)
     def __init__(
         self,
         code: str,
@@ -50,7 +67,7 @@ class Measure(Aggregate):
             raise InvalidState(variant="item_exists", measure=self.code, item=item["code"])
         self._add_item(item=dict(item), actor=actor)
 
-    @event("ItemAdded")
+    @event(ItemAdded)
     def _add_item(self, item: dict[str, Any], actor: str) -> None:
         self.items[item["code"]] = item
 
@@ -58,6 +75,6 @@ class Measure(Aggregate):
         self.item(item_code)
         self._retire_item(item_code=item_code, actor=actor)
 
-    @event("ItemRetired")
+    @event(ItemRetired)
     def _retire_item(self, item_code: str, actor: str) -> None:
         self.retired_item_codes.add(item_code)

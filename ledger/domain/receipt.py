@@ -19,11 +19,19 @@ class CommandReceipt(Aggregate):
     award a disbursement belongs to, for example).
     """
 
+    # The events, declared here because their names and fields are stored forever.
+
+    class Accepted(Aggregate.Created):
+        command_type: str
+        key: str
+        content: dict[str, Any]
+        content_sha256: str
+        actor: str
     @staticmethod
     def create_id(command_type: str, key: str) -> UUID:
         return ledger_id("receipt", command_type, key)
 
-    @event("Accepted")
+    @event(Accepted)
     def __init__(
         self, command_type: str, key: str, content: dict[str, Any], content_sha256: str, actor: str
     ) -> None:

@@ -24,11 +24,45 @@ OUTCOMES = (
 class PatentTransfer(Aggregate):
     """A patent assigned or licensed from a transferor to an enterprise (the transferee)."""
 
+    # The events, declared here because their names and fields are stored forever.
+
+    class Recorded(Aggregate.Created):
+        reference: str
+        patent_no: str
+        transferor_name: str
+        transferor_kind: str
+        transferor_uscc: str | None
+        uscc: str
+        mode: str
+        contract_value_fen: int
+        signed_on: date
+        actor: str
+
+    class RecordalCompleted(Aggregate.Event):
+        on: date
+        actor: str
+
+    class Implemented(Aggregate.Event):
+        on: date
+        actor: str
+
+    class RevenueReported(Aggregate.Event):
+        on: date
+        amount_fen: int
+        actor: str
+
+    class PatentIntensiveProductRecognised(Aggregate.Event):
+        on: date
+        actor: str
+
+    class Terminated(Aggregate.Event):
+        on: date
+        actor: str
     @staticmethod
     def create_id(reference: str) -> UUID:
         return ledger_id("transfer", reference)
 
-    @event("Recorded")
+    @event(Recorded)
     def __init__(
         self,
         reference: str,
@@ -81,22 +115,22 @@ class PatentTransfer(Aggregate):
         else:
             self._terminate(on=on, actor=actor)
 
-    @event("RecordalCompleted")
+    @event(RecordalCompleted)
     def _complete_recordal(self, on: date, actor: str) -> None:
         self.recordal_completed_on = on
 
-    @event("Implemented")
+    @event(Implemented)
     def _implement(self, on: date, actor: str) -> None:
         self.implemented_on = on
 
-    @event("RevenueReported")
+    @event(RevenueReported)
     def _report_revenue(self, on: date, amount_fen: int, actor: str) -> None:
         self.revenue_fen += amount_fen
 
-    @event("PatentIntensiveProductRecognised")
+    @event(PatentIntensiveProductRecognised)
     def _recognise_product(self, on: date, actor: str) -> None:
         self.recognised_on = on
 
-    @event("Terminated")
+    @event(Terminated)
     def _terminate(self, on: date, actor: str) -> None:
         self.terminated_on = on
