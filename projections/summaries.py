@@ -15,7 +15,6 @@ from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, 
 from ledger.domain.events import dispatcher, names_of
 from ledger.money import format_yuan
 
-
 _y = format_yuan  # fen as yuan text, e.g. "1,234.56" (the one formatter)
 
 

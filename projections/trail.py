@@ -22,8 +22,6 @@ from projections.summaries import summaries
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
-
-if TYPE_CHECKING:
     from projections.state import ViewState
 
 
