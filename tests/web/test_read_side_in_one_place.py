@@ -96,7 +96,7 @@ def test_the_cli_the_pages_and_the_api_show_the_same_records(seeded: Any, client
 
 def test_yuan_and_shanghai_time_are_formatted_once() -> None:
     from audit import trail as audit_trail
-    from projections import trail as view_trail
+    from projections import summaries as trail_summaries
     from web.i18n import shanghai_time as web_shanghai_time
     from web.i18n import yuan
 
@@ -104,7 +104,7 @@ def test_yuan_and_shanghai_time_are_formatted_once() -> None:
     assert format_yuan(123456, symbol=True) == "¥1,234.56"
     assert format_yuan(-5, symbol=True) == "-¥0.05"
     assert yuan(-123456) == format_yuan(-123456, symbol=True) and yuan(None) == "—"
-    assert view_trail._y is format_yuan  # the trail's summaries use the one formatter
+    assert trail_summaries._y is format_yuan  # the trail's summaries use the one formatter
     assert web_shanghai_time is shanghai_time
     instant = datetime(2025, 4, 1, 16, 30, tzinfo=UTC)
     assert shanghai_time(instant) == "2025-04-02 00:30:00 (UTC+8)"
