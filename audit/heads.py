@@ -145,12 +145,6 @@ def latest_heads(app: Any, limit: int = 20) -> list[dict[str, Any]]:
         return [head_json(row) for row in cur.fetchall()]
 
 
-def latest_head(app: Any) -> dict[str, Any] | None:
-    """The most recent signed tree head, or None before the first."""
-    heads = latest_heads(app, 1)
-    return heads[0] if heads else None
-
-
 def all_heads(db: Any, cur: Any) -> list[dict[str, Any]]:
     """Every stored head in the order they were signed (for verification)."""
     cur.execute(db.sql(f"SELECT {_COLUMNS} FROM {{t}}{HEADS} ORDER BY id"))
