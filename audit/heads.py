@@ -1,6 +1,6 @@
 """Signed tree heads: ``{tree_size, root_hash, timestamp, signature}`` over the Merkle log.
 
-A tree head states the root hash of the first ``tree_size`` events of the log; its Ed25519
+A tree head gives the root hash of the first ``tree_size`` events of the log; its Ed25519
 signature covers :func:`audit.merkle.tree_head_message` of those three fields. The timestamp is
 the signing instant in UTC as ISO 8601 text (``2025-06-30T08:00:00.123456Z``). Every head is
 stored in ``audit_tree_heads`` (append-only) together with the public key that made it; the

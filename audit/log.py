@@ -109,7 +109,8 @@ def stored_tree(db: AuditDb, cur: Any, *, persist: bool = False) -> MerkleTree:
 
 def read_events(db: AuditDb, cur: Any, after_position: int, limit: int) -> list[tuple]:
     """Up to ``limit`` stored events after a position, as ``(position, id, version, topic,
-    state)`` rows in position order."""
+    state)`` rows in position order (``state``: the events table's column of that name, the
+    event's encoded payload — not an aggregate's state; see docs/glossary.md)."""
     cur.execute(
         db.sql(
             "SELECT {pos}, originator_id, originator_version, topic, state FROM {events} "

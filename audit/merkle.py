@@ -29,8 +29,8 @@ The hashes of the leaves themselves are never cached: the source already holds t
 * after appending ``k`` leaves, the next root costs about ``k`` leaf reads and hashes plus
   O(log n) (subtrees that were already complete stay cached).
 
-The stateless verifiers, the signed tree head message and the JSON forms of proofs are in
-:mod:`audit.merkle_verify`; the hash primitives in :mod:`audit.merkle_hash`; the in-memory leaf
+The proof verifiers (which need no tree), the signed tree head message and the JSON forms of
+proofs are in :mod:`audit.merkle_verify`; the hash primitives in :mod:`audit.merkle_hash`; the in-memory leaf
 sources and node caches in :mod:`audit.merkle_cache`. Every public name of those modules is
 also importable from here.
 """

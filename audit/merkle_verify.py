@@ -1,4 +1,4 @@
-"""Stateless verification of RFC 6962 proofs, the signed tree head message, and proof JSON.
+"""Verification of RFC 6962 proofs that needs no tree, the signed tree head message, proof JSON.
 
 The verifiers (:func:`verify_inclusion`, :func:`verify_consistency`,
 :func:`root_from_inclusion_proof`) are the iterative algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2.

@@ -32,7 +32,7 @@ entry point: the stored leaves and node cache in :mod:`audit.verify_leaves`, the
 The result is a :class:`Report`; ``exit_code`` is 0 when intact and 1 when anything differs.
 Operational problems (no database, no trusted key while heads exist) raise
 :class:`VerificationError` (the CLI's exit code 2). Each run's report can be stored in
-``audit_verifications`` for the web view (:func:`record`, :func:`last_verification`).
+``audit_verifications`` for the web's audit page (:func:`record`, :func:`last_verification`).
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def _is_hex(text: str) -> bool:
 
 
 def record(app: Any, report: Report, exit_code: int | None = None) -> None:
-    """Store a verification's outcome (for ``last_verification`` and the web view)."""
+    """Store a verification's outcome (for ``last_verification`` and the web's audit page)."""
     db = audit_db(app)
     code = report.exit_code if exit_code is None else exit_code
     with db.write() as cur:

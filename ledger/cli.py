@@ -514,7 +514,7 @@ def _show(data: dict[str, Any] | None, what: str, as_json: bool) -> None:
 @click.pass_context
 def show_award(ctx: click.Context, reference: str, as_json: bool) -> None:
     """The award with this reference: granted, revoked, paid, pending, reversed, clawbacks."""
-    from ledger.views import award_state
+    from ledger.current_state import award_state
 
     _show(award_state(open_app(ctx), reference), "award", as_json)
 
@@ -526,7 +526,7 @@ def show_award(ctx: click.Context, reference: str, as_json: bool) -> None:
 @click.pass_context
 def show_budget(ctx: click.Context, measure: str, fiscal_year: int, as_json: bool) -> None:
     """The budget of MEASURE in FISCAL_YEAR: appropriated, committed, released, remaining."""
-    from ledger.views import budget_state
+    from ledger.current_state import budget_state
 
     _show(budget_state(open_app(ctx), measure, fiscal_year), "budget", as_json)
 
@@ -537,7 +537,7 @@ def show_budget(ctx: click.Context, measure: str, fiscal_year: int, as_json: boo
 @click.pass_context
 def show_enterprise(ctx: click.Context, uscc: str, as_json: bool) -> None:
     """The enterprise with this credit code and the support committed to it per year."""
-    from ledger.views import enterprise_state
+    from ledger.current_state import enterprise_state
 
     _show(enterprise_state(open_app(ctx), uscc), "enterprise", as_json)
 
@@ -548,7 +548,7 @@ def show_enterprise(ctx: click.Context, uscc: str, as_json: bool) -> None:
 @click.pass_context
 def show_transfer(ctx: click.Context, reference: str, as_json: bool) -> None:
     """The patent transfer with this reference and its outcomes."""
-    from ledger.views import transfer_state
+    from ledger.current_state import transfer_state
 
     _show(transfer_state(open_app(ctx), reference), "transfer", as_json)
 
@@ -559,7 +559,7 @@ def show_transfer(ctx: click.Context, reference: str, as_json: bool) -> None:
 @click.pass_context
 def show_financing(ctx: click.Context, reference: str, as_json: bool) -> None:
     """The financing with this reference: principal, drawn, repaid, default."""
-    from ledger.views import financing_state
+    from ledger.current_state import financing_state
 
     _show(financing_state(open_app(ctx), reference), "financing", as_json)
 

@@ -23,10 +23,10 @@ from conflicts import counting_conflicts
 from factories import USCC_A, award, budget, disbursement, enterprise, synthetic_uscc
 
 from ledger.application import SupportLedger
+from ledger.current_state import award_state, budget_state, enterprise_state
 from ledger.domain import Award, Budget, CommandReceipt
 from ledger.errors import LedgerError
 from ledger.storage import open_ledger
-from ledger.views import award_state, budget_state, enterprise_state
 
 WRITERS = 8
 #: The race between processes: this many `writer_process.py` interpreters on the same store.

@@ -23,7 +23,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from ledger.application import SupportLedger
-from ledger.views import award_state, budget_state
+from ledger.current_state import award_state, budget_state
 from web import create_app
 
 CLIENTS = 16

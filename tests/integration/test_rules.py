@@ -21,8 +21,8 @@ from factories import (
 )
 
 from ledger.application import SupportLedger
+from ledger.current_state import award_state, budget_state, enterprise_state
 from ledger.errors import ERROR_CODES, LedgerError
-from ledger.views import award_state, budget_state, enterprise_state
 
 
 def refused(app: SupportLedger, command: dict[str, Any], actor: str = "olga") -> LedgerError:
