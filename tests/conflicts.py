@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import Iterator
 
 #: How the ledger's retry loop begins its log line for a conflict (RecordConflictError, or a
@@ -22,13 +21,15 @@ class ConflictCounter(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.count = 0
-        self._counting = threading.Lock()
+        self.conflicts = 0
+        #: of which: refusals (or handler assertions) overtaken by another writer's recording
+        self.overtaken = 0
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith(CONFLICT_LINE):
-            with self._counting:
-                self.count += 1
+    def emit(self, record: logging.LogRecord) -> None:  # called holding the handler's own lock
+        message = record.getMessage()
+        if message.startswith(CONFLICT_LINE):
+            self.conflicts += 1
+            self.overtaken += "recorded meanwhile" in message
 
 
 @contextlib.contextmanager

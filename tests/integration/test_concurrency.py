@@ -69,13 +69,34 @@ def race(database_url: str, jobs: list[list[tuple[dict[str, Any], str]]]) -> lis
             thread.join(timeout=120)
     assert not any(thread.is_alive() for thread in threads), "a writer hung"
     assert not failures, failures
-    print(f"conflicts retried: {conflicts.count}")
-    assert conflicts.count > 0, "the writers never conflicted: this run raced nothing"
+    print(f"conflicts retried: {conflicts.conflicts}")
+    assert conflicts.conflicts > 0, "the writers never conflicted: this run raced nothing"
     return results
 
 
 def events_of(app: SupportLedger, aggregate_id: Any) -> list[Any]:
     return list(app.events.get(aggregate_id))
+
+
+def an_award_of_100000_yuan(app: SupportLedger) -> None:
+    """Enterprise A, the M10 budget, and award A-1 of 100,000 yuan to A."""
+    app.execute(enterprise(USCC_A), "olga")
+    app.execute(budget(), "olga")
+    app.execute(award(amount_fen=10_000_000), "olga")
+
+
+def payments_of_5000_yuan(writers: int, each: int) -> list[list[tuple[dict[str, Any], str]]]:
+    """For each writer, ``each`` payments of 5,000 yuan against A-1 (references all distinct)."""
+    return [
+        [(disbursement(f"D-{w}-{i}", amount_fen=500_000), "olga") for i in range(each)]
+        for w in range(writers)
+    ]
+
+
+def payments_recorded(app: SupportLedger, award_reference: str = "A-1") -> list[str]:
+    """The references of every payment recorded against an award, from its stored events."""
+    return [e.reference for e in events_of(app, Award.create_id(award_reference))
+            if type(e).__name__ == "DisbursementRecorded"]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -123,23 +144,16 @@ def test_concurrent_awards_never_exceed_an_enterprise_cap(app: SupportLedger, da
 
 @pytest.mark.slow
 def test_concurrent_payments_never_over_pay_an_award(app: SupportLedger, database_url: str) -> None:
-    app.execute(enterprise(USCC_A), "olga")
-    app.execute(budget(), "olga")
-    app.execute(award(amount_fen=10_000_000), "olga")
+    an_award_of_100000_yuan(app)
     # 8 writers × 4 payments of 5,000 yuan against an award of 100,000 yuan: 20 fit.
-    jobs = [
-        [(disbursement(f"D-{w}-{i}", amount_fen=500_000), "olga") for i in range(4)]
-        for w in range(WRITERS)
-    ]
+    jobs = payments_of_5000_yuan(WRITERS, 4)
     results = race(database_url, jobs)
     accepted = [c for c, r in results if not isinstance(r, LedgerError)]
     assert {r.code for _, r in results if isinstance(r, LedgerError)} <= {"overpayment"}
     assert len(accepted) == 20
-    state = award_state(app, "A-1")
-    assert state["pending_fen"] == 10_000_000
-    recorded = [e for e in events_of(app, Award.create_id("A-1"))
-                if type(e).__name__ == "DisbursementRecorded"]  # fmt: skip
-    assert len(recorded) == 20 == len({e.reference for e in recorded})
+    assert award_state(app, "A-1")["pending_fen"] == 10_000_000
+    recorded = payments_recorded(app)
+    assert len(recorded) == 20 == len(set(recorded))
 
 
 @pytest.mark.slow
@@ -197,14 +211,9 @@ def race_processes(
 def test_writers_in_separate_processes_never_over_pay_an_award(
     app: SupportLedger, database_url: str
 ) -> None:
-    app.execute(enterprise(USCC_A), "olga")
-    app.execute(budget(), "olga")
-    app.execute(award(amount_fen=10_000_000), "olga")
+    an_award_of_100000_yuan(app)
     # 4 processes × 8 payments of 5,000 yuan against an award of 100,000 yuan: 20 fit.
-    jobs = [
-        [(disbursement(f"D-{w}-{i}", amount_fen=500_000), "olga") for i in range(8)]
-        for w in range(PROCESSES)
-    ]
+    jobs = payments_of_5000_yuan(PROCESSES, 8)
     results, conflicts = race_processes(database_url, jobs)
     print(f"conflicts retried: {conflicts}")
     assert conflicts > 0, "the processes never conflicted: this run raced nothing"
@@ -213,6 +222,4 @@ def test_writers_in_separate_processes_never_over_pay_an_award(
     accepted = sorted(r["reference"] for r in results if r.get("status") == "recorded")
     assert len(accepted) == 20
     assert award_state(app, "A-1")["pending_fen"] == 10_000_000
-    recorded = [e for e in events_of(app, Award.create_id("A-1"))
-                if type(e).__name__ == "DisbursementRecorded"]  # fmt: skip
-    assert sorted(e.reference for e in recorded) == accepted
+    assert sorted(payments_recorded(app)) == accepted

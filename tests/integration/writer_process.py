@@ -38,7 +38,7 @@ def main() -> None:
                     results.append({"reference": command["reference"], "status": outcome.status})
     finally:
         writer.close()
-    print(json.dumps({"results": results, "conflicts": conflicts.count}), flush=True)
+    print(json.dumps({"results": results, "conflicts": conflicts.conflicts}), flush=True)
 
 
 if __name__ == "__main__":
