@@ -41,7 +41,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.db import NODES, VERIFICATIONS, audit_db
 from audit.heads import all_heads, public_keys_of, signature_ok, utc_timestamp
@@ -59,6 +59,9 @@ from audit.verify_report import (
     VerificationError,
 )
 from audit.verify_workers import Progress, recompute, worker_count
+
+if TYPE_CHECKING:
+    from ledger.application import SupportLedger
 
 __all__ = [
     "INTACT",
@@ -93,7 +96,7 @@ class _Leaves:
 
 
 def verify(
-    app: Any,
+    app: SupportLedger,
     *,
     public_keys: set[str] | None = None,
     progress: Progress | None = None,
@@ -261,7 +264,7 @@ def _is_hex(text: str) -> bool:
     return all(c in "0123456789abcdefABCDEF" for c in text)
 
 
-def record(app: Any, report: Report, exit_code: int | None = None) -> None:
+def record(app: SupportLedger, report: Report, exit_code: int | None = None) -> None:
     """Store a verification's outcome (for ``last_verification`` and the web's audit page)."""
     db = audit_db(app)
     code = report.exit_code if exit_code is None else exit_code
@@ -276,7 +279,7 @@ def record(app: Any, report: Report, exit_code: int | None = None) -> None:
         )  # fmt: skip
 
 
-def record_error(app: Any, started_at: str, error: BaseException) -> None:
+def record_error(app: SupportLedger, started_at: str, error: BaseException) -> None:
     """Store a verification that could not be carried out (exit code 2)."""
     db = audit_db(app)
     data = {"started_at": started_at, "error": str(error), "exit_code": OPERATIONAL_ERROR}
@@ -290,7 +293,7 @@ def record_error(app: Any, started_at: str, error: BaseException) -> None:
         )
 
 
-def last_verification(app: Any) -> dict[str, Any] | None:
+def last_verification(app: SupportLedger) -> dict[str, Any] | None:
     """The most recent stored verification: its report as a dict, or None if none ran yet."""
     db = audit_db(app)
     with db.read() as cur:

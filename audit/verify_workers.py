@@ -12,7 +12,6 @@ table only ever grows, so every process sees the same rows. Findings are the sam
 from __future__ import annotations
 
 import contextlib
-import gc
 import itertools
 import json
 import os
@@ -276,10 +275,7 @@ def recompute(
     count = worker_count() if workers is None else workers
     chunks = _plan(db, cur, total, stored_size, count) or [_Chunk(0, POSITION_MIN, None)]
     run = _Hashing(db, cur, chunks, batch, total, progress)
-    # Rows, ints and hashes hold no reference cycles; pausing the cyclic garbage collector
-    # spares it re-scanning hundreds of thousands of new objects again and again.
-    collecting = gc.isenabled()
-    gc.disable()
+    # (`ledger audit verify` pauses the cyclic garbage collector meanwhile: ledger.tuning)
     try:
         run.start_workers(count)
         if meanwhile is not None:
@@ -288,8 +284,6 @@ def recompute(
         positions, hashes, levels = run.joined()
     finally:
         run.stop()
-        if collecting:
-            gc.enable()
     if progress is not None:
         progress(len(hashes), total)
     cache = MemoryNodeCache()
