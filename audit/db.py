@@ -68,20 +68,6 @@ _PG_DDL = (
 )
 
 
-def audit_ddl(backend: str, schema: str = "") -> list[str]:
-    """The CREATE TABLE IF NOT EXISTS statements of every audit table, for ``ledger init``.
-
-    ``schema`` (PostgreSQL) is the plain schema name; the statements qualify every table with
-    it. Run them as the schema's owner, then :func:`ledger.guards.guard_tables` with
-    :data:`GUARDED_TABLES`.
-    """
-    if backend == "postgresql":
-        if not schema.replace("_", "").isalnum():
-            raise ValueError(f"not a plain schema name: {schema!r}")
-        return [statement.format(s=f'"{schema}"') for statement in _PG_DDL]
-    return list(_SQLITE_DDL)
-
-
 class AuditDb:
     """Connections, statements and table names for the audit on one ledger's store."""
 

@@ -1,6 +1,6 @@
 """Signed tree heads: ``{tree_size, root_hash, timestamp, signature}`` over the Merkle log.
 
-A tree head states the root hash of the first ``tree_size`` events of the log; its Ed25519
+A tree head gives the root hash of the first ``tree_size`` events of the log; its Ed25519
 signature covers :func:`audit.merkle.tree_head_message` of those three fields. The timestamp is
 the signing instant in UTC as ISO 8601 text (``2025-06-30T08:00:00.123456Z``). Every head is
 stored in ``audit_tree_heads`` (append-only) together with the public key that made it; the
@@ -146,12 +146,6 @@ def latest_heads(app: SupportLedger, limit: int = 20) -> list[dict[str, Any]]:
             db.sql(f"SELECT {_COLUMNS} FROM {{t}}{HEADS} ORDER BY id DESC LIMIT ?"), (limit,)
         )
         return [head_json(row) for row in cur.fetchall()]
-
-
-def latest_head(app: SupportLedger) -> dict[str, Any] | None:
-    """The most recent signed tree head, or None before the first."""
-    heads = latest_heads(app, 1)
-    return heads[0] if heads else None
 
 
 def all_heads(db: Any, cur: Any) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ PostgreSQL (a rolled-back insert uses up sequence values); leaf indexes never do
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from audit.db import LEAVES, NODES, AuditDb, as_bytes, audit_db
@@ -112,7 +112,8 @@ def stored_tree(db: AuditDb, cur: Any, *, persist: bool = False) -> MerkleTree:
 
 def read_events(db: AuditDb, cur: Any, after_position: int, limit: int) -> list[tuple]:
     """Up to ``limit`` stored events after a position, as ``(position, id, version, topic,
-    state)`` rows in position order."""
+    state)`` rows in position order (``state``: the events table's column of that name, the
+    event's encoded payload — not an aggregate's state; see docs/glossary.md)."""
     cur.execute(
         db.sql(
             "SELECT {pos}, originator_id, originator_version, topic, state FROM {events} "
@@ -206,14 +207,3 @@ def leaf_index_of(db: AuditDb, cur: Any, position: int) -> int | None:
     row = cur.fetchone()
     return None if row is None else int(row[0])
 
-
-def position_of_leaf(db: AuditDb, cur: Any, leaf_index: int) -> int | None:
-    """The log position of a leaf, or None."""
-    cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"), (leaf_index,))
-    row = cur.fetchone()
-    return None if row is None else int(row[0])
-
-
-def hashes_of(rows: Sequence[tuple]) -> list[bytes]:
-    """The leaf hashes of event rows, in order."""
-    return [h for _, h in row_leaf_hashes(rows)]

@@ -181,7 +181,7 @@ def _show(data: dict[str, Any] | None, what: str, as_json: bool) -> None:
             click.echo(f"{name:<32} {value}")
 
 
-#: `ledger show WHAT ARGUMENT…`: (the arguments, their types), the `ledger.views` function
+#: `ledger show WHAT ARGUMENT…`: (the arguments, their types), the `ledger.current_state` function
 #: that answers, the help text.
 _SHOWN: dict[str, tuple[tuple[tuple[str, type], ...], str, str]] = {
     "award": ((("reference", str),), "award_state",
@@ -201,15 +201,15 @@ _SHOWN: dict[str, tuple[tuple[tuple[str, type], ...], str, str]] = {
 
 
 def _show_command(what: str) -> click.Command:
-    """`ledger show WHAT …`: the state `ledger.views` gives for the arguments, or not_found."""
+    """`ledger show WHAT …`: the state `ledger.current_state` gives for the arguments, or not_found."""
     arguments, function, help_text = _SHOWN[what]
 
     @json_option
     @click.pass_context
     def command(ctx: click.Context, as_json: bool, **values: Any) -> None:
-        from ledger import views
+        from ledger import current_state
 
-        state = getattr(views, function)(open_app(ctx), *(values[n] for n, _ in arguments))
+        state = getattr(current_state, function)(open_app(ctx), *(values[n] for n, _ in arguments))
         _show(state, what, as_json)
 
     for name, kind in reversed(arguments):

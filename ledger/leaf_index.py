@@ -53,12 +53,6 @@ def leaves_ddl(backend: str, schema: str = "") -> str:
     return SQLITE_LEAVES_DDL
 
 
-def create_leaves_table(cursor: Any, backend: str, schema: str = "") -> None:
-    """Create ``audit_leaves`` if it is missing, through a cursor of the caller's transaction
-    (``ledger init``, the first opening of a store by its owner, the audit)."""
-    cursor.execute(leaves_ddl(backend, schema))
-
-
 @dataclass(frozen=True)
 class LeafStatements:
     """The three statements indexing needs, written for one store (placeholders included)."""

@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.postgres import PostgresTrackingRecorder
@@ -392,8 +392,3 @@ def create_tables(app: SupportLedger) -> None:
     """Create the view tables, their indexes and the tracking table where missing (for
     `ledger init`)."""
     open_views(app)
-
-
-def iter_chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -71,10 +71,6 @@ class Measure(Aggregate):
     def _add_item(self, item: dict[str, Any], actor: str) -> None:
         self.items[item["code"]] = item
 
-    def retire_item(self, item_code: str, actor: str) -> None:
-        self.item(item_code)
-        self._retire_item(item_code=item_code, actor=actor)
-
     @event(ItemRetired)
-    def _retire_item(self, item_code: str, actor: str) -> None:
+    def _retire_item(self, item_code: str, actor: str) -> None:  # only ever replayed, never called
         self.retired_item_codes.add(item_code)

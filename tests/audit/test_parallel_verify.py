@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import audit.verify as v
+import audit.verify_workers as w
 from audit.db import audit_db
 from audit.heads import sign_tree_head
 from audit.log import update_log
@@ -25,7 +26,7 @@ def sqlite_ledger(ledger: Any) -> Any:
 def wait_for_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make this process start only once a worker has claimed a chunk (a small log is hashed
     before a worker's interpreter is up, and the workers would never get to do anything)."""
-    real_claim = v.claim
+    real_claim = w.claim
 
     def claim(claims: str, chunk: int) -> bool:
         deadline = time.monotonic() + 20
@@ -33,13 +34,13 @@ def wait_for_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
             time.sleep(0.01)
         return real_claim(claims, chunk)
 
-    monkeypatch.setattr(v, "claim", claim)
+    monkeypatch.setattr(w, "claim", claim)
 
 
 @pytest.fixture
 def small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(v, "PARALLEL_MIN_EVENTS", 0)
-    monkeypatch.setattr(v, "ALIGN_LEVEL", 2)
+    monkeypatch.setattr(w, "PARALLEL_MIN_EVENTS", 0)
+    monkeypatch.setattr(w, "ALIGN_LEVEL", 2)
     wait_for_a_worker(monkeypatch)
 
 
@@ -48,7 +49,7 @@ def recompute(app: Any, workers: int) -> tuple[list[int], list[bytes], list[tupl
     with db.read() as cur:
         total = app.log_position()
         stored = v.leaf_count(db, cur)
-        positions, hashes, cache = v._recompute(db, cur, 3, total, stored, None, workers)
+        positions, hashes, cache = w.recompute(db, cur, 3, total, stored, None, workers)
     tree = v.MerkleTree(v._Leaves(hashes), cache, min_cached_level=v.MIN_CACHED_LEVEL)
     tree.root()
     return positions, hashes, [(lv, i, cache.get(lv, i)) for lv, i in cache.entries()]
@@ -61,8 +62,8 @@ def test_workers_compute_what_one_process_does(
     if indexed:
         update_log(sqlite_ledger)
     used = []
-    real_unpack = v.unpack
-    monkeypatch.setattr(v, "unpack", lambda data: used.append(1) or real_unpack(data))
+    real_unpack = w.unpack
+    monkeypatch.setattr(w, "unpack", lambda data: used.append(1) or real_unpack(data))
     one = recompute(sqlite_ledger, 1)
     assert not used
     many = recompute(sqlite_ledger, 3)
@@ -74,10 +75,10 @@ def test_workers_compute_what_one_process_does(
 def test_a_worker_that_cannot_start_is_replaced_by_this_process(
     sqlite_ledger: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(v, "PARALLEL_MIN_EVENTS", 0)
-    monkeypatch.setattr(v, "ALIGN_LEVEL", 2)
+    monkeypatch.setattr(w, "PARALLEL_MIN_EVENTS", 0)
+    monkeypatch.setattr(w, "ALIGN_LEVEL", 2)
     one = recompute(sqlite_ledger, 1)
-    monkeypatch.setattr(v.sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(w.sys, "executable", "/nonexistent/python")
     assert recompute(sqlite_ledger, 2) == one
 
 
@@ -85,7 +86,7 @@ def test_chunks_a_failed_worker_claimed_are_hashed_here(
     sqlite_ledger: Any, small_ranges: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one = recompute(sqlite_ledger, 1)
-    real_worker = v._Worker
+    real_worker = w._Worker
     failed: list[Any] = []
 
     class Failing(real_worker):  # type: ignore[misc, valid-type]
@@ -95,11 +96,11 @@ def test_chunks_a_failed_worker_claimed_are_hashed_here(
             super().__init__(wrong, chunks, claims, batch)
             failed.append(self)
 
-    monkeypatch.setattr(v, "_Worker", Failing)
+    monkeypatch.setattr(w, "_Worker", Failing)
     assert recompute(sqlite_ledger, 3) == one
     assert len(failed) == 2
-    assert not any(w.results for w in failed)
-    assert any(b"no such table" in w.error for w in failed)  # after claiming a chunk
+    assert not any(worker.results for worker in failed)
+    assert any(b"no such table" in worker.error for worker in failed)  # after claiming a chunk
 
 
 def test_verify_with_workers_reports_intact_with_progress(

@@ -32,14 +32,15 @@ def write(path: Path, data: object) -> Path:
 
 def test_the_stored_log_has_the_root_of_a_tree_rebuilt_from_scratch(ledger) -> None:  # type: ignore[no-untyped-def]
     from audit.db import audit_db
-    from audit.log import hashes_of, read_events
+    from audit.log import read_events
+    from ledger.leaves import row_leaf_hashes
 
     update_log(ledger, batch=7)  # many small batches
     db = audit_db(ledger)
     with db.read() as cur:
         rows = read_events(db, cur, 0, 10_000)
     assert len(rows) == ledger.log_position()
-    assert root_hash(ledger) == MerkleTree.from_leaf_hashes(hashes_of(rows)).root()
+    assert root_hash(ledger) == MerkleTree.from_leaf_hashes(h for _, h in row_leaf_hashes(rows)).root()
 
 
 def test_growing_the_log_keeps_every_earlier_root_and_proof_valid(ledger) -> None:  # type: ignore[no-untyped-def]

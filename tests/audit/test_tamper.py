@@ -22,10 +22,10 @@ def hashing(request, monkeypatch) -> str:  # type: ignore[no-untyped-def]
     if request.param == "workers":
         if request.getfixturevalue("database_url").startswith("postgresql"):
             pytest.skip("workers hash SQLite logs only")
-        import audit.verify
+        import audit.verify_workers
 
-        monkeypatch.setattr(audit.verify, "PARALLEL_MIN_EVENTS", 0)
-        monkeypatch.setattr(audit.verify, "ALIGN_LEVEL", 2)
+        monkeypatch.setattr(audit.verify_workers, "PARALLEL_MIN_EVENTS", 0)
+        monkeypatch.setattr(audit.verify_workers, "ALIGN_LEVEL", 2)
         monkeypatch.setenv("LEDGER_AUDIT_WORKERS", "3")
         wait_for_a_worker(monkeypatch)
     return str(request.param)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -20,42 +19,21 @@ from typing import Any
 
 import factories as f
 import pytest
+from conflicts import ConflictCounter, counting_conflicts
 from werkzeug.serving import make_server
 
 from ledger.application import SupportLedger
-from ledger.views import award_state, budget_state
+from ledger.current_state import award_state, budget_state
 from web import create_app
 
 CLIENTS = 16
 ROUNDS = 5
 
 
-class ConflictCounter(logging.Handler):
-    """Counts the ledger's log records of a write conflict it retried."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.conflicts = 0
-        #: of which: refusals (or handler assertions) overtaken by another writer's recording
-        self.overtaken = 0
-
-    def emit(self, record: logging.LogRecord) -> None:  # called holding the handler's own lock
-        message = record.getMessage()
-        if message.startswith("conflict on attempt"):
-            self.conflicts += 1
-            self.overtaken += "recorded meanwhile" in message
-
-
 @pytest.fixture
 def conflicts() -> Iterator[ConflictCounter]:
-    logger = logging.getLogger("ledger.unit_of_work")
-    counter = ConflictCounter()
-    level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(counter)
-    yield counter
-    logger.removeHandler(counter)
-    logger.setLevel(level)
+    with counting_conflicts() as counter:
+        yield counter
 
 
 @pytest.fixture

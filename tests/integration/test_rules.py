@@ -21,8 +21,8 @@ from factories import (
 )
 
 from ledger.application import SupportLedger
+from ledger.current_state import award_state, budget_state, enterprise_state
 from ledger.errors import ERROR_CODES, LedgerError
-from ledger.views import award_state, budget_state, enterprise_state
 
 
 def refused(app: SupportLedger, command: dict[str, Any], actor: str = "olga") -> LedgerError:
@@ -327,9 +327,14 @@ def test_only_an_approved_payment_can_be_reversed(granted: SupportLedger) -> Non
 
 
 def test_a_rejected_payment_frees_its_amount(granted: SupportLedger) -> None:
-    granted.execute(disbursement(amount_fen=10_000_000), "olga")
+    granted.execute(disbursement(amount_fen=10_000_000), "olga")  # the whole award, pending
+    assert refused(granted, disbursement("D-2", amount_fen=1)).code == "overpayment"
     granted.execute({"type": "reject_disbursement", "reference": "D-1", "reason": "x"}, "ada")
-    granted.execute(disbursement("D-2", amount_fen=10_000_000), "olga")
+    state = award_state(granted, "A-1")
+    assert (state["pending_fen"], state["paid_fen"]) == (0, 0)
+    assert granted.execute(disbursement("D-2", amount_fen=10_000_000), "olga").status == "recorded"
+    state = award_state(granted, "A-1")
+    assert (state["pending_fen"], state["paid_fen"]) == (10_000_000, 0)
 
 
 # -- revocation and clawback --------------------------------------------------------------------

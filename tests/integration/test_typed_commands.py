@@ -10,9 +10,9 @@ from factories import USCC_A, YEAR, award, budget, enterprise
 
 from ledger import commands as c
 from ledger.application import SupportLedger
+from ledger.current_state import award_state
 from ledger.errors import BudgetExceeded, LedgerError
 from ledger.money import format_yuan
-from ledger.views import award_state
 
 
 def grant(reference: str, amount_fen: int) -> c.GrantAward:

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from ledger.cli import cli
+from ledger.current_state import award_state, budget_state, enterprise_state
 from ledger.demo import load_demo
 from ledger.storage import open_ledger
-from ledger.views import award_state, budget_state, enterprise_state
 from projections import queries
 
 YEAR = 2025

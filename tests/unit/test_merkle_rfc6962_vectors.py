@@ -5,15 +5,19 @@ folder ``testdata/``, Apache License 2.0), kept outside this project in ``../sha
 beside the checkout; they are read from there, never copied in. The reference tree is the 8-leaf
 tree of the Certificate Transparency test suite (certificate-transparency ``merkle_tree_test.cc``,
 repeated in transparency-dev/merkle ``testonly/constants.go``), with its published roots.
+
+Without the vectors, their tests fail in CI and skip elsewhere: the rule of tests/shared_data.py
+(``LEDGER_TEST_REQUIRE_SHARED=1``, set by ``.ci/run``, or ``CI`` set). The reference-tree tests
+need no shared data and always run.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 
 import pytest
+from shared_data import shared_dir, shared_missing
 
 from audit.merkle import (
     EMPTY_ROOT,
@@ -24,15 +28,23 @@ from audit.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "rfc6962"
+VECTORS = shared_dir() / "testdata" / "rfc6962"
 MISSING = f"RFC 6962 vectors not found at {VECTORS}: ../shared is not beside the checkout"
 
 
 def _cases(kind: str) -> list:
+    """One parameter per vector file; without any, one ``None`` (the test then fails in CI and
+    skips elsewhere, through :func:`shared_data.shared_missing`)."""
     files = sorted((VECTORS / kind).rglob("*.json")) if VECTORS.is_dir() else []
     if not files:
-        return [pytest.param(None, marks=pytest.mark.skip(reason=MISSING), id="missing")]
+        return [pytest.param(None, id="missing")]
     return [pytest.param(f, id=str(f.relative_to(VECTORS / kind))) for f in files]
+
+
+def _need_vectors() -> None:
+    """Fail (in CI) or skip (elsewhere) when the vector folder is absent."""
+    if not VECTORS.is_dir():
+        shared_missing(MISSING)
 
 
 def _b64(value: str | None) -> bytes:
@@ -86,6 +98,8 @@ def _reference_tree() -> MerkleTree:
 
 @pytest.mark.parametrize("path", _cases("inclusion"))
 def test_the_inclusion_verifier_accepts_exactly_the_published_cases_without_wanterr(path):
+    if path is None:
+        shared_missing(MISSING)
     case = json.loads(path.read_text())
     accepted = verify_inclusion(
         _b64(case["leafHash"]),
@@ -99,6 +113,8 @@ def test_the_inclusion_verifier_accepts_exactly_the_published_cases_without_want
 
 @pytest.mark.parametrize("path", _cases("consistency"))
 def test_the_consistency_verifier_accepts_exactly_the_published_cases_without_wanterr(path):
+    if path is None:
+        shared_missing(MISSING)
     case = json.loads(path.read_text())
     accepted = verify_consistency(
         case["size1"],
@@ -111,8 +127,7 @@ def test_the_consistency_verifier_accepts_exactly_the_published_cases_without_wa
 
 
 def test_the_vector_folder_holds_both_kinds_of_case():
-    if not VECTORS.is_dir():
-        pytest.skip(MISSING)
+    _need_vectors()
     assert len(list((VECTORS / "inclusion").rglob("*.json"))) >= 50
     assert len(list((VECTORS / "consistency").rglob("*.json"))) >= 50
 
@@ -137,8 +152,7 @@ def test_the_reference_tree_has_the_published_roots_for_every_size_from_1_to_8()
 
 
 def test_the_roots_in_the_published_happy_paths_are_those_of_the_reference_tree():
-    if not VECTORS.is_dir():
-        pytest.skip(MISSING)
+    _need_vectors()
     seen = set()
     for path in VECTORS.rglob("happy-path.json"):
         case = json.loads(path.read_text())
@@ -154,8 +168,7 @@ def test_the_roots_in_the_published_happy_paths_are_those_of_the_reference_tree(
 
 
 def test_the_tree_reproduces_every_published_happy_path_proof_of_the_reference_tree():
-    if not VECTORS.is_dir():
-        pytest.skip(MISSING)
+    _need_vectors()
     tree = _reference_tree()
     checked = 0
     for path in sorted(VECTORS.rglob("happy-path.json")):

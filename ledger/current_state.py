@@ -1,7 +1,8 @@
 """The current state of single aggregates, as plain dicts with amounts in fen (`ledger show`).
 
-These read the event store directly (by reference), so they are always current; the
-projections answer the questions that span many aggregates.
+These read the event store directly (by reference), so they are always current; the views (the
+read models in `projections/`) answer the questions that span many aggregates. "State" here is
+an aggregate's current state, as in docs/glossary.md.
 """
 
 from __future__ import annotations
