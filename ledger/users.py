@@ -22,6 +22,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ledger.credentials import PASSWORD, TOKEN, Credentials, iso, utc_now
 from ledger.domain import ROLES, User
+from ledger.domain.events import topic_of
 from ledger.errors import Forbidden, InvalidState, UnknownActor, ValidationFailed
 
 if TYPE_CHECKING:
@@ -38,10 +39,6 @@ MAX_NAME_LENGTH = 100
 
 _TOKEN_ID_BYTES = 8  # 16 hex digits
 _TOKEN_SECRET_BYTES = 32
-
-
-def _topic(cls: type) -> str:
-    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def token_sha256(token: str) -> str:
@@ -126,7 +123,7 @@ class Users:
 
     def has_users(self) -> bool:
         return bool(self.app.recorder.select_notifications(
-            start=None, limit=1, topics=[_topic(User.Registered)]
+            start=None, limit=1, topics=[topic_of(User.Registered)]
         ))  # fmt: skip
 
     def get_user(self, name: str) -> User | None:
@@ -156,7 +153,7 @@ class Users:
         recorder, to_event = self.app.recorder, self.app.mapper.to_domain_event
         while True:
             page = recorder.select_notifications(start=last, limit=1000, inclusive_of_start=False,
-                                                 topics=[_topic(User.Registered)])  # fmt: skip
+                                                 topics=[topic_of(User.Registered)])  # fmt: skip
             names.extend(to_event(n).name for n in page)
             if len(page) < 1000:
                 return names

@@ -130,21 +130,8 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
     (keep sessions across restarts), LEDGER_SECURE_COOKIES=1 behind HTTPS.
     A port in use is reported with exit status 2.
     """
-    from ledger.cli_plugins import create_tables as ensure_tables
-    from ledger.storage import StoreError, open_ledger
-    from ledger.tuning import freeze_startup_objects
-    from web import create_app
-
     database_url = ctx.ensure_object(dict).get("database_url")
-    try:  # the store exists and opens (or the command fails here, before binding the port)...
-        opened = open_ledger(database_url, create=False)
-    except StoreError as exc:
-        raise click.UsageError(str(exc)) from None
-    try:
-        ensure_tables(opened)  # ...with every table (an error now, not a 500 on each page)...
-    finally:
-        opened.close()  # ...and no connection of it crosses gunicorn's fork
-
+    _check_store(database_url)  # before binding the port: a mistyped store is said first
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server_name = server_name or default_server()
     workers = workers or default_workers()
@@ -158,7 +145,33 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
                   else "; the views are not followed here (--no-follow)"))  # fmt: skip
     if server_name == "waitress":
         _serve_waitress(ctx, listener, threads, follow)
-        return
+    else:
+        _serve_gunicorn(database_url, listener, workers, threads, follow)
+
+
+def _check_store(database_url: str | None) -> None:
+    """The store exists, opens and has every table (or the command fails here: a missing
+    table is an error now, not a 500 on each page); no connection of it crosses a fork."""
+    from ledger.cli_plugins import create_tables as ensure_tables
+    from ledger.storage import StoreError, open_ledger
+
+    try:
+        opened = open_ledger(database_url, create=False)
+    except StoreError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        ensure_tables(opened)
+    finally:
+        opened.close()
+
+
+def _serve_gunicorn(database_url: str | None, listener: socket.socket, workers: int,
+                    threads: int, follow: bool) -> None:  # fmt: skip
+    """gunicorn worker processes on the bound socket, each opening its own store after the
+    fork; they share the session key and the sign-in throttle's file."""
+    from ledger.storage import open_ledger
+    from ledger.tuning import freeze_startup_objects
+    from web import create_app
 
     followers: list[Any] = []  # this process's follower (one per worker process)
 
@@ -203,13 +216,11 @@ def _serve_waitress(ctx: click.Context, listener: socket.socket, threads: int, f
     """One waitress process on the bound socket; its follower stops when the server stops."""
     import waitress
 
-    from ledger.cli_plugins import create_tables as ensure_tables
     from ledger.cli_support import open_app
     from web import create_app
 
     try:
-        ledger_app = open_app(ctx)
-        ensure_tables(ledger_app)  # a missing table is an error now, not a 500 on each page
+        ledger_app = open_app(ctx)  # the store and its tables were checked before binding
     except BaseException:
         listener.close()
         raise
