@@ -26,7 +26,7 @@ from web import charts, reads
 from web.auth import ledger, requires
 from web.cache import cached
 from web.i18n import PILLARS, is_english, pick, shanghai_time, town_name, yuan
-from web.schemas import REQUEST_MAX
+from web.schemas import NOT_QUERY_TEXT, REQUEST_MAX
 
 bp = Blueprint("pages", __name__)
 
@@ -49,6 +49,15 @@ def _int_arg(name: str, default: int | None = None, low: int = 0, high: int = 10
     if not low <= value <= high:
         abort(400)
     return value
+
+
+def _text_arg(name: str, max_length: int = 100) -> str:
+    """A text query argument (stripped, at most `max_length` characters), or 400 if it holds a
+    control character (NUL included, which PostgreSQL cannot compare) or invalid UTF-8."""
+    text = request.args.get(name, "").strip()[:max_length]
+    if NOT_QUERY_TEXT.search(text):
+        abort(400)
+    return text
 
 
 def freshness() -> dict[str, Any]:
@@ -140,8 +149,8 @@ def _dashboard_body(year_asked: int | None) -> Markup:
 @requires("viewer")
 def enterprises() -> Any:
     """Enterprises by name, credit code or town, a page at a time."""
-    search = request.args.get("q", "").strip()[:100]
-    town = request.args.get("town", "").strip()
+    search = _text_arg("q")
+    town = _text_arg("town", 20)
     if town and town not in TOWNS:
         town = ""
     page = _int_arg("page", 1, 1, 100_000) or 1
@@ -379,7 +388,7 @@ def export_trail() -> Any:
     """The audit trail as CSV (UTF-8 with BOM for spreadsheets), filtered like the API."""
     after = _int_arg("after", 0, 0) or 0
     limit = _int_arg("limit", REQUEST_MAX, 1, REQUEST_MAX) or REQUEST_MAX
-    filters = {k: request.args.get(k) for k in ("uscc", "measure", "actor") if request.args.get(k)}
+    filters = {k: v for k in ("uscc", "measure", "actor") if (v := _text_arg(k, 200))}
     rows = [e.to_dict() for e in queries.trail(ledger(), after_position=after, limit=limit, **filters)]
     out = io.StringIO()
     columns = ["position", "recorded_at", "actor", "event_type", "uscc", "award_reference",

@@ -33,12 +33,12 @@ class QueryText(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
-        if _NOT_QUERY_TEXT.search(text):
+        if NOT_QUERY_TEXT.search(text):
             raise ValidationError("Must not contain control characters.")
         return text
 
 
-_NOT_QUERY_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+NOT_QUERY_TEXT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class Args(Schema):
