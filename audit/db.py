@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ledger.guards import guard_tables
 from ledger.leaf_index import LEAVES_TABLE, POSTGRES_LEAVES_DDL, SQLITE_LEAVES_DDL
 from ledger.schema import require_creatable
+from ledger.sqlite_access import connect, write_transaction
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
@@ -141,28 +142,12 @@ class AuditDb:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PG_WRITE_LOCK,))
                 yield cur
         else:
-            conn = self._sqlite_connect()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn.cursor()
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                conn.close()
+            with write_transaction(self._sqlite_connect()) as cursor:
+                yield cursor
 
     def _sqlite_connect(self) -> sqlite3.Connection:
-        path = self.store.sqlite_path
-        conn = sqlite3.connect(
-            path,
-            timeout=30,
-            isolation_level=None,
-            uri=path.startswith("file:"),
-            check_same_thread=False,  # verification reads ahead in a second thread
-        )
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+        # check_same_thread off: verification reads ahead in a second thread
+        return connect(self.store.sqlite_path, check_same_thread=False)
 
     # -- tables -------------------------------------------------------------------------------
 

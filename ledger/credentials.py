@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.schema import require_creatable
+from ledger.sqlite_access import connect, write_transaction
 
 TABLE = "ledger_credentials"
 PASSWORD = "password"
@@ -99,16 +100,8 @@ class Credentials:
             with self._pg_connection() as conn, conn.transaction():
                 yield conn.cursor(row_factory=tuple_row)
         else:
-            conn = self._sqlite_connect()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn.cursor()
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                conn.close()
+            with write_transaction(self._sqlite_connect()) as cursor:
+                yield cursor
 
     @contextmanager
     def _pg_connection(self) -> Iterator[Any]:
@@ -122,10 +115,7 @@ class Credentials:
             yield conn
 
     def _sqlite_connect(self) -> sqlite3.Connection:
-        path = self.store.sqlite_path
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, uri=path.startswith("file:"))
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+        return connect(self.store.sqlite_path)
 
     # -- the table ---------------------------------------------------------------------------
 
