@@ -162,6 +162,27 @@ ZH = {
     "Code": "代码",
     "Sign in": "登录",
     "Password": "密码",
+    # -- public disclosure (web/public.py, public.html)
+    "Public disclosure of awards": "扶持资金公示",
+    "The support awards made under the 2025 policy on quality, standards and intellectual property. Amounts are what stands after any revocation; paid amounts count approved payments, net of reversals. Anyone may read and download this list without signing in.": "依据 2025 年质量标准与知识产权扶持政策作出的奖补。金额为扣除撤销部分后的数额；已拨付金额为已审批的拨付，扣除冲销。任何人无需登录即可查阅和下载本名单。",
+    "All years": "全部年度",
+    "All measures": "全部措施",
+    "%(n)d awards, %(a)s awarded, %(p)s paid.": "共 %(n)d 项奖补，核定 %(a)s，已拨付 %(p)s。",
+    "Awards made": "已作出的奖补",
+    "Credit code": "统一社会信用代码",
+    "Support item": "支持事项",
+    "Decision number": "文号",
+    "Awarded on": "奖补日期",
+    "Amount awarded": "核定金额",
+    "Amount paid": "已拨付金额",
+    "(partly revoked)": "（部分撤销）",
+    "No awards to disclose.": "暂无可公示的奖补。",
+    "Open data": "开放数据",
+    "The same awards in the 360Giving Data Standard, an open format for comparing grants (currency CNY; recipients identified by their unified social credit code):": "同一名单的 360Giving 数据标准格式（一种便于比较资助信息的开放格式；币种为人民币，受助单位以统一社会信用代码标识）：",
+    "JSON package": "JSON 数据包",
+    "CSV for spreadsheets": "CSV（可用电子表格打开）",
+    "The open-data download is not configured yet (the administrator sets the district’s organisation id).": "开放数据下载尚未配置（需由管理员设置本区的机构标识）。",
+    "Current to log position %(p)d, recorded %(t)s.": "数据截至日志第 %(p)d 条，记录于 %(t)s。",
 }
 
 
