@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import (
-    Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request,
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
     stream_with_context,
 )
 
@@ -124,6 +131,13 @@ def _export(chunks: Any, mimetype: str, filename: str) -> Any:
         body["details"] = {"missing": list(error.missing)}
         return jsonify(body), 409
     app = ledger()
+    if public_queries.public_totals(app, **filters).awards == 0:
+        from web.api import error_body
+
+        # a 360Giving package holds at least one grant
+        return jsonify(error_body(
+            "not_found", "no disclosed award matches these filters", "没有符合条件的公示奖补"
+        )), 404  # fmt: skip
     awards = public_queries.iter_public_awards(app, **filters)
     body: Iterator[str] = chunks(awards, publication(), app.catalogue, _modified_at())
     return Response(

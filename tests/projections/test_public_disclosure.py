@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from shared_data import shared_dir, shared_missing
+from giving360_schemas import package_validator
 
 from ledger.demo import load_demo
 from ledger.domain import Award
@@ -47,29 +47,6 @@ def demo_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         app.close()
         if request.param == "postgres":
             drop_schema(url)
-
-
-def _validator() -> Any:
-    from jsonschema import Draft202012Validator
-    from referencing import Registry
-    from referencing.jsonschema import DRAFT202012
-
-    folder = shared_dir() / "testdata" / "360giving"
-    if not folder.is_dir():
-        shared_missing(f"the 360Giving schemas are not in {folder}")
-    package = json.loads((folder / "360-giving-package-schema.json").read_text("utf-8"))
-    grant = json.loads((folder / "360-giving-schema.json").read_text("utf-8"))
-    # The schemas name their dialect by its http:// URL, which `referencing` does not know under
-    # that name: say it is draft 2020-12. The package refers to the grant schema by the URL of
-    # the previous release; both URLs are the local copy.
-    resource = DRAFT202012.create_resource(grant)
-    registry = Registry().with_resources([
-        (grant["$id"], resource),
-        (package["properties"]["grants"]["items"]["$ref"], resource),
-    ])  # fmt: skip
-    return Draft202012Validator(
-        package, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
 
 
 def _package(app: Any, publication: giving360.Publication = FUNDER) -> dict[str, Any]:
@@ -121,7 +98,7 @@ def _fen(value: Any) -> int:
 @pytest.mark.slow
 def test_the_demo_years_360giving_package_validates_with_zero_errors(demo_app: Any) -> None:
     package = _package(demo_app)
-    errors = sorted(_validator().iter_errors(package), key=lambda e: list(e.path))
+    errors = sorted(package_validator().iter_errors(package), key=lambda e: list(e.path))
     assert [f"{list(e.path)}: {e.message}" for e in errors[:20]] == []
     assert len(package["grants"]) > 1_500
     assert {g["currency"] for g in package["grants"]} == {"CNY"}
