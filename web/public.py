@@ -162,3 +162,4 @@ def package_csv() -> Any:
 def init_app(app: Flask) -> None:
     app.extensions["publication"] = app.config.get("LEDGER_PUBLICATION") or giving360.Publication.from_env()
     app.register_blueprint(bp)
+    app.jinja_env.globals["public_disclosure_enabled"] = lambda: app.extensions["publication"].enabled

@@ -130,3 +130,9 @@ def test_filters_narrow_the_list_and_the_export_alike(public: Any) -> None:
     # a package holds at least one grant (the standard's rule), so an empty choice is a 404
     empty = public.get("/public/360giving.json?measure=M01")
     assert empty.status_code == 404 and empty.get_json()["code"] == "not_found"
+
+
+def test_every_page_links_to_the_disclosure_unless_it_is_off(seeded: Any, public: Any) -> None:
+    assert 'href="/public/"' in public.get("/signin").get_data(as_text=True)
+    closed = _client(seeded, Publication(enabled=False))
+    assert 'href="/public/"' not in closed.get("/signin").get_data(as_text=True)
