@@ -113,7 +113,12 @@ TYPE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
 CHOICE_LABELS_ZH: Mapping[str, Mapping[str, str]] = MappingProxyType(
     {
         "transferor_kind": MappingProxyType(
-            {"university": "高校", "institute": "科研院所", "hospital": "医院", "enterprise": "企业"}
+            {
+                "university": "高校",
+                "institute": "科研院所",
+                "hospital": "医院",
+                "enterprise": "企业",
+            }
         ),
         "mode": MappingProxyType(
             {
@@ -187,3 +192,16 @@ def header_zh(field: str) -> str:
     if field.endswith("_fen"):
         field = field[: -len("_fen")] + "_yuan"
     return FIELD_HEADERS_ZH.get(field, field)
+
+
+def table_text() -> str:
+    """The table as help text: sheet names of the command types, then the column headers."""
+    lines = ["\b", "Sheets 工作表 (command type = Chinese name):"]
+    lines += [f"  {name:<26} {zh}" for name, zh in TYPE_NAMES_ZH.items()]
+    lines += ["", "\b", "Columns 表头 (field = Chinese header; amounts in yuan):"]
+    lines += [f"  {name:<26} {zh}" for name, zh in FIELD_HEADERS_ZH.items()]
+    lines += ["", "\b", "Choices 选项 (code = Chinese name; either may be given):"]
+    for choice_field, labels in CHOICE_LABELS_ZH.items():
+        lines += [f"  {choice_field}: " + ", ".join(f"{c} = {z}" for c, z in labels.items())]
+    lines += ["  town_code: the town's code or name (岳阳街道); item: its code or Chinese title"]
+    return "\n".join(lines)
