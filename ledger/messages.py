@@ -247,8 +247,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the file is not {encoding} text (invalid byte near byte {byte})",
     ),
     "unreadable_file.not_xlsx": (
-        "文件无法读取：文件不是 Excel 工作簿（.xlsx）：{reason}",
-        "the file is not an Excel workbook (.xlsx): {reason}",
+        "文件无法读取：文件不是 Excel 工作簿（.xlsx）：{reason_zh}",
+        "the file is not an Excel workbook (.xlsx): {reason_en}",
     ),
     "unreadable_file.xls": (
         "文件无法读取：这是旧版 Excel 97-2003 工作簿（.xls），请在 Excel 中另存为 .xlsx",

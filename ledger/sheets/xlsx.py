@@ -14,7 +14,7 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from ledger.errors import UnreadableFile
 from ledger.sheets.headers import field_for_header, type_for_name
@@ -47,6 +47,7 @@ class Workbook:
     """An open workbook, the sheets of commands it holds and the sheets it leaves alone."""
 
     book: Any
+    raw: IO[bytes]
     sheets: list[Sheet]
     skipped: list[str] = field(default_factory=list)
 
@@ -56,6 +57,7 @@ class Workbook:
 
     def close(self) -> None:
         self.book.close()
+        self.raw.close()
 
     def __enter__(self) -> Workbook:
         return self
@@ -72,19 +74,24 @@ def open_workbook(path: str, command_type: str | None = None) -> Workbook:
     if head.startswith(_OLE_MAGIC):
         raise UnreadableFile(variant="xls")
     if not zipfile.is_zipfile(path):
-        raise UnreadableFile(variant="not_xlsx", reason="not a ZIP archive / 不是 ZIP 压缩包")
+        raise UnreadableFile(variant="not_xlsx", reason_zh="不是 ZIP 压缩包", reason_en="not a ZIP archive")
     import openpyxl
 
+    # A file, not a name: openpyxl would judge the name's extension. Closed by Workbook.close.
+    raw = open(path, "rb")  # noqa: SIM115
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign archive
-        raise UnreadableFile(variant="not_xlsx", reason=type(exc).__name__) from None
-    try:
+        book = openpyxl.load_workbook(raw, read_only=True, data_only=True, keep_links=False)
         chosen, skipped = _choose_sheets(book, command_type)
-    except BaseException:
-        book.close()
+    except UnreadableFile:
+        raw.close()
         raise
-    return Workbook(book, chosen, skipped)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign archive
+        raw.close()
+        raise UnreadableFile(
+            variant="not_xlsx", reason_zh=f"文件已损坏或不是工作簿（{type(exc).__name__}）",
+            reason_en=f"damaged, or not a workbook ({type(exc).__name__})",
+        ) from None  # fmt: skip
+    return Workbook(book, raw, chosen, skipped)
 
 
 def _choose_sheets(book: Any, command_type: str | None) -> tuple[list[Sheet], list[str]]:
