@@ -38,7 +38,7 @@ _EXAMPLES: dict[str, Any] = {
     "town_code": "岳阳街道",
     "industry": "智能制造",
     "measure": "M10",
-    "item": "高价值专利培育",
+    "item": "高价值专利培育项目",
     "fiscal_year": 2025,
     "award_reference": "AW-2025-0001",
     "clawback_reference": "CB-2025-0001",
