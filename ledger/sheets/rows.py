@@ -7,7 +7,8 @@ second header row of field names (as templates have), rows of notes (first cell 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from marshmallow import fields
@@ -65,12 +66,20 @@ def header_fields(values: Sequence[Any]) -> list[str | None]:
 
 def is_not_a_command(values: Sequence[Any], columns: Sequence[str | None]) -> bool:
     """An empty row, a note, or a second header row of field names (or headers) is skipped."""
+    first: Any = None
+    for value in values:
+        if value is not None and (not isinstance(value, str) or value.strip()):
+            first = value
+            break
+    else:
+        return True
+    if not isinstance(first, str):  # a number or a date: a command's cell
+        return False
+    if first.strip().lower().startswith(NOTE_PREFIXES):
+        return True
+    if field_for_header(first) not in COMMAND_FIELDS:
+        return False
     filled = [(i, v) for i, v in enumerate(values) if not blank(v)]
-    if not filled:
-        return True
-    first = filled[0][1]
-    if isinstance(first, str) and first.strip().lower().startswith(NOTE_PREFIXES):
-        return True
     return all(
         isinstance(v, str) and i < len(columns) and field_for_header(v) == columns[i]
         for i, v in filled
@@ -86,32 +95,63 @@ def row_command(
     more than two decimals in yuan)."""
     data: dict[str, Any] = {}
     for name, value in zip(columns, values, strict=False):
-        if name is None or blank(value):
+        if name is None or value is None:
             continue
-        data[name] = value.strip() if isinstance(value, str) else value
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                continue
+        data[name] = value
     if "type" in data:
         data["type"] = cells.command_type(data["type"])
     elif command_type:
         data["type"] = command_type
-    schema = SCHEMAS.get(data.get("type", "")) if isinstance(data.get("type"), str) else None
-    if schema is None:
+    read = _readers(data.get("type"))
+    if read is None:
         return data  # not a known type: the ledger says so
-    for name, value in list(data.items()):
-        if name != "type":
-            data[name] = _value(schema._declared_fields.get(name), name, value)
+    for name, value in data.items():
+        reader = read.get(name)
+        if reader is not None:
+            data[name] = reader(name, value)
     return data
 
 
-def _value(schema_field: fields.Field | None, name: str, value: Any) -> Any:
-    if name.endswith("_yuan"):
-        return cells.yuan_text(name, value)
-    if schema_field is None:  # actor, or a field the command does not have (refused later)
-        return value if name != "actor" or not isinstance(value, int | float) else str(value)
-    if isinstance(schema_field, IsoDate):
-        return cells.date_text(name, value)
-    if isinstance(schema_field, fields.Integer):
-        return cells.whole_number(value)
-    if name == "collateral":
-        return cells.collateral(cells.text(name, value))
-    text = cells.text(name, value)
-    return cells.choice(name, text) if name in CHOICE_FIELDS else text
+@functools.cache
+def _readers(command_type: Any) -> dict[str, Callable[[str, Any], Any]] | None:
+    """How each field of a command type is read from a cell (a field not listed: as it is)."""
+    schema = SCHEMAS.get(command_type) if isinstance(command_type, str) else None
+    if schema is None:
+        return None
+    readers: dict[str, Callable[[str, Any], Any]] = {"actor": _actor}
+    for name, schema_field in schema._declared_fields.items():
+        if name.endswith("_fen"):
+            readers[name[: -len("_fen")] + "_yuan"] = cells.yuan_text
+        if name == "type":
+            continue
+        if isinstance(schema_field, IsoDate):
+            readers[name] = cells.date_text
+        elif isinstance(schema_field, fields.Integer):
+            readers[name] = _whole_number
+        elif name == "collateral":
+            readers[name] = _collateral
+        elif name in CHOICE_FIELDS:
+            readers[name] = _choice
+        else:
+            readers[name] = cells.text
+    return readers
+
+
+def _actor(name: str, value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _whole_number(name: str, value: Any) -> Any:
+    return cells.whole_number(value)
+
+
+def _collateral(name: str, value: Any) -> list[str]:
+    return cells.collateral(cells.text(name, value))
+
+
+def _choice(name: str, value: Any) -> str:
+    return cells.choice(name, cells.text(name, value))

@@ -74,7 +74,9 @@ def open_workbook(path: str, command_type: str | None = None) -> Workbook:
     if head.startswith(_OLE_MAGIC):
         raise UnreadableFile(variant="xls")
     if not zipfile.is_zipfile(path):
-        raise UnreadableFile(variant="not_xlsx", reason_zh="不是 ZIP 压缩包", reason_en="not a ZIP archive")
+        raise UnreadableFile(
+            variant="not_xlsx", reason_zh="不是 ZIP 压缩包", reason_en="not a ZIP archive"
+        )
     import openpyxl
 
     # A file, not a name: openpyxl would judge the name's extension. Closed by Workbook.close.
