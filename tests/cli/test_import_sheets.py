@@ -210,3 +210,23 @@ def test_binary_or_undecodable_files_are_refused_whole_with_a_stable_code(ledger
         assert error["code"] == "unreadable_file" and error["message"] and error["message_zh"], name
         path.unlink()
     assert log_position(database_url) == before
+
+
+def test_a_csv_template_filled_in_records_exactly_its_rows(ledger, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "拨付登记.csv"
+    assert ledger("template", "拨付登记", "-o", str(path)).exit_code == 0
+    raw = path.read_bytes()
+    assert raw.startswith("\ufeff编号,奖励编号,金额（元）,凭证号,拨付日期\r\n".encode())
+    assert ledger("import", str(path), "--type", "record_disbursement", "--json").exit_code == 0
+    award = tmp_path / "award.jsonl"
+    award.write_text(json.dumps({"type": "grant_award", "reference": "A-1", "uscc": USCC_A,
+                                 "measure": "M10", "item": "high_value_patent_cultivation",
+                                 "fiscal_year": 2025, "amount_fen": 10_000_000,
+                                 "decision_ref": "松市监〔2025〕1号", "granted_on": "2025-04-01"}),
+                     encoding="utf-8")  # fmt: skip
+    assert ledger("import", str(award)).exit_code == 0
+    with path.open("a", encoding="utf-8", newline="") as out:
+        out.write("P-1,A-1,\"1,000.00\",V-1,2025/5/1\r\nP-2,A-1,2500.5,V-2,2025年5月2日\r\n")
+    result = ledger("import", str(path), "--type", "record_disbursement", "--json")
+    assert report_of(result) == {"accepted": 2, "duplicates": 0, "rejected": []}, result.output
+    assert award_state(ledger, "A-1")["pending_fen"] == 100_000 + 250_050  # type: ignore[index]

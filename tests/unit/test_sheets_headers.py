@@ -57,3 +57,11 @@ def test_the_table_is_shown_as_help_text() -> None:
     text = headers.table_text()
     for name, zh in (*headers.FIELD_HEADERS_ZH.items(), *headers.TYPE_NAMES_ZH.items()):
         assert name in text and zh in text
+
+
+def test_the_readme_shows_the_same_table() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for name, zh in (*headers.FIELD_HEADERS_ZH.items(), *headers.TYPE_NAMES_ZH.items()):
+        assert f"| `{name}` | {zh} |" in readme, name
