@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import click
 
-from ledger import cli_record, cli_setup, cli_users
+from ledger import cli_record, cli_setup, cli_sheets, cli_users
 from ledger.cli_plugins import plugin_commands
 from ledger.cli_support import LedgerGroup, as_option
 
 #: The modules of the ledger's own commands, each with a `commands` list.
-OWN_COMMAND_MODULES = (cli_setup, cli_users, cli_record)
+OWN_COMMAND_MODULES = (cli_setup, cli_users, cli_record, cli_sheets)
 
 
 @click.group(cls=LedgerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -67,17 +67,31 @@ def record(ctx: click.Context, command_json: str | None, actor: str | None, as_j
         click.echo(f"recorded {outcome.command_type} {outcome.key} at position {outcome.position}")
 
 
-@click.command("import")
+def _import_epilog() -> str:
+    from ledger.sheets.headers import table_text
+
+    return table_text()
+
+
+@click.command("import", epilog=_import_epilog())
 @click.argument("path", metavar="FILE", type=click.Path(allow_dash=True, dir_okay=False))
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["auto", "jsonl", "csv"]),
+    type=click.Choice(["auto", "jsonl", "csv", "xlsx"]),
     default="auto",
     show_default=True,
-    help="File format; auto looks at the file name (.csv → csv, else JSON Lines).",
+    help="File format; auto: a workbook by its content, else .csv → csv, else JSON Lines.",
 )
-@click.option("--type", "command_type", help="The command type of every row of a CSV file.")
+@click.option(
+    "--type", "command_type",
+    help="The command type of every row of a CSV file or of the one sheet read from a workbook "
+    "(the sheet of that name, else the first).",
+)  # fmt: skip
+@click.option(
+    "--encoding", metavar="CODEC",
+    help="The encoding of a CSV file (default: UTF-8 with or without BOM, else GB18030/GBK).",
+)  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Check every line, record nothing.")
 @click.option(
     "--batch-size", default=500, show_default=True, type=click.IntRange(1, 10000),
@@ -87,51 +101,118 @@ def record(ctx: click.Context, command_json: str | None, actor: str | None, as_j
 @json_option
 @click.pass_context
 def import_(
-    ctx: click.Context, path: str, fmt: str, command_type: str | None, dry_run: bool,
-    batch_size: int, actor: str | None, as_json: bool,
+    ctx: click.Context, path: str, fmt: str, command_type: str | None, encoding: str | None,
+    dry_run: bool, batch_size: int, actor: str | None, as_json: bool,
 ) -> None:  # fmt: skip
-    """Import FILE of commands (JSON Lines, or CSV of one command type), each line independent.
+    """Import FILE of commands: JSON Lines, CSV of one command type, or an Excel workbook
+    (.xlsx) with one sheet per command type; each row independent.
 
-    Good lines are recorded; every bad line is reported with its line number, error code and
-    message. A line may carry its own "actor"; others act as --as. Importing a file again
-    records nothing new. Progress goes to standard error.
+    Sheets are named by the command type or its Chinese name; column headers are field names
+    or their Chinese headers (below). Dates: 2025-05-01, 2025/5/1, 2025年5月1日 or date cells;
+    amounts in yuan, exact (a number cell of more than two decimals is refused). Rows of notes
+    (first cell # or 示例) and a second header row of field names are skipped.
 
-    Exit status: 0 every line recorded (or a duplicate); 1 some lines rejected (the others
-    recorded); 2 the file refused as a whole (`unreadable_file`: not UTF-8 text, binary, or
-    not JSON Lines/CSV at all), nothing recorded.
+    Good rows are recorded; every bad row is reported with its row number (and sheet), error
+    code and message. A row may carry its own "actor"; others act as --as. Importing a file
+    again records nothing new. Progress goes to standard error.
+
+    Exit status: 0 every row recorded (or a duplicate); 1 some rows rejected (the others
+    recorded); 2 the file refused as a whole (`unreadable_file`: binary, not text in its
+    encoding, not a workbook, or not JSON Lines/CSV/sheets of commands at all), nothing
+    recorded.
     """
-    from ledger.importer import import_lines, open_text, read_lines
+    from ledger.importer import import_lines
+    from ledger.sheets.headers import type_for_name
 
-    if fmt == "auto":
-        fmt = "csv" if path.lower().endswith(".csv") else "jsonl"
+    if encoding is not None:
+        _check_codec(encoding)
+    if command_type:  # by its code or its Chinese name
+        command_type = type_for_name(command_type) or command_type
     try:
-        stream = open_text(path, fmt)
+        lines, workbook = _open_lines(path, fmt, command_type, encoding)
     except OSError as exc:
-        raise click.FileError(path, hint=exc.strerror) from None
+        raise click.FileError(path, hint=exc.strerror or str(exc)) from None
     except LedgerError as error:  # unreadable_file: refused before anything is read
         echo_error(error, as_json)
         sys.exit(2)
-    with stream:
+    with workbook:
         report = import_lines(
-            open_app(ctx),
-            read_lines(stream, fmt, command_type),
-            default_actor=resolve_actor(ctx, actor),
-            dry_run=dry_run,
-            batch_size=batch_size,
-            progress=_import_progress,
-        )
+            open_app(ctx), lines, default_actor=resolve_actor(ctx, actor), dry_run=dry_run,
+            batch_size=batch_size, progress=_import_progress,
+        )  # fmt: skip
     click.echo("", err=True)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-    else:
-        verb = "would record" if dry_run else "recorded"
-        click.echo(
-            f"{verb} {report.accepted}, duplicates {report.duplicates}, "
-            f"rejected {len(report.rejected)}"
-        )
-        for rejection in report.rejected:
-            click.echo(f"  line {rejection.line}: [{rejection.code}] {rejection.message}")
+    skipped = getattr(workbook, "skipped", [])
+    _report_import(report, skipped, dry_run, as_json)
     sys.exit(1 if report.rejected else 0)
+
+
+def _check_codec(encoding: str) -> None:
+    import codecs
+
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise click.BadParameter(
+            f"没有名为 {encoding!r} 的编码 / no such encoding {encoding!r}", param_hint="--encoding"
+        ) from None
+
+
+def _open_lines(path: str, fmt: str, command_type: str | None, encoding: str | None) -> Any:
+    """The lines of the file and what to close after (the workbook, or a text stream)."""
+    from ledger.importer import open_text, read_lines, read_table
+    from ledger.sheets.xlsx import looks_like_workbook, open_workbook
+
+    if fmt == "auto":
+        head = b""
+        if path != "-":
+            with open(path, "rb") as raw:
+                head = raw.read(8)
+        lowered = path.lower()
+        if looks_like_workbook(head) or lowered.endswith((".xlsx", ".xlsm", ".xls")):
+            fmt = "xlsx"
+        else:
+            fmt = "csv" if lowered.endswith(".csv") else "jsonl"
+    if fmt == "xlsx":
+        if path == "-":
+            raise click.BadParameter("工作簿须为文件 / a workbook must be a file, not -")
+        workbook = open_workbook(path, command_type)
+        lines = (
+            line
+            for sheet in workbook.sheets
+            for line in read_table(workbook.rows(sheet), sheet.command_type, sheet.name)
+        )
+        return lines, workbook
+    # A CSV's encoding is detected unless given; JSON Lines are UTF-8 unless given.
+    stream = open_text(path, fmt, encoding or (None if fmt == "csv" else "utf-8"))
+    return read_lines(stream, fmt, command_type), stream
+
+
+def _report_import(report: Any, skipped: list[str], dry_run: bool, as_json: bool) -> None:
+    if as_json:
+        body = report.to_dict()
+        if skipped:
+            body["skipped_sheets"] = skipped
+        click.echo(json.dumps(body, ensure_ascii=False))
+        return
+    zh_verb, verb = ("可记录", "would record") if dry_run else ("已记录", "recorded")
+    click.echo(
+        f"{zh_verb} {report.accepted} 条，重复 {report.duplicates} 条，拒绝 {len(report.rejected)} 条"
+        f" / {verb} {report.accepted}, duplicates {report.duplicates}, "
+        f"rejected {len(report.rejected)}"
+    )
+    for name in skipped:
+        click.echo(
+            f"  工作表“{name}”不是命令表，未导入 / sheet {name!r} is not a sheet of commands: skipped"
+        )
+    for rejection in report.rejected:
+        where_zh, where = f"第 {rejection.line} 行", f"line {rejection.line}"
+        if rejection.sheet is not None:
+            where_zh, where = (
+                f"工作表“{rejection.sheet}”{where_zh}",
+                f"sheet {rejection.sheet!r} row {rejection.line}",
+            )
+        click.echo(f"  {where_zh} / {where}: [{rejection.code}] {rejection.message_zh}")
+        click.echo(f"      {rejection.message}")
 
 
 def _import_progress(report: Any, elapsed_s: float) -> None:
@@ -165,7 +246,9 @@ _NOT_FOUND = {
 
 def _show(data: dict[str, Any] | None, what: str, as_json: bool) -> None:
     if data is None:
-        fail(_NOT_FOUND[what](f"no such {what}", message_zh=f"{_NOT_FOUND[what].title_zh}"), as_json)
+        fail(
+            _NOT_FOUND[what](f"no such {what}", message_zh=f"{_NOT_FOUND[what].title_zh}"), as_json
+        )
     if as_json:
         dump(data)
         return

@@ -1,8 +1,9 @@
-"""Bulk import: JSON Lines (or CSV) files of DESIGN §4 commands, each line independent.
+"""Bulk import: JSON Lines, CSV (or, through `ledger.sheets.xlsx`, workbook) files of DESIGN §4
+commands, each line independent.
 
-Good lines are recorded, bad lines are reported with their line number (counting from 1),
-their stable error code and a message; nothing a bad line says is recorded. Lines are sent to
-the ledger in batches, each batch saved in one transaction.
+Good lines are recorded, bad lines are reported with their line number (counting from 1; a
+sheet's row number, and its sheet), their stable error code and a message; nothing a bad line
+says is recorded. Lines are sent to the ledger in batches, each batch saved in one transaction.
 """
 
 from __future__ import annotations
@@ -10,22 +11,26 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from marshmallow import fields
-
 from ledger.application import DUPLICATE, Outcome, SupportLedger
-from ledger.commands import SCHEMAS, check_text, load_json
+from ledger.commands import check_text, load_json
 from ledger.errors import LedgerError, UnreadableFile, ValidationFailed
 from ledger.money import MoneyError, parse_yuan
+from ledger.sheets.rows import (
+    header_fields,
+    is_not_a_command,
+    names_a_field,
+    row_command,
+)
 
 DEFAULT_BATCH_SIZE = 500
-#: An integer cell: ASCII digits, at most 30 of them (longer text is left as text, and refused).
-_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")
+#: CSV files are read in this encoding unless told otherwise; when a file is not UTF-8, it is
+#: tried as GB18030 (a superset of GBK and GB2312, what Chinese Excel saves).
+UTF8, GB18030 = "utf-8", "gb18030"
 #: Files are checked for being readable in chunks of this many bytes.
 _CHUNK_BYTES = 1 << 20
 _ACTOR_MAX_CHARS = 100
@@ -37,9 +42,14 @@ class Rejection:
     code: str
     message: str
     message_zh: str = ""
+    sheet: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "code": self.code, "message": self.message}
+        body = {"line": self.line, "code": self.code, "message": self.message,
+                "message_zh": self.message_zh}  # fmt: skip
+        if self.sheet is not None:
+            body["sheet"] = self.sheet
+        return body
 
 
 @dataclass
@@ -71,6 +81,7 @@ class Line:
     data: dict[str, Any] | None
     actor: str | None
     error: LedgerError | None = None
+    sheet: str | None = None
 
 
 def read_jsonl(stream: IO[str]) -> Iterator[Line]:
@@ -91,45 +102,64 @@ def read_jsonl(stream: IO[str]) -> Iterator[Line]:
 
 
 def read_csv(stream: IO[str], command_type: str | None = None) -> Iterator[Line]:
-    """Read a CSV sheet of one command type: a header row of field names, then one command a row.
+    """Read a CSV sheet of one command type: a header row of field names (or their Chinese
+    headers), then one command a row; see `read_table`. Line numbers count the header as 1."""
+    reader = csv.reader(stream)
 
-    The type comes from `command_type` or a `type` column. Empty cells are left out; integer
-    fields are read as integers; `*_yuan` columns are converted exactly to `*_fen`; a
-    `collateral` cell lists numbers separated by `;`. Line numbers count the header as line 1.
+    def rows() -> Iterator[tuple[int, Sequence[Any] | LedgerError]]:
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield reader.line_num, ValidationFailed(variant="csv_row", reason=str(exc))
+                continue
+            yield reader.line_num, values
+
+    return read_table(rows(), command_type)
+
+
+def read_table(
+    rows: Iterable[tuple[int, Sequence[Any] | LedgerError]],
+    command_type: str | None = None,
+    sheet: str | None = None,
+) -> Iterator[Line]:
+    """The commands of a table's rows (numbered as the spreadsheet numbers them).
+
+    The header is the first row that names a command field (rows above it are titles). The
+    type comes from `command_type` or a `type` column. Empty cells are left out; integer fields
+    are read as integers; `*_yuan` columns are converted exactly to `*_fen`; dates may be
+    2025-05-01, 2025/5/1, 2025年5月1日 or date cells; a `collateral` cell lists numbers
+    separated by `;`. Empty rows, notes (`#`, 示例) and a second header row are skipped.
     """
-    reader = csv.DictReader(stream)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Line(reader.line_num, None, None, ValidationFailed(variant="csv_row", reason=str(exc)))
+    columns: list[str | None] | None = None
+    for number, values in rows:
+        if isinstance(values, LedgerError):
+            yield Line(number, None, None, values, sheet)
             continue
-        number = reader.line_num
-        data: dict[str, Any] = {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
-        if command_type:
-            data.setdefault("type", command_type)
-        actor = data.pop("actor", None)
-        schema = SCHEMAS.get(data.get("type", ""))
-        if schema is not None:
-            for name, value in list(data.items()):
-                schema_field = schema._declared_fields.get(name)
-                if isinstance(schema_field, fields.Integer) and _INTEGER.fullmatch(value):
-                    data[name] = int(value)
-                elif name == "collateral":
-                    data[name] = [part.strip() for part in value.split(";") if part.strip()]
-        yield _line(number, data, actor)
+        if columns is None:
+            if names_a_field(values):
+                columns = header_fields(values)
+            continue
+        if is_not_a_command(values, columns):
+            continue
+        try:
+            data = row_command(columns, values, command_type)
+        except LedgerError as error:
+            yield Line(number, None, None, error, sheet)
+            continue
+        yield _line(number, data, data.pop("actor", None), sheet)
 
 
-def _line(number: int, data: dict[str, Any], actor: Any) -> Line:
+def _line(number: int, data: dict[str, Any], actor: Any, sheet: str | None = None) -> Line:
     try:
         fen_data = _yuan_to_fen(data)
         if actor is not None:
             _check_actor(actor)
     except LedgerError as error:
-        return Line(number, None, None, error)
-    return Line(number, fen_data, actor or None)
+        return Line(number, None, None, error, sheet)
+    return Line(number, fen_data, actor or None, sheet=sheet)
 
 
 def _check_actor(actor: Any) -> None:
@@ -220,14 +250,14 @@ def _send(
         [(line.data or {}, line.actor or default_actor or "") for line in sendable],
         dry_run=dry_run,
     )
-    by_number: dict[int, Outcome | LedgerError] = {
-        line.number: result for line, result in zip(sendable, results, strict=True)
-    }
-    for line in batch:
-        result = line.error if line.error is not None else by_number[line.number]
+    if len(results) != len(sendable):
+        raise AssertionError("the ledger answered a batch with a different number of results")
+    answers: Iterator[Outcome | LedgerError] = iter(results)
+    for line in batch:  # lines of several sheets may share a number: answered in order
+        result = line.error if line.error is not None else next(answers)
         if isinstance(result, LedgerError):
             report.rejected.append(
-                Rejection(line.number, result.code, result.message_en, result.message_zh)
+                Rejection(line.number, result.code, result.message_en, result.message_zh, line.sheet)
             )
         elif result.status == DUPLICATE:
             report.duplicates += 1
@@ -237,65 +267,89 @@ def _send(
                 report.last_position = max(report.last_position or 0, result.position)
 
 
-def open_text(path: str, fmt: str = "jsonl") -> IO[str]:
-    """Open a file for import as UTF-8 text (a byte-order mark is dropped); `-` is stdin.
+def open_text(path: str, fmt: str = "jsonl", encoding: str | None = UTF8) -> IO[str]:
+    """Open a file for import as text (a UTF-8 byte-order mark is dropped); `-` is stdin.
 
-    The whole file is checked first: a file that is not UTF-8 text, holds NUL bytes, or is not
-    JSON Lines (no line is an object) or CSV (no column is a command field) at all raises
-    `unreadable_file`, before any line is read. OSError when it cannot be opened.
+    `encoding` None reads UTF-8, or GB18030/GBK when the file is not UTF-8 (CSV saved by
+    Chinese Excel). The whole file is checked first: a file that is not text in the encoding,
+    holds NUL bytes, or is not JSON Lines (no line is an object) or CSV (no header row names a
+    command field) at all raises `unreadable_file`, before any line is read. OSError when it
+    cannot be opened.
     """
     if path == "-":
         import sys
 
         buffer: IO[bytes] = io.BytesIO(sys.stdin.buffer.read())
-        check_file(buffer, fmt)
+        found = check_file(buffer, fmt, encoding)
         buffer.seek(0)
-        return io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(buffer, encoding=found, newline="")
     with open(path, "rb") as raw:
-        check_file(raw, fmt)
-    return open(path, encoding="utf-8-sig", newline="")
+        found = check_file(raw, fmt, encoding)
+    return open(path, encoding=found, newline="")
 
 
-def check_file(raw: IO[bytes], fmt: str) -> None:
-    """Raise `unreadable_file` unless the byte stream is UTF-8 text of the format, as a whole."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+def check_file(raw: IO[bytes], fmt: str, encoding: str | None = UTF8) -> str:
+    """Raise `unreadable_file` unless the byte stream, as a whole, is text of the format in
+    `encoding` (None: UTF-8, else GB18030); return the codec to read it with."""
+    if encoding is not None:
+        return _check_text(raw, fmt, encoding)
+    start = raw.tell()
+    try:
+        return _check_text(raw, fmt, UTF8)
+    except UnreadableFile as error:
+        if error.variant != "not_utf8":
+            raise
+        raw.seek(start)
+        try:
+            return _check_text(raw, fmt, GB18030)
+        except UnreadableFile as again:
+            if again.variant != "not_encoding":
+                raise
+            raise UnreadableFile(variant="not_text", byte=error.fields["byte"]) from None
+
+
+#: A CSV header row is one of the first lines with content (lines above it are titles).
+_HEADER_LINES_MAX = 10
+
+
+def _check_text(raw: IO[bytes], fmt: str, encoding: str) -> str:
+    utf8 = codecs.lookup(encoding).name == UTF8
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
     offset = 0
-    head = ""  # the text up to the first line break (after BOM), for a CSV header
     carry = ""
+    looked_at = 0  # lines with content looked at, to decide the format
     looks_right = False
-    content_seen = False
     while True:
         chunk = raw.read(_CHUNK_BYTES)
         final = not chunk
         if b"\x00" in chunk:
-            at = offset + chunk.index(b"\x00")
-            raise UnreadableFile(variant="nul", byte=at)
+            raise UnreadableFile(variant="nul", byte=offset + chunk.index(b"\x00"))
         try:
             text = decoder.decode(chunk, final=final)
         except UnicodeDecodeError as exc:
             at = offset + max(exc.start, 0)
-            raise UnreadableFile(variant="not_utf8", byte=at) from None
-        offset += len(chunk)
-        if offset == len(chunk):
+            raise UnreadableFile(
+                variant="not_utf8" if utf8 else "not_encoding", encoding=encoding, byte=at
+            ) from None
+        if offset == 0 and utf8:
             text = text.removeprefix("\ufeff")
-        lines = (carry + text).split("\n")
-        carry = "" if final else lines.pop()
-        for line in lines:
-            stripped = line.strip()
-            if not stripped or (fmt != "csv" and stripped.startswith("#")):
-                continue
-            if not content_seen:
-                head = line
-            content_seen = True
-            looks_right = looks_right or (fmt == "csv" and _is_csv_header(head)) or (
-                fmt != "csv" and stripped.startswith("{")
-            )
-            if fmt == "csv":
-                break
-        if (fmt == "csv" and content_seen) or looks_right or final:
+        offset += len(chunk)
+        if not looks_right and looked_at < _HEADER_LINES_MAX:
+            lines = (carry + text).split("\n")
+            carry = "" if final else lines.pop()
+            for line in lines:
+                stripped = line.strip()
+                if not stripped or (fmt != "csv" and stripped.startswith("#")):
+                    continue
+                looked_at += 1
+                looks_right = _is_csv_header(line) if fmt == "csv" else stripped.startswith("{")
+                if looks_right or (fmt == "csv" and looked_at >= _HEADER_LINES_MAX):
+                    break
+        if final:
             break
-    if content_seen and not looks_right:
+    if looked_at and not looks_right:
         raise UnreadableFile(variant="not_csv" if fmt == "csv" else "not_jsonl")
+    return "utf-8-sig" if utf8 else encoding
 
 
 def _is_csv_header(line: str) -> bool:
@@ -303,17 +357,4 @@ def _is_csv_header(line: str) -> bool:
         header = next(csv.reader([line]), [])
     except csv.Error:
         return False
-    return any(name.strip() in _CSV_FIELD_NAMES for name in header)
-
-
-_CSV_FIELD_NAMES = frozenset(
-    {"type", "actor"}
-    | {name for schema in SCHEMAS.values() for name in schema._declared_fields}
-    | {
-        name[: -len("_fen")] + "_yuan"
-        for schema in SCHEMAS.values()
-        for name in schema._declared_fields
-        if name.endswith("_fen")
-    }
-)
-
+    return names_a_field(header)

@@ -199,6 +199,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation_error.yuan_too_many_digits": (
         "输入无效：{name} 的金额位数过多", "{name}: the amount has too many digits"
     ),
+    # spreadsheet cells (ledger.sheets): {name_zh} is the column's Chinese header, {name} its field
+    "validation_error.date_invalid": (
+        "输入无效：{name_zh}：“{value}”不是日期，应如 2025-05-01、2025/5/1 或 2025年5月1日",
+        "{name}: {value!r} is not a date; write e.g. 2025-05-01, 2025/5/1 or 2025年5月1日",
+    ),
+    "validation_error.date_with_time": (
+        "输入无效：{name_zh}：日期单元格 {value} 带有时刻，应只填日期",
+        "{name}: the date cell {value} holds a time of day; give the date only",
+    ),
+    "validation_error.yuan_cell_too_precise": (
+        "输入无效：{name_zh}：数字单元格 {value} 超过两位小数（金额最多保留两位小数）",
+        "{name}: the number cell {value} has more than two decimal places (amounts have at most two)",
+    ),
+    "validation_error.cell_not_value": (
+        "输入无效：{name_zh}：单元格的值 {value} 不能用于此列", "{name}: the cell value {value} cannot be used here"
+    ),
     "invalid_uscc": ("统一社会信用代码无效：{summary}", "{summary}"),
     "invalid_patent_no": ("专利申请号无效：{summary}", "{summary}"),
     "invalid_town": ("镇街代码无效：{summary}", "{summary}"),
@@ -218,6 +234,34 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unreadable_file.not_jsonl": (
         "文件无法读取：文件不是 JSON Lines 格式：没有一行是 JSON 对象",
         "the file is not JSON Lines: no line is a JSON object",
+    ),
+    # spreadsheets (ledger.sheets)
+    "unreadable_file.not_text": (
+        "文件无法读取：文件既不是 UTF-8 也不是 GB18030/GBK 文本（约第 {byte} 字节处编码无效），"
+        "请另存为 UTF-8 或用 --encoding 指定编码",
+        "the file is neither UTF-8 nor GB18030/GBK text (invalid byte near byte {byte}); save it "
+        "as UTF-8 or name its encoding with --encoding",
+    ),
+    "unreadable_file.not_encoding": (
+        "文件无法读取：文件不是 {encoding} 编码的文本（约第 {byte} 字节处编码无效）",
+        "the file is not {encoding} text (invalid byte near byte {byte})",
+    ),
+    "unreadable_file.not_xlsx": (
+        "文件无法读取：文件不是 Excel 工作簿（.xlsx）：{reason_zh}",
+        "the file is not an Excel workbook (.xlsx): {reason_en}",
+    ),
+    "unreadable_file.xls": (
+        "文件无法读取：这是旧版 Excel 97-2003 工作簿（.xls），请在 Excel 中另存为 .xlsx",
+        "the file is an Excel 97-2003 workbook (.xls); save it as .xlsx in Excel",
+    ),
+    "unreadable_file.no_command_sheet": (
+        "文件无法读取：工作簿中没有以命令类型命名的工作表（现有：{sheets}），请按类型命名工作表或用 --type 指定",
+        "no sheet of the workbook is named by a command type (it has: {sheets}); name the sheets "
+        "by their type or give --type",
+    ),
+    "unreadable_file.sheet_not_commands": (
+        "文件无法读取：工作表“{sheet}”的表头没有任何命令字段",
+        "the header row of sheet {sheet!r} names no command field",
     ),
 }
 

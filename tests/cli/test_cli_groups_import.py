@@ -31,11 +31,12 @@ FORBIDDEN = {
 }
 
 #: The ledger's own command modules (assembled in ledger/cli.py, not entry points).
-OWN_MODULES = ("ledger.cli_setup", "ledger.cli_users", "ledger.cli_record")
+OWN_MODULES = ("ledger.cli_setup", "ledger.cli_users", "ledger.cli_record", "ledger.cli_sheets")
 
 #: Every command of `ledger`: the public vocabulary of the command line.
 EVERY_COMMAND = {
     "init", "catalogue", "demo", "users", "record", "import", "show",  # ledger
+    "template",  # ledger (issue 9)
     "project", "worker", "balances", "metrics", "trail",  # projections
     "audit",  # audit
     "serve",  # web
