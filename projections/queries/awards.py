@@ -105,7 +105,7 @@ def award_row(r: dict[str, Any]) -> AwardListRow:
 def _where(chosen: ListFilter) -> tuple[str, list[Any]]:
     sql, params = "", []
     for column, value in (("a.measure", chosen.measure), ("a.item", chosen.item),
-                          ("e.town_code", chosen.town), ("a.fiscal_year", chosen.fiscal_year)):  # fmt: skip
+                          ("e.town_code", chosen.town), ("a.fiscal_year", chosen.fiscal_year), ("a.reference", chosen.award)):  # fmt: skip
         if value is not None:
             sql += f" AND {column} = %s"
             params.append(value)

@@ -93,7 +93,7 @@ def disbursement_row(r: dict[str, Any]) -> DisbursementListRow:
 def _where(chosen: ListFilter) -> tuple[str, list[Any]]:
     sql, params = "", []
     for column, value in (("a.measure", chosen.measure), ("a.item", chosen.item),
-                          ("e.town_code", chosen.town), ("a.fiscal_year", chosen.fiscal_year),
+                          ("e.town_code", chosen.town), ("a.fiscal_year", chosen.fiscal_year), ("d.award_reference", chosen.award),
                           ("d.status", chosen.status)):  # fmt: skip
         if value is not None:
             sql += f" AND {column} = %s"

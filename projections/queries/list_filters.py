@@ -25,8 +25,11 @@ BAD_FILTER = "invalid_filter"
 #: The arguments a list takes, besides its sort (`sort`, `order`).
 FILTER_NAMES = (
     "measure", "item", "town", "fiscal_year", "status", "decision_ref", "voucher_no",
-    "date_from", "date_to", "uscc",
+    "date_from", "date_to", "uscc", "award", "actor",
 )  # fmt: skip
+
+#: The filters of the awards and disbursements lists (the trail has `actor` too, not `item`…).
+LIST_FILTERS = FILTER_NAMES[:-1]
 
 _CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 _ITEM = re.compile(r"[a-z0-9_]{1,60}")
@@ -68,6 +71,8 @@ class ListFilter:
     date_from: str | None = None
     date_to: str | None = None
     uscc: str | None = None
+    award: str | None = None
+    actor: str | None = None
     sort: str | None = None
     descending: bool = False
 
@@ -127,16 +132,22 @@ def _one(name: str, value: str) -> Any:
     return _text(name, value)
 
 
-def parse_filter(args: Mapping[str, Any], sorts: Mapping[str, str]) -> ListFilter:
+def parse_filter(
+    args: Mapping[str, Any], sorts: Mapping[str, str], allowed: tuple[str, ...] = LIST_FILTERS
+) -> ListFilter:
     """A `ListFilter` from arguments as text (a page's query, the API's, the CLI's options);
-    empty values are not filters. `sorts` are the sort keys allowed (the list's whitelist);
-    `order` is `asc` or `desc`. Raises `BadFilter` for the first value not allowed."""
+    empty values are not filters. `allowed` are the filters the list has (another one given is
+    an error, never ignored); `sorts` its sort keys (a whitelist); `order` is `asc` or `desc`.
+    Raises `BadFilter` for the first value not allowed."""
     values: dict[str, Any] = {}
     for name in FILTER_NAMES:
         raw = args.get(name)
         text = "" if raw is None else str(raw).strip()
-        if text:
-            values[name] = _one(name, text)
+        if not text:
+            continue
+        if name not in allowed:
+            raise BadFilter(name, "is not a filter of this list", "不是此列表的筛选条件")
+        values[name] = _one(name, text)
     if values.get("date_from") and values.get("date_to") and values["date_from"] > values["date_to"]:
         raise BadFilter("date_to", "must not be before date_from", "不得早于 date_from")
     sort = str(args.get("sort") or "").strip()
