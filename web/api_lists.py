@@ -43,10 +43,10 @@ _TEXT = {
 def _args_schema(name: str, sorts: dict[str, str]) -> type[s.Args]:
     """Query arguments: every filter as text (checked by `parse_filter`), sort, order, paging."""
     declared: dict[str, Any] = {
-        f: s.QueryText(metadata={"description": _TEXT[f]}) for f in FILTER_NAMES if f in LIST_FILTERS
+        f: fields.String(metadata={"description": _TEXT[f]}) for f in FILTER_NAMES if f in LIST_FILTERS
     }
-    declared["sort"] = s.QueryText(metadata={"description": "Sort by: " + ", ".join(sorts)})
-    declared["order"] = s.QueryText(metadata={"description": "asc (default) or desc"})
+    declared["sort"] = fields.String(metadata={"description": "Sort by: " + ", ".join(sorts)})
+    declared["order"] = fields.String(metadata={"description": "asc (default) or desc"})
     declared["offset"] = fields.Integer(load_default=0, validate=validate.Range(0, 10**6))
     declared["limit"] = fields.Integer(load_default=50, validate=validate.Range(1, s.REQUEST_MAX))
     declared["min_position"] = fields.Integer(validate=validate.Range(0, 2**53))

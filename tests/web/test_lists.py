@@ -75,25 +75,29 @@ def test_awards_filters_sorts_and_totals(viewer: Any, token: Any) -> None:
     assert _refs(viewer.get("/awards?decision_ref=99").get_data(as_text=True), "awards") == ["A-3"]
 
 
-@pytest.mark.parametrize(
-    "query",
-    ["status=paid", "measure=M99", "fiscal_year=20x5", "date_from=2025/5/1", "town=123",
-     "sort=password", "order=up", "date_from=2025-06-01&date_to=2025-05-01", "uscc=%00",
-     "decision_ref=a%01b", "item=DROP TABLE", "page=0", "actor=olga"],
+BAD_QUERIES = (
+    "status=paid", "measure=M99", "fiscal_year=20x5", "date_from=2025/5/1", "town=123",
+    "sort=password", "order=up", "date_from=2025-06-01&date_to=2025-05-01", "uscc=%00",
+    "decision_ref=a%01b", "item=DROP TABLE", "voucher_no=" + "9" * 101, "page=0", "actor=olga",
 )  # fmt: skip
-def test_a_bad_filter_is_refused_with_a_stable_code(viewer: Any, token: Any, query: str) -> None:
-    for path in ("/awards", "/disbursements"):
-        page = viewer.get(f"{path}?{query}")
-        assert page.status_code == 400, (path, query)
-        assert "invalid_filter" in page.get_data(as_text=True)
-        if query.startswith("page="):
-            continue
-        api = viewer.get(f"/api/v1{path}?{query}", headers=token("vic"))
-        assert api.status_code == 422, (path, query, api.get_data(as_text=True))
-        assert api.get_json()["code"] == "invalid_filter"
-        assert api.get_json()["message_zh"]
-        download = viewer.get(f"/downloads{path}.csv?{query}")
-        assert download.status_code == 400 and "invalid_filter" in download.get_data(as_text=True)
+
+
+def test_a_bad_filter_is_refused_with_a_stable_code(viewer: Any, token: Any) -> None:
+    headers = token("vic")
+    for query in BAD_QUERIES:
+        for path in ("/awards", "/disbursements"):
+            page = viewer.get(f"{path}?{query}")
+            assert page.status_code == 400, (path, query)
+            assert "invalid_filter" in page.get_data(as_text=True)
+            if query.startswith(("page=", "actor=")):  # the API ignores arguments it does not have
+                continue
+            api = viewer.get(f"/api/v1{path}?{query}", headers=headers)
+            assert api.status_code == 422, (path, query, api.get_data(as_text=True))
+            assert api.get_json()["code"] == "invalid_filter"
+            assert api.get_json()["message_zh"]
+            download = viewer.get(f"/downloads{path}.csv?{query}")
+            assert download.status_code == 400, (path, query)
+            assert "invalid_filter" in download.get_data(as_text=True)
 
 
 def test_downloads_match_the_page_and_are_formula_safe(viewer: Any) -> None:
