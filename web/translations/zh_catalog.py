@@ -162,6 +162,27 @@ ZH = {
     "Code": "代码",
     "Sign in": "登录",
     "Password": "密码",
+    # -- awards and disbursements lists, downloads (issue 9, sheets-out) --
+    "%(n)s awards selected": "共筛选出 %(n)s 项奖补",
+    "%(n)s payments selected": "共筛选出 %(n)s 笔拨付",
+    "All": "全部",
+    "Amount": "金额",
+    "Award": "奖补",
+    "Bad Request": "请求无效",
+    "Decision number": "文号",
+    "Disbursements": "拨付",
+    "Download every row": "下载全部数据",
+    "Filter": "筛选",
+    "No award matches.": "没有符合条件的奖补。",
+    "No payment matches.": "没有符合条件的拨付。",
+    "Paid on": "拨付日期",
+    "Pending": "待审批",
+    "Status": "状态",
+    "Support item": "支持事项",
+    "Total": "合计",
+    "Voucher number": "凭证号",
+    "from": "自",
+    "to": "至",
 }
 
 
