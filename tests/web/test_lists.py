@@ -72,6 +72,7 @@ def test_awards_filters_sorts_and_totals(viewer: Any, token: Any) -> None:
     assert _refs(page, "awards") == ["A-1"]  # the award with a payment waiting
     assert "上海松江精密电子有限公司" not in page and "上海测试科技有限公司" in page
     assert "待审批" in page or "Pending" in page
+    assert "high_value_patent_cultivation" not in page.split('id="awards"')[1]  # its title, not the code
     assert _refs(viewer.get("/awards?decision_ref=99").get_data(as_text=True), "awards") == ["A-3"]
 
 
