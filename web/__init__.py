@@ -44,6 +44,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     pages.init_app(app)
     api.init_app(app)
     public.init_app(app)
+    from web import api_lists, downloads, lists  # awards/disbursements lists, downloads (issue 9)
+
+    lists.init_app(app)
+    downloads.init_app(app)
+    api_lists.init_app(app)  # after api: registered on its Api (one OpenAPI document)
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app

@@ -22,6 +22,8 @@ PAGES = [
     ("/events/3", "viewer"),
     ("/audit?position=3", "auditor"),
     ("/exports/trail.csv", "auditor"),
+    ("/awards?measure=M10", "viewer"), ("/disbursements?status=approved", "viewer"),
+    ("/downloads/awards.xlsx?measure=M10", "viewer"), ("/downloads/trail.csv", "auditor"),
 ]
 API = [
     ("/api/v1/status", "viewer"),
@@ -35,6 +37,7 @@ API = [
     ("/api/v1/audit/heads", "auditor"),
     ("/api/v1/audit/proofs/3", "auditor"),
     ("/api/v1/audit/consistency?first=2", "auditor"),
+    ("/api/v1/awards?measure=M10", "viewer"), ("/api/v1/disbursements?status=pending", "viewer"),
 ]
 #: Routes anyone may use: signing in and out, choosing a language, the API's description.
 PUBLIC = {"auth.sign_in", "auth.sign_out", "i18n.switch_language", "static",

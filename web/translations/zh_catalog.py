@@ -186,6 +186,25 @@ ZH = {
     "CSV for spreadsheets": "CSV（可用电子表格打开）",
     "The open-data download is not configured yet (the administrator sets the district’s organisation id).": "开放数据下载尚未配置（需由管理员设置本区的机构标识）。",
     "Current to log position %(p)d, recorded %(t)s.": "数据截至日志第 %(p)d 条，记录于 %(t)s。",
+    # -- awards and disbursements lists, downloads (issue 9, sheets-out) --
+    "%(n)s awards selected": "共筛选出 %(n)s 项奖补",
+    "%(n)s payments selected": "共筛选出 %(n)s 笔拨付",
+    "All": "全部",
+    "Amount": "金额",
+    "Award": "奖补",
+    "Bad Request": "请求无效",
+    "Disbursements": "拨付",
+    "Download every row": "下载全部数据",
+    "Filter": "筛选",
+    "No award matches.": "没有符合条件的奖补。",
+    "No payment matches.": "没有符合条件的拨付。",
+    "Paid on": "拨付日期",
+    "Pending": "待审批",
+    "Status": "状态",
+    "Total": "合计",
+    "Voucher number": "凭证号",
+    "from": "自",
+    "to": "至",
 }
 
 
