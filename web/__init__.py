@@ -43,6 +43,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     pages.init_app(app)
     api.init_app(app)
+    from web import payment_list, queue  # the finance office's approval queue and payment list
+
+    queue.init_app(app)
+    payment_list.init_app(app)
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app
