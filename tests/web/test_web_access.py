@@ -43,7 +43,7 @@ API = [
 PUBLIC = {"auth.sign_in", "auth.sign_out", "i18n.switch_language", "static",
           "api-docs.openapi_json", "api.commands"}  # fmt: skip
 #: Forms that only take POST (who may use them: tests/web/test_queue.py).
-POST_ONLY = {"queue.decide"}
+POST_ONLY = {"queue.decide", "queue.record_disbursement"}
 ROLES = ["viewer", "auditor", "officer", "approver", "admin"]
 USER_OF_ROLE = {"viewer": "vic", "auditor": "aud", "officer": "olga", "approver": "ada", "admin": "admin"}
 
