@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ledger.schema import OwnerRequired
 from projections.recorder import PositionMoved, ViewsOutOfDate, ViewsRecorderMixin, open_views
 from projections.state import ViewState
 
@@ -92,9 +93,12 @@ class Runner:
             self.views.reset()
             self.views.create_indexes()
         except Exception as error:
-            raise ViewsOutOfDate(
-                f"{out_of_date}; recreating them here failed ({error}): run "
-                "`ledger project --rebuild` as the owner of the store"
+            raise OwnerRequired(
+                "views_out_of_date",
+                f"{out_of_date}, and this database user may not recreate them ({error}): run "
+                "`ledger project --rebuild` as the owner, then scripts/create_app_role.sql again",
+                "视图表由旧版本创建，当前数据库用户无权重建：请以所有者身份运行 "
+                "`ledger project --rebuild`，然后重新运行 scripts/create_app_role.sql",
             ) from error
 
     def _prepare(self, notifications: Sequence[Any]) -> Batch | None:

@@ -71,7 +71,7 @@ DISBURSEMENTS = Table(
         # payment list show them
         "recorded_by:text recorded_at decided_by:text decided_at"
     ),
-    indexes=("award_reference", "status"),
+    indexes=("award_reference",),
 )
 ENTERPRISE_BALANCES = Table(
     "pv_enterprise_balances",

@@ -4,10 +4,13 @@ catch-up (with rows or empty), and then equal a rebuild from scratch."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import factories as f
 import pytest
+from stores import drop_schema, postgres_base_url
 
 from projections import tables as t
 from projections.queries import queue, trail
@@ -21,6 +24,23 @@ OLD_DISBURSEMENTS = t.Table(
     t._cols("reference:text award_reference:text amount_fen paid_on:text voucher_no:text status:text"),
     indexes=("award_reference",),
 )
+
+
+@pytest.fixture
+def postgres_app() -> Iterator[tuple[Any, str]]:
+    """A ledger on a PostgreSQL schema of its own (with the users of the shared fixture)."""
+    from ledger.storage import open_ledger
+
+    base = postgres_base_url()
+    url = f"{base}{'&' if '?' in base else '?'}schema=t_{uuid.uuid4().hex[:16]}"
+    app = open_ledger(url)
+    app.define_measures()
+    app.register_user("admin", ["admin"], actor="")
+    for name, roles in (("olga", ["officer"]), ("oscar", ["officer"]), ("ada", ["approver"])):
+        app.register_user(name, roles, actor="admin")
+    yield app, url
+    app.close()
+    drop_schema(url)
 
 
 def _record(app: Any) -> None:
@@ -93,3 +113,42 @@ def test_views_of_an_older_shape_are_rebuilt_by_the_next_catch_up(app: Any, keep
     assert caught_up["D-4"]["recorded_by"] == "olga"
     Runner(app).rebuild()
     assert _rows(app) == caught_up
+
+
+def test_the_app_role_that_may_not_recreate_old_views_is_told_to_ask_the_owner(
+    postgres_app: tuple[Any, str],
+) -> None:
+    """PostgreSQL only (SQLite has no roles): the least-privilege role may write the views'
+    rows but not drop and create their tables; it is told plainly, and nothing changes."""
+    import psycopg
+
+    from ledger.schema import OwnerRequired
+    from ledger.storage import open_ledger, store_from_url
+
+    app, url = postgres_app
+    _record(app)
+    catch_up(app)
+    _downgrade(app, keep_rows=True)
+    store = store_from_url(url)
+    role = f"r_{uuid.uuid4().hex[:12]}"
+    schema = store.postgres_schema
+    with psycopg.connect(store.postgres_conninfo(), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+        conn.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}"')
+    role_url = url.replace("postgresql://postgres@", f"postgresql://{role}@", 1)
+    assert role_url != url
+    as_role = open_ledger(role_url)
+    try:
+        with pytest.raises(OwnerRequired) as raised:
+            catch_up(as_role)
+        assert raised.value.code == "views_out_of_date"
+        assert "ledger project --rebuild" in raised.value.message_en
+        assert "所有者" in raised.value.message_zh
+        assert all("recorded_by" not in row for row in _rows(app).values())  # unchanged
+    finally:
+        as_role.close()
+        with psycopg.connect(store.postgres_conninfo(), autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
