@@ -22,7 +22,7 @@ from ledger.shanghai import shanghai_time
 from projections.queries import queue as q
 from projections.queries import views_position
 from web.auth import current_user, ledger, requires
-from web.queue import REFERENCE_PATTERN, item_title
+from web.queue import is_reference, item_title
 
 bp = Blueprint("payment_list", __name__)
 
@@ -44,13 +44,16 @@ def _date_arg(name: str) -> str | None:
 
 
 def _refs_arg() -> tuple[str, ...]:
-    raw = request.args.get("refs", "").strip()[:100_000]
+    """A batch: references given one by one (`ref=…&ref=…`, exact) or typed in one text
+    (`refs`, separated by commas); at most REFERENCES_MAX, else 400."""
+    typed = request.args.get("refs", "")[:200_000].replace("，", ",").split(",")
+    given = request.args.getlist("ref")[: q.REFERENCES_MAX + 1]
     refs: list[str] = []
-    for part in raw.replace("，", ",").replace("\n", ",").split(","):
+    for part in [*given, *typed]:
         ref = part.strip()
         if not ref:
             continue
-        if not REFERENCE_PATTERN.fullmatch(ref):
+        if not is_reference(ref):
             abort(400)
         if ref not in refs:
             refs.append(ref)

@@ -12,7 +12,6 @@ outcome. Forms carry the CSRF token (Flask-WTF's CSRFProtect guards every POST o
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,8 +43,14 @@ QUEUE_PAGE_SIZE = 50
 #: Most payments one decision may name (the queue shows at most a page; a crafted form no more).
 DECISION_MAX = 200
 REASON_MAX = 500
-#: What a payment or award reference may look like in a form (the ledger checks it again).
-REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/\-]{0,99}")
+#: The longest reference the ledger takes (ledger.command_fields.Reference).
+REFERENCE_MAX = 100
+
+
+def is_reference(text: str) -> bool:
+    """Whether a form's text may be a reference: 1–100 characters, no control character (the
+    ledger checks the rest, and answers `validation_error` or `unknown_*`)."""
+    return 0 < len(text) <= REFERENCE_MAX and not NOT_QUERY_TEXT.search(text)
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ def item_title(measure: str, item: str) -> str:
     """A measure's code and its support item's title in the page's language."""
     try:
         spec = ledger().catalogue.item(measure, item)
-    except Exception:  # an item the catalogue no longer has: show its measure only
+    except KeyError:  # an item the catalogue no longer has: show its measure only
         return measure
     return f"{measure} · {pick(spec.title_zh, spec.title_en)}"
 
@@ -104,7 +109,7 @@ def _references() -> list[str]:
     refs = []
     for raw in request.form.getlist("ref")[: DECISION_MAX + 1]:
         ref = raw.strip()
-        if not REFERENCE_PATTERN.fullmatch(ref):
+        if not is_reference(ref):
             abort(400)
         if ref not in refs:
             refs.append(ref)
@@ -193,8 +198,8 @@ def _payment_form(award_reference: str, values: dict[str, str], error: Any = Non
 @requires("officer")
 def new_disbursement() -> Any:
     """The form that records a payment against an award (the award's payable amount shown)."""
-    award_reference = request.args.get("award", "").strip()[:100]
-    if award_reference and not REFERENCE_PATTERN.fullmatch(award_reference):
+    award_reference = request.args.get("award", "").strip()
+    if award_reference and not is_reference(award_reference):
         abort(400)
     return _payment_form(award_reference, {})
 
@@ -217,7 +222,7 @@ def record_disbursement() -> Any:
     assert viewer is not None
     (result,) = ledger().execute_many([(command, viewer.name)])
     if isinstance(result, LedgerError):
-        award = values["award_reference"] if REFERENCE_PATTERN.fullmatch(values["award_reference"]) else ""
+        award = values["award_reference"] if is_reference(values["award_reference"]) else ""
         error = {"code": result.code, "message_zh": result.message_zh, "message_en": result.message_en}
         return _payment_form(award, values, error, 422)
     if result.status == "duplicate":

@@ -69,20 +69,21 @@ def test_approving_and_rejecting_many_at_once_reports_each_payment(
     seeded: Any, as_user: Any, csrf: Any
 ) -> None:
     _record(seeded, [(f.disbursement("D-3", amount_fen=100), "olga"),
-                     (f.disbursement("D-4", amount_fen=200), "olga")])  # fmt: skip
+                     (f.disbursement("D-4", amount_fen=200), "olga"),
+                     (f.disbursement("松财拨 2025-甲", amount_fen=300), "olga")])  # fmt: skip
     # an officer's crafted decision reaches the ledger, which refuses it
     crafted = _outcomes(_decide(as_user("olga"), csrf, "approve", ["D-2"]).get_data(as_text=True))
     assert crafted["D-2"].startswith("未通过 forbidden")
     browser = as_user("ada")
-    response = _decide(browser, csrf, "approve", ["D-2", "D-3", "D-1", "D-404"])
+    response = _decide(browser, csrf, "approve", ["D-2", "D-3", "D-1", "D-404", "松财拨 2025-甲"])
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     outcomes = _outcomes(page)
-    assert outcomes["D-2"] == "已审批通过" and outcomes["D-3"] == "已审批通过"
+    assert outcomes["D-2"] == outcomes["D-3"] == outcomes["松财拨 2025-甲"] == "已审批通过"
     assert outcomes["D-1"] == "此前已处理过（只记录一次）"  # approved by ada before: a duplicate
     assert outcomes["D-404"].startswith("未通过 unknown_disbursement 没有编号为 'D-404' 的拨付")
     assert " / " in outcomes["D-404"]  # the ledger's message in Chinese and English
-    assert "refs=D-2,D-3,D-1" in page  # print what was just approved
+    assert "ref=D-2&amp;ref=D-3&amp;ref=D-1&amp;ref=" in page  # print what was just approved
     rejected = _outcomes(_decide(browser, csrf, "reject", ["D-1", "D-4"], reason="凭证号与银行回单不符")
                          .get_data(as_text=True))  # fmt: skip
     assert rejected["D-4"] == "已驳回"
@@ -90,7 +91,8 @@ def test_approving_and_rejecting_many_at_once_reports_each_payment(
     catch_up(seeded)
     assert list(q.pending(seeded)) == []
     statuses = {r.reference: r.status for r in q.payment_list(seeded, "2025-01-01")}
-    assert statuses == {"D-1": "approved", "D-2": "approved", "D-3": "approved"}
+    assert statuses == {"D-1": "approved", "D-2": "approved", "D-3": "approved",
+                        "松财拨 2025-甲": "approved"}  # fmt: skip
 
 
 def test_refused_forms_change_nothing(seeded: Any, as_user: Any, csrf: Any) -> None:

@@ -48,11 +48,11 @@ def test_the_payment_list_holds_what_was_chosen_with_capitals_and_total(
 
     m01 = _rows(browser.get("/payment-list?measure=M01").get_data(as_text=True))
     assert len(m01) == 1 and "壹仟零伍元零陆分" in m01[0] and "M01" in m01[0]
-    batch = browser.get("/payment-list?refs=D-6，D-5, D-2").get_data(as_text=True)
+    batch = browser.get("/payment-list?refs=D-6，D-5&ref=D-2").get_data(as_text=True)
     assert [("D-5" in r, "D-6" in r) for r in _rows(batch)] == [(False, True), (True, False)]
     assert "批次共 3 笔" in batch  # D-2 is named but not approved: not listed
 
     hint = browser.get("/payment-list").get_data(as_text=True)
     assert 'id="choose-hint"' in hint and 'id="payments"' not in hint
-    for bad in ("from=2025/5/1", "to=2025-13-01", "measure=M99", "refs=D-1;DROP", "from=20250501"):
+    for bad in ("from=2025/5/1", "to=2025-13-01", "measure=M99", "refs=D-1%00", "from=20250501"):
         assert browser.get(f"/payment-list?{bad}").status_code == 400, bad
