@@ -38,6 +38,12 @@ class ViewsOutOfDate(RuntimeError):
     """The view tables were made by an older version of this code; rebuild them."""
 
 
+def _column_names(cursor: Any) -> list[str]:
+    """The column names of the query a cursor (either store's) just executed."""
+    description = getattr(cursor, "sqlite_cursor", cursor).description
+    return [column[0] for column in description or ()]
+
+
 class ViewsRecorderMixin:
     """What both stores' view recorders offer the runner and the queries."""
 
@@ -83,17 +89,18 @@ class ViewsRecorderMixin:
             rows = {}
             for table in t.STATE_TABLES:
                 c.execute(f"SELECT * FROM {self.qualify}{table.name}")
-                rows[table.name] = [dict(row) for row in c.fetchall()]
-                if rows[table.name] and set(rows[table.name][0]) != set(table.column_names):
+                # the columns the table has, from the cursor (an empty table has a shape too)
+                if set(_column_names(c)) != set(table.column_names):
                     raise ViewsOutOfDate(
                         f"the view table {table.name} has an older shape; "
                         "run `ledger project --rebuild`"
                     )
+                rows[table.name] = [dict(row) for row in c.fetchall()]
             c.execute(f"SELECT * FROM {self.qualify}{t.TRAIL.name} LIMIT 1")
+            shape = set(_column_names(c))
             trail = c.fetchall()
-            if trail and (
-                set(dict(trail[0])) != set(t.TRAIL.column_names)
-                or not isinstance(trail[0]["recorded_at"], int)  # once ISO text
+            if shape != set(t.TRAIL.column_names) or (
+                trail and not isinstance(trail[0]["recorded_at"], int)  # once ISO text
             ):
                 raise ViewsOutOfDate(
                     f"the view table {t.TRAIL.name} has an older shape; "

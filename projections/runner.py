@@ -23,7 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from projections.recorder import PositionMoved, ViewsRecorderMixin, open_views
+from ledger.schema import OwnerRequired
+from projections.recorder import PositionMoved, ViewsOutOfDate, ViewsRecorderMixin, open_views
 from projections.state import ViewState
 
 if TYPE_CHECKING:
@@ -75,9 +76,30 @@ class Runner:
 
     def _load(self) -> ViewState:
         if self.state is None:
-            self.position, rows = self.views.load()
+            try:
+                self.position, rows = self.views.load()
+            except ViewsOutOfDate as exc:
+                self._rebuild_tables(exc)
+                self.position, rows = self.views.load()
             self.state = ViewState(rows)
         return self.state
+
+    def _rebuild_tables(self, out_of_date: ViewsOutOfDate) -> None:
+        """Views made by an older version of this code (a column added since): recreate their
+        tables empty at position 0, so this catch-up rebuilds them from the log. Where this
+        user may not create tables (PostgreSQL's application role) that is said plainly."""
+        log.warning("%s: recreating the views and applying the log again", out_of_date)
+        try:
+            self.views.reset()
+            self.views.create_indexes()
+        except Exception as error:
+            raise OwnerRequired(
+                "views_out_of_date",
+                f"{out_of_date}, and this database user may not recreate them ({error}): run "
+                "`ledger project --rebuild` as the owner, then scripts/create_app_role.sql again",
+                "视图表由旧版本创建，当前数据库用户无权重建：请以所有者身份运行 "
+                "`ledger project --rebuild`，然后重新运行 scripts/create_app_role.sql",
+            ) from error
 
     def _prepare(self, notifications: Sequence[Any]) -> Batch | None:
         """Apply notifications that follow the position to the state in memory and return

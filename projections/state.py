@@ -19,7 +19,7 @@ from typing import Any
 from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer
 from ledger.domain.events import dispatcher
 from projections import tables as t
-from projections.trail import receipt_trail_row, trail_row
+from projections.trail import receipt_trail_row, recorded_us, trail_row
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -178,6 +178,8 @@ def _disbursement_recorded(state: ViewState, e: Any, oid: str) -> None:
         paid_on=_iso(e.paid_on),
         voucher_no=e.voucher_no,
         status="pending",
+        recorded_by=e.actor,
+        recorded_at=recorded_us(e.timestamp),
     )
     state._add_to_balances(award, "pending_fen", e.amount_fen)
 
@@ -185,7 +187,7 @@ def _disbursement_recorded(state: ViewState, e: Any, oid: str) -> None:
 def _decide(state: ViewState, e: Any, oid: str, status: str) -> tuple[Row, Row]:
     award = state.award(oid)
     disbursement = state.row(t.DISBURSEMENTS, (e.reference,))
-    disbursement["status"] = status
+    disbursement.update(status=status, decided_by=e.actor, decided_at=recorded_us(e.timestamp))
     return award, disbursement
 
 

@@ -65,7 +65,11 @@ DISBURSEMENTS = Table(
     "pv_disbursements",
     ("reference",),
     _cols(
-        "reference:text award_reference:text amount_fen paid_on:text voucher_no:text status:text"
+        "reference:text award_reference:text amount_fen paid_on:text voucher_no:text status:text "
+        # who recorded the payment and when (µs since 1970 UTC, as the trail), and who decided
+        # it (approved, rejected or reversed it last) and when: the approval queue and the
+        # payment list show them
+        "recorded_by:text recorded_at decided_by:text decided_at"
     ),
     indexes=("award_reference",),
 )

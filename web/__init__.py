@@ -49,6 +49,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     lists.init_app(app)
     downloads.init_app(app)
     api_lists.init_app(app)  # after api: registered on its Api (one OpenAPI document)
+    from web import payment_list, queue  # the finance office's approval queue and payment list
+
+    queue.init_app(app)
+    payment_list.init_app(app)
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app

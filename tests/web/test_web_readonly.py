@@ -1,4 +1,5 @@
-"""Nothing but `POST /api/v1/commands` and signing in and out can change state; pages are in
+"""Nothing but `POST /api/v1/commands`, the approval queue's two forms (decisions, recording a
+payment: both through the ledger's command path) and signing in and out can change state; pages are in
 Chinese first and English on request, with yuan and Beijing time."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from click.testing import CliRunner
 from projections.queries import views_position
 from web.i18n import shanghai_time, yuan
 
-WRITERS = {("api.commands", "POST"), ("auth.sign_in", "POST"), ("auth.sign_out", "POST")}
+WRITERS = {("api.commands", "POST"), ("auth.sign_in", "POST"), ("auth.sign_out", "POST"),
+           ("queue.decide", "POST"), ("queue.record_disbursement", "POST")}  # fmt: skip
 SAFE = {"GET", "HEAD", "OPTIONS"}
 EXAMPLES = {"uscc": f.USCC_A, "code": "M10", "position": 3}
 
