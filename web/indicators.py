@@ -30,7 +30,7 @@ from projections.queries.indicators import (
 from web import progress_chart
 from web.auth import ledger, requires
 from web.cache import cached
-from web.i18n import PILLARS, is_english, percent, pick, wan
+from web.i18n import PILLARS, is_english, percent, pick
 from web.query_args import BadQuery, int_arg, text_arg
 
 bp = Blueprint("indicators", __name__)
@@ -60,6 +60,15 @@ def _scope() -> str:
         raise BadQuery("invalid_scope", "范围应为全区、板块、措施或街镇之一",
                        "the scope must be district, pillar, measure or town")  # fmt: skip
     return scope
+
+
+def wan2(amount_fen: Any) -> str:
+    """An amount rounded for reading: "1,890.84 万元" / "¥18.91 m" (two decimals); "—" for none."""
+    if amount_fen is None:
+        return "—"
+    if is_english():
+        return f"¥{int(amount_fen) / 100_000_000:,.2f} m"
+    return f"{int(amount_fen) / 1_000_000:,.2f} 万元"
 
 
 def days(value: Any) -> str:
@@ -92,8 +101,8 @@ def scope_name(scope: str, key: str) -> str:
 def _columns() -> list[tuple[str, str, Any]]:
     """The table's columns: (field, label, formatter)."""
     return [
-        ("appropriated_fen", _("Appropriated"), wan),
-        ("paid_fen", _("Net paid"), wan),
+        ("appropriated_fen", _("Appropriated"), wan2),
+        ("paid_fen", _("Net paid"), wan2),
         ("execution_rate", _("Budget execution rate"), percent),
         ("commitment_rate", _("Commitment rate"), percent),
         ("balance_rate", _("Balance rate"), percent),
@@ -175,3 +184,4 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("LEDGER_ON_TIME_DAYS", _configured_days())
     query_args.init_app(app)
     app.register_blueprint(bp)
+    app.jinja_env.filters.setdefault("wan2", wan2)

@@ -1,6 +1,7 @@
-"""The chart of monthly payment progress (拨付进度): cumulative net paid by month against the
-budget, in 10,000 yuan, drawn by `web.charts.line` (pygal, plain SVG styled by
-static/charts.css, no script). The page shows the same figures in a table beside it."""
+"""The chart of monthly payment progress (拨付进度): cumulative net paid by month as a share of
+the budget, beside the share of the year gone by (序时进度, month ÷ 12), the comparison budget
+oversight reads. Drawn by `web.charts.line` (pygal, plain SVG styled by static/charts.css, no
+script); the page shows the same figures in a table beside it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from projections.queries.indicators import MonthlyProgress
 from web import charts
 from web.i18n import is_english
 
-FEN_PER_WAN = 1_000_000
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -22,11 +22,13 @@ def month_label(month: str) -> str:
 
 
 def progress_chart(progress: MonthlyProgress | None, title: str) -> Markup | None:
-    """The chart, or None when nothing was paid (the page then says there is no data)."""
-    if progress is None or not any(p.paid_fen for p in progress.months):
+    """The chart in percent, or None when there is no budget or nothing was paid (the page
+    then says there is no data)."""
+    if progress is None or not progress.appropriated_fen or not any(p.paid_fen for p in progress.months):
         return None
-    series = [(_("Cumulative net paid"), [p.cumulative_paid_fen / FEN_PER_WAN for p in progress.months])]
-    if progress.appropriated_fen:
-        series.append((_("Budget"), [progress.appropriated_fen / FEN_PER_WAN] * len(progress.months)))
-    return charts.line(f"{title} ({_('10,000 yuan')})", [month_label(p.month) for p in progress.months],
-                       series)  # fmt: skip
+    months = progress.months
+    series = [
+        (_("Share of the year gone by"), [100 * (n + 1) / len(months) for n in range(len(months))]),
+        (_("Payment progress"), [100 * (p.progress or 0) for p in months]),
+    ]
+    return charts.line(f"{title} (%)", [month_label(p.month) for p in months], series)

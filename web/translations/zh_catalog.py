@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from web.translations.zh_indicators import ZH_INDICATORS
+
 ZH = {
     "Please sign in.": "请先登录。",
     "Your role does not allow this page.": "您的角色无权查看此页面。",
@@ -163,6 +165,7 @@ ZH = {
     "Sign in": "登录",
     "Password": "密码",
 }
+ZH.update(ZH_INDICATORS)  # the indicator and report pages' texts
 
 
 def write(directory: Path | None = None) -> Path:
