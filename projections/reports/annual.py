@@ -88,7 +88,7 @@ def indicator_table(scopes: list[tuple[str, Indicators]]) -> ReportTable:
 def progress_table(progress: MonthlyProgress | None, last_month: int = 12) -> ReportTable:
     points = progress.months[:last_month] if progress else ()
     rows = tuple((p.month, p.paid_fen, p.cumulative_paid_fen, p.progress) for p in points)
-    return ReportTable("progress", "拨付进度（按月）", "Payment progress by month", PROGRESS, rows)
+    return ReportTable("progress", "拨付进度（按月）", "Monthly progress", PROGRESS, rows)
 
 
 def _measure_table(app: SupportLedger, year: int, found: IndicatorReport) -> ReportTable:
