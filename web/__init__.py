@@ -8,6 +8,7 @@ the audit); the only writes go through the ledger application, in `POST /api/v1/
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -53,6 +54,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     queue.init_app(app)
     payment_list.init_app(app)
+    importlib.import_module("web.indicators").init_app(app)  # /indicators, its help and JSON
+    importlib.import_module("web.reports").init_app(app)  # /reports: annual, monthly, .xlsx
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app

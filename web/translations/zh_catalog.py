@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from web.translations.zh_indicators import ZH_INDICATORS
+
 ZH = {
     "Please sign in.": "请先登录。",
     "Your role does not allow this page.": "您的角色无权查看此页面。",
@@ -261,6 +263,7 @@ ZH = {
     "measure %(m)s": "措施 %(m)s",
     "batch of %(n)d: %(refs)s": "批次共 %(n)d 笔：%(refs)s",
 }
+ZH.update(ZH_INDICATORS)  # the indicator and report pages' texts
 
 
 def write(directory: Path | None = None) -> Path:
