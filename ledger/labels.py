@@ -164,7 +164,7 @@ VOCABULARIES: Mapping[str, Mapping[str, Label]] = MappingProxyType({
         "tampered": ("发现篡改", "Tampering found"),
         "error": ("未能完成核验", "Verification could not finish"),
     }),
-})
+})  # fmt: skip
 
 #: Field name → label: every field an event page, a trail or a command shows.
 FIELDS: Mapping[str, Label] = _vocabulary({
@@ -224,7 +224,7 @@ FIELDS: Mapping[str, Label] = _vocabulary({
     "token_id": ("令牌编号", "Token id"),
     "expires_at": ("到期时间", "Expires at"),
     "type": ("类型", "Type"),
-})
+})  # fmt: skip
 
 
 def _event_types() -> Mapping[type, Label]:

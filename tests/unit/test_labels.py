@@ -89,15 +89,18 @@ def test_every_field_an_event_may_show_has_a_label():
 def test_every_catalogue_item_and_measure_has_its_title():
     catalogue = load_catalogue()
     for spec in catalogue.measures:
-        assert measure_label(spec.code) == Label(f"{spec.code} {spec.title_zh}",
-                                                 f"{spec.code} {spec.title_en}")
+        assert measure_label(spec.code) == Label(
+            f"{spec.code} {spec.title_zh}", f"{spec.code} {spec.title_en}"
+        )
         for item in spec.items:
             assert item_label(item.code, spec.code) == Label(item.title_zh, item.title_en)
             assert item_label(item.code) == Label(item.title_zh, item.title_en)
 
 
 def test_an_unknown_code_says_so_and_shows_the_code_never_a_blank():
-    assert label("mode", "teleportation") == Label("未知（teleportation）", "unknown (teleportation)")
+    assert label("mode", "teleportation") == Label(
+        "未知（teleportation）", "unknown (teleportation)"
+    )
     assert item_label("no_such_item").en == "unknown (no_such_item)"
     assert field_label("mystery_fen").zh == "未知（mystery_fen）"
     assert label("mode", None) == Label("—", "—")
