@@ -164,6 +164,20 @@ VOCABULARIES: Mapping[str, Mapping[str, Label]] = MappingProxyType({
         "tampered": ("发现篡改", "Tampering found"),
         "error": ("未能完成核验", "Verification could not finish"),
     }),
+    # What a verification may find (audit.verify_report.Finding.kind).
+    "finding_kind": _vocabulary({
+        "altered": ("事件被改动", "Event altered"),
+        "removed": ("事件被删除", "Event removed"),
+        "inserted": ("插入了无叶子的事件", "Event inserted without its leaf"),
+        "unindexed": ("事件尚未写入默克尔树", "Event not yet in the Merkle tree"),
+        "head_signature": ("树头签名无效", "Tree head signature invalid"),
+        "head_root": ("树头根哈希不符", "Tree head root does not match"),
+        "head_beyond_log": ("树头超出日志末尾", "Tree head beyond the end of the log"),
+        "node": ("缓存节点不符", "Cached node does not match"),
+        "truncated": ("日志被截短", "Log truncated"),
+        "rewritten": ("日志被改写", "Log rewritten"),
+        "head_missing": ("留存的树头已不在库中", "A kept tree head is missing"),
+    }),
 })  # fmt: skip
 
 #: Field name → label: every field an event page, a trail or a command shows.
@@ -224,6 +238,7 @@ FIELDS: Mapping[str, Label] = _vocabulary({
     "token_id": ("令牌编号", "Token id"),
     "expires_at": ("到期时间", "Expires at"),
     "type": ("类型", "Type"),
+    "title": ("名称", "Title"),
 })  # fmt: skip
 
 
