@@ -22,6 +22,8 @@ PAGES = [
     ("/events/3", "viewer"),
     ("/audit?position=3", "auditor"),
     ("/exports/trail.csv", "auditor"),
+    ("/audit/head.json", "auditor"),
+    ("/audit/proof.json?position=3", "auditor"),
 ]
 API = [
     ("/api/v1/status", "viewer"),
