@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer, User
-from ledger.domain.events import dispatcher
+from ledger.domain.events import AGGREGATE_OF, dispatcher
 from ledger.labels import Label, event_label, item_label, label, measure_label, town_label
 from ledger.money import format_yuan
 
@@ -198,20 +198,27 @@ def _user_registered(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
             f"用户 {e.name} 登记，角色：{'、'.join(r.zh for r in roles)}")  # fmt: skip
 
 
+#: What the generic summary calls the thing an event belongs to ("专利转化 T-1：实施投产").
+_NOUNS = {
+    PatentTransfer: Label("专利转化", "transfer"), Financing: Label("知识产权融资", "financing"),
+    User: Label("用户", "user"), Enterprise: Label("企业", "enterprise"),
+    Budget: Label("预算", "budget"), Award: Label("奖补", "award"),
+}  # fmt: skip
+
+
 def summaries(event_class: type, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
     """(English, Chinese) one-line summaries of an event (`e` holds its public fields)."""
     summary = _SUMMARIES.get(event_class)
     if summary is not None:
         return summary(e, ctx)
-    what_happened = event_label(event_class)
+    happened = event_label(event_class)
+    noun = _NOUNS.get(AGGREGATE_OF.get(event_class), Label("", ""))  # type: ignore[arg-type]
     g = e.__dict__.get
     what = ctx.get("reference") or ctx.get("user") or ""
     role = label("role", g("role")) if g("role") else Label("", "")
     amount = _y(g("amount_fen")) if isinstance(g("amount_fen"), int) else None
     on = g("on")
-    return (
-        " ".join(x for x in (what_happened.en, str(what), role.en,
-                             f"{amount} yuan" if amount else "", f"on {on}" if on else "") if x),
-        " ".join(x for x in (str(what), what_happened.zh, role.zh,
-                             f"{amount} 元" if amount else "", f"（{on}）" if on else "") if x),
-    )  # fmt: skip
+    en = " ".join(x for x in (happened.en.lower(), role.en, f"{amount} yuan" if amount else "",
+                              f"on {on}" if on else "") if x)
+    zh = " ".join(x for x in (happened.zh, role.zh, f"{amount} 元" if amount else "") if x)
+    return (f"{noun.en} {what}: {en}".strip(), f"{noun.zh} {what}：{zh}" + (f"（{on}）" if on else ""))

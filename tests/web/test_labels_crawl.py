@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import factories as f
 import pytest
 from labels_crawl import Crawl, crawl, problems, raw_codes, rule_paths, untranslated
 
@@ -28,6 +29,47 @@ IDENTIFYING_FIELDS = frozenset((
     "transferor_uscc", "lender", "collateral", "name", "actor", "award_reference",
     "clawback_reference", "financing_reference", "basis", "token_id", "reason", "industry",
 ))  # fmt: skip
+
+
+def record_every_kind_of_event(app: Any) -> None:
+    """Beside the web tests' seed: a command of every other type, so that every kind of event
+    (rejections, reversals, revocations, clawbacks, outcomes, financing events, users) has a
+    page to read."""
+    commands = [
+        ({"type": "reject_disbursement", "reference": "D-2", "reason": "凭证不全"}, "ada"),
+        (f.disbursement("D-3", amount_fen=1_000_000, voucher_no="V-D-3"), "olga"),
+        (f.approve("D-3"), "ada"),
+        ({"type": "reverse_disbursement", "reference": "D-3", "reason": "重复拨付"}, "olga"),
+        ({"type": "order_clawback", "reference": "C-1", "award_reference": "A-1",
+          "amount_fen": 1_000_000, "decision_ref": "松市监〔2025〕30号", "reason": "未达绩效"}, "olga"),
+        ({"type": "record_clawback_recovery", "reference": "R-1", "clawback_reference": "C-1",
+          "amount_fen": 500_000, "voucher_no": "V-R-1", "recovered_on": "2025-08-01"}, "olga"),
+        ({"type": "revoke_award", "award_reference": "A-2", "decision_ref": "松市监〔2025〕31号",
+          "reason": "企业迁出"}, "olga"),
+        ({"type": "adjust_budget", "reference": "B-M10-ADJ", "measure": "M10", "fiscal_year": 2025,
+          "delta_fen": 1_000_000, "decision_ref": "松财〔2025〕9号", "reason": "追加"}, "olga"),
+        ({"type": "update_enterprise", "reference": "U-1", "uscc": f.USCC_B,
+          "name": "上海松江精密电子股份有限公司", "town_code": "310117002", "industry": "电子"}, "olga"),
+        *[({"type": "record_transfer_outcome", "reference": "T-1", "outcome": outcome,
+            "on": "2025-09-01", **({"amount_fen": 2_000_000} if outcome == "revenue_reported" else {})},
+           "olga")
+          for outcome in ("recordal_completed", "implemented", "revenue_reported",
+                          "patent_intensive_product_recognised", "terminated")],
+        *[({"type": "record_financing_event", "reference": "F-1", "event": event, "on": on,
+            "amount_fen": amount}, "olga")
+          for event, on, amount in (("drawn", "2025-03-01", 100_000_000),
+                                    ("repaid", "2025-06-01", 10_000_000),
+                                    ("defaulted", "2025-09-01", 90_000_000))],
+    ]  # fmt: skip
+    for result in app.execute_many(commands):
+        assert not isinstance(result, Exception), result
+    token = app.issue_token("vic", actor="admin")
+    app.revoke_token("vic", token.split("_")[1], actor="admin")
+    app.grant_role("vic", "auditor", actor="admin")
+    app.revoke_role("vic", "auditor", actor="admin")
+    from projections.runner import catch_up
+
+    catch_up(app)
 
 
 def _strings(fields: dict[str, Any], out: set[str]) -> None:
@@ -82,6 +124,7 @@ def test_no_page_shows_a_raw_code_in_chinese_or_chinese_in_english_for_any_role(
     """Each role reads every page it may reach in both languages (the auditor every event
     page, the others a few of each kind); anonymous visitors read the sign-in and error
     pages."""
+    record_every_kind_of_event(seeded)
     found = samples(seeded)
     seeds = [*rule_paths(web_app, found), "/no-such-page", "/enterprises/NOSUCH", "/events/0"]
     recorded = recorded_texts(seeded)
