@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ledger.cli_support import open_app
+from ledger.labels import label
 from ledger.schema import OwnerRequired
 from ledger.tuning import cyclic_gc_paused
 
@@ -175,9 +176,10 @@ def verify(
     if as_json:
         _dump(report.to_dict())
     else:
-        click.echo(report.summary())
+        result = label("verification_result", "intact" if report.intact else "tampered")
+        click.echo(f"{result.zh} / {report.summary()}")
         for finding in report.findings:
-            click.echo(f"  [{finding.kind}] {finding.message}")
+            click.echo(f"  [{finding.kind}] {label('finding_kind', finding.kind).zh}: {finding.message}")
     sys.exit(report.exit_code)
 
 

@@ -27,6 +27,7 @@ from ledger.errors import (
     UnknownFinancing,
     UnknownTransfer,
 )
+from ledger.labels import FIELDS, bool_label, field_label, item_label, label, town_label
 from ledger.money import format_yuan
 
 
@@ -62,9 +63,12 @@ def record(ctx: click.Context, command_json: str | None, actor: str | None, as_j
     if as_json:
         dump(outcome.to_dict())
     elif outcome.status == "duplicate":
-        click.echo(f"duplicate: {outcome.command_type} {outcome.key} was already recorded")
+        what = label("command_type", outcome.command_type)
+        click.echo(f"已记录过，未重复记录 / duplicate, already recorded: {what.both()} {outcome.key}")
     else:
-        click.echo(f"recorded {outcome.command_type} {outcome.key} at position {outcome.position}")
+        what = label("command_type", outcome.command_type)
+        click.echo(f"已记录 / recorded: {what.both()} {outcome.key}"
+                   f"（日志位置 / log position {outcome.position}）")  # fmt: skip
 
 
 def _import_epilog() -> str:
@@ -143,6 +147,17 @@ def import_(
     click.echo("", err=True)
     skipped = getattr(workbook, "skipped", [])
     _report_import(report, skipped, dry_run, as_json)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        verb = "检查通过（未记录）/ would record" if dry_run else "已记录 / recorded"
+        click.echo(
+            f"{verb} {report.accepted}，重复 / duplicates {report.duplicates}，"
+            f"被拒绝 / rejected {len(report.rejected)}"
+        )
+        for rejection in report.rejected:
+            click.echo(f"  第 {rejection.line} 行 / line {rejection.line}: [{rejection.code}] "
+                       f"{rejection.message}")  # fmt: skip
     sys.exit(1 if report.rejected else 0)
 
 
@@ -253,15 +268,34 @@ def _show(data: dict[str, Any] | None, what: str, as_json: bool) -> None:
         dump(data)
         return
     for name, value in data.items():
+        title = field_label(name).both() if name in FIELDS else name.replace("_", " ")
         if name.endswith("_fen") and isinstance(value, int):
-            click.echo(f"{name[:-4] + ' (yuan)':<32} {format_yuan(value)}")
+            click.echo(f"{title}: {format_yuan(value)} 元 / yuan")
         elif isinstance(value, dict):
-            click.echo(f"{name:<32}")
+            click.echo(f"{title}:")
             for key, sub in value.items():
-                shown = format_yuan(sub) if name.endswith("_by_year") else sub
-                click.echo(f"  {key:<30} {shown}")
+                shown = f"{format_yuan(sub)} 元 / yuan" if name.endswith("_by_year") else _shown(key, sub)
+                click.echo(f"  {key}: {shown}")
         else:
-            click.echo(f"{name:<32} {value}")
+            click.echo(f"{title}: {_shown(name, value)}")
+
+
+def _shown(name: str, value: Any) -> str:
+    """A value of `ledger show` as people read it: labels for codes, 是/否 for yes and no."""
+    vocabulary = {"transferor_kind": "transferor_kind", "mode": "mode", "instrument": "instrument",
+                  "status": "disbursement_status"}.get(name)  # fmt: skip
+    if isinstance(value, bool):
+        return bool_label(value).both()
+    if vocabulary and isinstance(value, str):
+        return label(vocabulary, value).both()
+    if name == "town_code" and isinstance(value, str):
+        return f"{town_label(value).both()}（{value}）"
+    if name == "item" and isinstance(value, str):
+        return f"{item_label(value).both()}（{value}）"
+    if isinstance(value, list):
+        return "; ".join(_shown(name, v) if not isinstance(v, dict) else
+                         ", ".join(f"{k} {_shown(k, x)}" for k, x in v.items()) for v in value)
+    return "—" if value is None else str(value)
 
 
 #: `ledger show WHAT ARGUMENT…`: (the arguments, their types), the `ledger.current_state` function

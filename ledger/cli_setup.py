@@ -8,6 +8,7 @@ import click
 from ledger.cli_plugins import create_tables
 from ledger.cli_support import dump, fail, json_option, open_app
 from ledger.errors import LedgerError
+from ledger.labels import label
 from ledger.money import format_yuan
 
 
@@ -45,12 +46,15 @@ def catalogue(as_json: bool) -> None:
     click.echo(f"{cat.title_zh} ({cat.policy_ref})")
     click.echo(f"annual cap per enterprise 企业年度上限: {format_yuan(cat.annual_cap_fen)} yuan")
     for measure in cat.measures:
-        click.echo(f"\n{measure.code} [{measure.pillar}] {measure.title_zh} — {measure.title_en}")
+        pillar = label("pillar", measure.pillar)
+        click.echo(f"\n{measure.code} [{pillar.both()}] {measure.title_zh} — {measure.title_en}")
         for item in measure.items:
-            ceiling = "no fixed maximum" if item.max_fen is None else f"≤ {format_yuan(item.max_fen)}"
-            cap = "" if item.counts_towards_cap else " (outside the annual cap 不计入上限)"
-            click.echo(f"  {item.code:<40} {item.kind:<17} {ceiling}{cap}")
-            click.echo(f"      {item.title_zh} — {item.title_en}")
+            ceiling = ("无固定上限 / no fixed maximum" if item.max_fen is None
+                       else f"最高 / up to {format_yuan(item.max_fen)} 元 / yuan")  # fmt: skip
+            cap = "" if item.counts_towards_cap else "，不计入年度上限 / outside the annual cap"
+            click.echo(f"  {item.title_zh} — {item.title_en}")
+            click.echo(f"      {label('item_kind', item.kind).both()}，{ceiling}{cap}；"
+                       f"命令中写作 / in commands: {item.code}")  # fmt: skip
 
 
 @click.command()

@@ -18,6 +18,7 @@ from ledger.cli_support import (
     resolve_actor,
 )
 from ledger.errors import LedgerError
+from ledger.labels import label
 
 
 @click.group()
@@ -103,7 +104,7 @@ def users_add(
         dump({"name": name, "roles": sorted(set(roles)), "token": token,
                "password_set": password is not None})  # fmt: skip
     else:
-        click.echo(f"registered {name} ({', '.join(sorted(set(roles)))})")
+        click.echo(f"已登记 / registered {name}（{_roles(roles)}）")
         click.echo(f"API token (shown once, keep it safe): {token}")
 
 
@@ -134,7 +135,9 @@ def _change_role(ctx: click.Context, name: str, role: str, actor: str | None, gr
         change(name, role, actor=require_actor(ctx, actor))
     except LedgerError as error:
         fail(error, False)
-    click.echo(f"{name} now holds {role}" if grant else f"{name} no longer holds {role}")
+    role_text = label("role", role).both()
+    click.echo(f"{name} 已获授 / now holds {role_text}" if grant
+               else f"{name} 已不再担任 / no longer holds {role_text}")  # fmt: skip
 
 
 @users.command("token")
@@ -205,7 +208,8 @@ def users_list(ctx: click.Context, as_json: bool) -> None:
     for user in listed:
         password = "yes 是" if user["password_set"] else "no 否"
         flag = "  (rotate 需轮换)" if user["needs_rotation"] else ""
-        click.echo(f"{user['name']}  roles {', '.join(user['roles'])}  password {password}{flag}")
+        click.echo(f"{user['name']}  角色 / roles {_roles(user['roles'])}  "
+                   f"密码 / password {password}{flag}")  # fmt: skip
         for token in user["tokens"]:
             click.echo(_token_row(token))
 
@@ -235,3 +239,8 @@ def users_rotate(ctx: click.Context, expires_days: int, actor: str | None, as_js
 
 #: The commands this module adds to `ledger` (assembled in ledger/cli.py).
 commands = [users]
+
+
+def _roles(roles: Any) -> str:
+    """Roles as people read them: "审计人员 / Auditor, 查阅人员 / Viewer"."""
+    return ", ".join(label("role", r).both() for r in sorted(set(roles)))

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+import unicodedata
 from typing import Any
 
 import click
 
 from ledger import cli_plugins
 from ledger.cli_support import open_app
+from ledger.labels import label
 from ledger.money import format_yuan
 from ledger.tuning import bulk_command
 from projections import queries
@@ -40,12 +42,17 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _width(text: str) -> int:
+    """How many terminal columns text takes (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def _table(headers: list[str], rows: list[list[Any]]) -> None:
     cells = [headers, *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     for n, row in enumerate(cells):
-        click.echo("  ".join(c.rjust(w) if n and i > 0 else c.ljust(w)
-                             for i, (c, w) in enumerate(zip(row, widths, strict=True))))  # fmt: skip
+        click.echo("  ".join(" " * (w - _width(c)) + c if n and i > 0 else c + " " * (w - _width(c))
+                             for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())  # fmt: skip
 
 
 @click.command()
@@ -97,7 +104,8 @@ def _balances_out(records: list[Any], as_json: bool, what: str) -> None:
         _dump([r.to_dict() for r in records])
         return
     if not records:
-        click.echo(f"no balances for {what} (run `ledger project` if the views are behind)")
+        click.echo(f"{what} 暂无余额 / no balances for {what} "
+                   "(视图落后时请运行 / if the views are behind, run `ledger project`)")  # fmt: skip
         sys.exit(1)
 
 
@@ -112,8 +120,8 @@ def balances_enterprise(ctx: click.Context, uscc: str, fiscal_year: int | None, 
     _balances_out(records, as_json, uscc)
     if not as_json:
         _table(
-            ["year", "granted", "revoked", "paid", "pending", "reversed", "clawback ordered",
-             "recovered", "outstanding"],
+            ["年度/year", "批准/granted", "撤销/revoked", "已付/paid", "待审批/pending",
+             "冲销/reversed", "追回令/clawback", "已追回/recovered", "未付/outstanding"],
             [[r.fiscal_year, *(format_yuan(v) for v in (
                 r.granted_fen, r.revoked_fen, r.paid_fen, r.pending_fen, r.reversed_fen,
                 r.clawback_ordered_fen, r.clawback_recovered_fen, r.outstanding_fen))]
@@ -138,8 +146,8 @@ def balances_award(
     _balances_out(records, as_json, reference or uscc or "any award")
     if not as_json:
         _table(
-            ["award", "enterprise", "measure", "granted", "revoked", "paid", "pending",
-             "outstanding"],
+            ["奖补/award", "企业/enterprise", "措施/measure", "批准/granted", "撤销/revoked",
+             "已付/paid", "待审批/pending", "未付/outstanding"],
             [[r.reference, r.uscc, r.measure, *(format_yuan(v) for v in (
                 r.granted_fen, r.revoked_fen, r.paid_fen, r.pending_fen, r.outstanding_fen))]
              for r in records],
@@ -157,8 +165,8 @@ def balances_measure(ctx: click.Context, code: str | None, fiscal_year: int | No
     _balances_out(records, as_json, code or "any measure")
     if not as_json:
         _table(
-            ["measure", "year", "appropriated", "committed", "released", "paid", "remaining",
-             "utilisation"],
+            ["措施/measure", "年度/year", "预算/appropriated", "承诺/committed", "释放/released",
+             "已付/paid", "剩余/remaining", "使用率/utilisation"],
             [[r.measure, r.fiscal_year, *(format_yuan(v) for v in (
                 r.appropriated_fen, r.committed_fen, r.released_fen, r.paid_fen,
                 r.remaining_fen)), _pct(r.utilisation)] for r in records],
@@ -176,8 +184,8 @@ def balances_town(ctx: click.Context, town_code: str | None, fiscal_year: int | 
     _balances_out(records, as_json, town_code or "any town")
     if not as_json:
         _table(
-            ["town", "", "year", "enterprises", "granted", "revoked", "paid", "pending",
-             "outstanding"],
+            ["街镇/town", "", "年度/year", "企业数/enterprises", "批准/granted", "撤销/revoked",
+             "已付/paid", "待审批/pending", "未付/outstanding"],
             [[r.town_code, r.town_name_zh, r.fiscal_year, r.enterprises, *(format_yuan(v) for v in (
                 r.granted_fen, r.revoked_fen, r.paid_fen, r.pending_fen, r.outstanding_fen))]
              for r in records],
@@ -199,36 +207,42 @@ def metrics(
     if as_json:
         _dump(m.to_dict())
         return
-    days = (lambda v: "—" if v is None else f"{v:g} days")  # noqa: E731
-    ratio = (lambda v: "—" if v is None else f"{v:,.2f}")  # noqa: E731
+    days = (lambda v: "—" if v is None else f"{v:,.1f}".removesuffix(".0") + " 天 / days")  # noqa: E731
+    ratio = (lambda v: "—" if v is None else f"{v:,.2f} 倍 / ×")  # noqa: E731
+    yuan = (lambda fen: f"{format_yuan(fen)} 元 / yuan")  # noqa: E731
+    every = "全部 / all"
     lines = [
-        ("selection", f"year {fiscal_year or 'all'}, measure {m.measure or 'all'}, "
-                      f"town {town_code or 'all'}"),
-        ("patent transfers recorded / implemented",
+        ("范围 / selection", f"年度 / year {fiscal_year or every}, 措施 / measure "
+                             f"{m.measure or every}, 街镇 / town {town_code or every}"),
+        ("专利转化登记 / 实施 · transfers recorded / implemented",
          f"{m.transfers_recorded} / {m.transfers_implemented}  ({_pct(m.conversion_rate)})"),
-        *[(f"  by transferor {b.key}", f"{b.recorded} / {b.implemented}  ({_pct(b.conversion_rate)})")
+        *[(f"  转让方 / transferor: {label('transferor_kind', b.key).both()}",
+           f"{b.recorded} / {b.implemented}  ({_pct(b.conversion_rate)})")
           for b in m.by_transferor_kind],
-        *[(f"  by mode {b.key}", f"{b.recorded} / {b.implemented}  ({_pct(b.conversion_rate)})")
-          for b in m.by_mode],
-        ("median transfer → implementation", days(m.median_days_to_implementation)),
-        ("revenue reported", f"{format_yuan(m.revenue_reported_fen)} yuan"),
-        ("contract value per subsidy yuan", ratio(m.contract_value_per_subsidy_yuan)),
-        ("IP financing principal", f"{format_yuan(m.financing_principal_fen)} yuan "
-                                   f"({m.financings} financings)"),
-        ("leverage (principal / interest subsidy)", ratio(m.leverage)),
-        ("default rate", f"{_pct(m.default_rate)} ({m.financings_defaulted} defaulted)"),
-        ("award payment rate", f"{_pct(m.payment_rate)} ({format_yuan(m.paid_fen)} of "
-                               f"{format_yuan(m.payable_fen)} yuan)"),
-        ("median grant → first payment", days(m.median_days_grant_to_first_payment)),
-        ("clawback rate", f"{_pct(m.clawback_rate)} ({format_yuan(m.clawback_ordered_fen)} "
-                          f"ordered, {format_yuan(m.clawback_recovered_fen)} recovered)"),
-        ("budget utilisation", _pct(m.budget_utilisation)),
+        *[(f"  方式 / mode: {label('mode', b.key).both()}",
+           f"{b.recorded} / {b.implemented}  ({_pct(b.conversion_rate)})") for b in m.by_mode],
+        ("转化至实施天数中位数 / median transfer → implementation",
+         days(m.median_days_to_implementation)),
+        ("报告收益 / revenue reported", yuan(m.revenue_reported_fen)),
+        ("每元资助对应合同金额 / contract value per subsidy yuan",
+         ratio(m.contract_value_per_subsidy_yuan)),
+        ("知识产权融资本金 / IP financing principal",
+         f"{yuan(m.financing_principal_fen)} ({m.financings} 笔 / financings)"),
+        ("融资杠杆 / leverage (principal / interest subsidy)", ratio(m.leverage)),
+        ("违约率 / default rate", f"{_pct(m.default_rate)} ({m.financings_defaulted} 笔违约 / defaulted)"),
+        ("奖补支付率 / award payment rate",
+         f"{_pct(m.payment_rate)} ({format_yuan(m.paid_fen)} / {yuan(m.payable_fen)})"),
+        ("批准至首次支付天数中位数 / median grant → first payment",
+         days(m.median_days_grant_to_first_payment)),
+        ("追回率 / clawback rate", f"{_pct(m.clawback_rate)} (责令 / ordered "
+         f"{yuan(m.clawback_ordered_fen)}, 已追回 / recovered {yuan(m.clawback_recovered_fen)})"),
+        ("预算使用率 / budget utilisation", _pct(m.budget_utilisation)),
     ]  # fmt: skip
-    width = max(len(label) for label, _ in lines)
-    for label, value in lines:
-        click.echo(f"{label:<{width}}  {value}")
+    width = max(_width(title) for title, _ in lines)
+    for title, value in lines:
+        click.echo(f"{title}{' ' * (width - _width(title))}  {value}")
     for note in m.notes:
-        click.echo(f"note: {note}")
+        click.echo(f"说明 / note: {note}")
 
 
 @click.command()

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer, User
-from ledger.domain.events import dispatcher, names_of
+from ledger.domain.events import AGGREGATE_OF, dispatcher
+from ledger.labels import Label, event_label, item_label, label, measure_label, town_label
 from ledger.money import format_yuan
 
 _y = format_yuan  # fen as yuan text, e.g. "1,234.56" (the one formatter)
@@ -27,18 +28,30 @@ _SUMMARIES: dict[type, Summary] = {}
 _summary = dispatcher(_SUMMARIES)
 
 
+def receipt_summary(command_type: Any, key: Any) -> tuple[str, str]:
+    """A command receipt's summary: "命令「授予奖补」A-1 已受理" (the trail's fast path too)."""
+    what = label("command_type", command_type)
+    return (f"command accepted: {what.en} {key}", f"命令「{what.zh}」{key} 已受理")
+
+
 @_summary(CommandReceipt.Accepted)
 def _accepted(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    return (f"command {e.command_type} {e.key} accepted",
-            f"命令 {e.command_type} {e.key} 已受理")  # fmt: skip
+    return receipt_summary(e.command_type, e.key)
+
+
+def _support(measure: Any, item: Any) -> Label:
+    """A measure and its item as people read them: "M01 …（中小微企业精准质量诊断…）"."""
+    m, i = measure_label(measure), item_label(item, measure)
+    return Label(f"{m.zh}·{i.zh}", f"{m.en} – {i.en}")
 
 
 @_summary(Award.Granted)
 def _granted(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
+    what = _support(e.measure, e.item)
     return (
         f"award {e.reference} granted to {e.uscc}: {_y(e.amount_fen)} yuan under "
-        f"{e.measure}/{e.item} ({e.fiscal_year}), decision {e.decision_ref}",
-        f"奖补 {e.reference} 授予 {e.uscc}：{_y(e.amount_fen)} 元（{e.measure}/{e.item}，"
+        f"{what.en} ({e.fiscal_year}), decision {e.decision_ref}",
+        f"奖补 {e.reference} 授予 {e.uscc}：{_y(e.amount_fen)} 元（{what.zh}，"
         f"{e.fiscal_year} 年度），文号 {e.decision_ref}",
     )
 
@@ -57,8 +70,8 @@ def _decision(verb: str, verb_zh: str, *, with_reason: bool) -> Summary:
     def summary(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
         ref = ctx.get("award_reference")
         why, why_zh = (f": {e.reason}", f"：{e.reason}") if with_reason else ("", "")
-        return (f"disbursement {e.reference} on award {ref} {verb}{why}",
-                f"奖补 {ref} 拨付 {e.reference} {verb_zh}{why_zh}")  # fmt: skip
+        return (f"disbursement {e.reference} of award {ref} {verb}{why}",
+                f"奖补 {ref} 的拨付 {e.reference} {verb_zh}{why_zh}")  # fmt: skip
 
     return summary
 
@@ -74,7 +87,7 @@ def _revoked(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
     return (
         f"award {ref} revoked ({_y(e.revoked_fen)} yuan unpaid released), "
         f"decision {e.decision_ref}: {e.reason}",
-        f"奖补 {ref} 撤销（释放未付 {_y(e.revoked_fen)} 元），文号 {e.decision_ref}",
+        f"奖补 {ref} 撤销（释放未付 {_y(e.revoked_fen)} 元），文号 {e.decision_ref}：{e.reason}",
     )
 
 
@@ -100,18 +113,19 @@ def _clawback_recovered(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
 
 @_summary(Budget.Opened)
 def _budget_opened(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    return (f"budget {e.measure}/{e.fiscal_year} opened",
-            f"预算 {e.measure}/{e.fiscal_year} 开立")  # fmt: skip
+    m = measure_label(e.measure)
+    return (f"budget of {m.en} for {e.fiscal_year} opened",
+            f"{m.zh} {e.fiscal_year} 年度预算开立")  # fmt: skip
 
 
 def _budget_change(verb: str, verb_zh: str) -> Summary:
     def summary(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
         g = e.__dict__.get
         amount = g("amount_fen", g("delta_fen", 0))
-        budget = f"{ctx.get('measure')}/{ctx.get('fiscal_year')}"
+        m, year = measure_label(ctx.get("measure")), ctx.get("fiscal_year")
         what = g("decision_ref") or g("award_reference") or ""
-        return (f"budget {budget} {verb} {_y(amount)} yuan ({what})",
-                f"预算 {budget} {verb_zh} {_y(amount)} 元（{what}）")  # fmt: skip
+        return (f"budget of {m.en} for {year} {verb} {_y(amount)} yuan ({what})",
+                f"{m.zh} {year} 年度预算{verb_zh} {_y(amount)} 元（{what}）")  # fmt: skip
 
     return summary
 
@@ -124,14 +138,16 @@ _summary(Budget.Released)(_budget_change("released", "释放"))
 
 @_summary(Enterprise.Registered)
 def _enterprise_registered(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    return (f"enterprise {e.uscc} {e.name} registered in town {e.town_code}",
-            f"企业 {e.uscc} {e.name} 登记（{e.town_code}）")  # fmt: skip
+    town = town_label(e.town_code)
+    return (f"enterprise {e.uscc} {e.name} registered in {town.en}",
+            f"企业 {e.uscc} {e.name} 登记（{town.zh}）")  # fmt: skip
 
 
 @_summary(Enterprise.Updated)
 def _enterprise_updated(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    return (f"enterprise {ctx.get('uscc')} updated: {e.name}, town {e.town_code}",
-            f"企业 {ctx.get('uscc')} 信息更新：{e.name}（{e.town_code}）")  # fmt: skip
+    town = town_label(e.town_code)
+    return (f"enterprise {ctx.get('uscc')} updated: {e.name}, {town.en}",
+            f"企业 {ctx.get('uscc')} 信息更新：{e.name}（{town.zh}）")  # fmt: skip
 
 
 def _cap_change(verb: str, verb_zh: str) -> Summary:
@@ -151,10 +167,11 @@ _summary(Enterprise.SupportReleased)(_cap_change("released", "释放"))
 
 @_summary(PatentTransfer.Recorded)
 def _transfer_recorded(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
+    mode, kind = label("mode", e.mode), label("transferor_kind", e.transferor_kind)
     return (
-        f"patent {e.patent_no} {e.mode} from {e.transferor_name} ({e.transferor_kind}) "
+        f"patent {e.patent_no}: {mode.en.lower()} from {e.transferor_name} ({kind.en.lower()}) "
         f"to {e.uscc}, contract {_y(e.contract_value_fen)} yuan",
-        f"专利 {e.patent_no} 由 {e.transferor_name} 转化至 {e.uscc}，"
+        f"专利 {e.patent_no} 由 {e.transferor_name}（{kind.zh}）以{mode.zh}方式转化至 {e.uscc}，"
         f"合同 {_y(e.contract_value_fen)} 元",
     )
 
@@ -167,16 +184,26 @@ def _revenue_reported(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
 
 @_summary(Financing.Registered)
 def _financing_registered(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
+    what = label("instrument", e.instrument)
     return (
-        f"{e.instrument} of {_y(e.principal_fen)} yuan from {e.lender} to {e.uscc}",
-        f"{e.uscc} 获 {e.lender} 知识产权融资 {_y(e.principal_fen)} 元（{e.instrument}）",
+        f"{what.en} of {_y(e.principal_fen)} yuan from {e.lender} to {e.uscc}",
+        f"{e.uscc} 获 {e.lender} {what.zh} {_y(e.principal_fen)} 元",
     )
 
 
 @_summary(User.Registered)
 def _user_registered(e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
-    return (f"user {e.name} registered with roles {', '.join(e.roles)}",
-            f"用户 {e.name} 登记，角色 {', '.join(e.roles)}")  # fmt: skip
+    roles = [label("role", r) for r in e.roles]
+    return (f"user {e.name} registered with roles {', '.join(r.en for r in roles)}",
+            f"用户 {e.name} 登记，角色：{'、'.join(r.zh for r in roles)}")  # fmt: skip
+
+
+#: What the generic summary calls the thing an event belongs to ("专利转化 T-1：实施投产").
+_NOUNS = {
+    PatentTransfer: Label("专利转化", "transfer"), Financing: Label("知识产权融资", "financing"),
+    User: Label("用户", "user"), Enterprise: Label("企业", "enterprise"),
+    Budget: Label("预算", "budget"), Award: Label("奖补", "award"),
+}  # fmt: skip
 
 
 def summaries(event_class: type, e: Any, ctx: dict[str, Any]) -> tuple[str, str]:
@@ -184,13 +211,14 @@ def summaries(event_class: type, e: Any, ctx: dict[str, Any]) -> tuple[str, str]
     summary = _SUMMARIES.get(event_class)
     if summary is not None:
         return summary(e, ctx)
-    aggregate, event_type = names_of(event_class)
+    happened = event_label(event_class)
+    noun = _NOUNS.get(AGGREGATE_OF.get(event_class), Label("", ""))  # type: ignore[arg-type]
     g = e.__dict__.get
     what = ctx.get("reference") or ctx.get("user") or ""
-    detail = f" on {g('on')}" if g("on") is not None else ""
-    amount = f" {_y(g('amount_fen'))} yuan" if isinstance(g("amount_fen"), int) else ""
-    role = f" {g('role')}" if g("role") else ""
-    return (
-        f"{aggregate} {what}: {event_type}{role}{amount}{detail}".replace("  ", " "),
-        f"{aggregate} {what}：{event_type}{role}{amount}{detail}",
-    )
+    role = label("role", g("role")) if g("role") else Label("", "")
+    amount = _y(g("amount_fen")) if isinstance(g("amount_fen"), int) else None
+    on = g("on")
+    en = " ".join(x for x in (happened.en.lower(), role.en, f"{amount} yuan" if amount else "",
+                              f"on {on}" if on else "") if x)
+    zh = " ".join(x for x in (happened.zh, role.zh, f"{amount} 元" if amount else "") if x)
+    return (f"{noun.en} {what}: {en}".strip(), f"{noun.zh} {what}：{zh}" + (f"（{on}）" if on else ""))

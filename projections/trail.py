@@ -18,7 +18,7 @@ from ledger.disclosure import public_fields
 from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer, User
 from ledger.domain.events import AGGREGATE_OF, names_of
 from projections import tables as t
-from projections.summaries import summaries
+from projections.summaries import receipt_summary, summaries
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
@@ -216,8 +216,7 @@ def _rendered(r: dict[str, Any], event: Any, oid: str, named: dict[str, Any]) ->
     if event_class is CommandReceipt.Accepted:
         g = e.__dict__.get
         command_type, key = g("command_type"), g("key")
-        return (aggregate_type, oid, event_type, f"command {command_type} {key} accepted",
-                f"命令 {command_type} {key} 已受理")  # fmt: skip
+        return (aggregate_type, oid, event_type, *receipt_summary(command_type, key))
     ctx = _context(AGGREGATE_OF.get(event_class), r, oid, e, named)
     try:
         summary_en, summary_zh = summaries(event_class, e, ctx)

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 
 import pygal
+from flask_babel import gettext as _
 from markupsafe import Markup
 from pygal.style import Style
 
@@ -55,7 +56,14 @@ def _config(chart: pygal.Graph, title: str) -> pygal.Graph:
     chart.config.legend_at_bottom = True
     chart.config.print_values = False
     chart.config.style = _STYLE
+    chart.config.no_data_text = _("No data")
+    chart.config.value_formatter = _figure
     return chart
+
+
+def _figure(value: float | None) -> str:
+    """A chart's value as its table shows it: two decimals at most, thousands separated."""
+    return "—" if value is None else f"{value:,.2f}".removesuffix(".00")
 
 
 def _svg(chart: pygal.Graph, label: str) -> Markup:

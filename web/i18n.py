@@ -7,6 +7,7 @@ stored in UTC and shown in Asia/Shanghai time.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from flask import Blueprint, Flask, g, redirect, request, url_for
 from flask_babel import Babel, get_locale, get_translations
 
 from ledger.identifiers import TOWNS
+from ledger.labels import VOCABULARIES
 from ledger.money import format_wan, format_yuan
 from ledger.shanghai import shanghai_time
 
@@ -64,8 +66,8 @@ def pick(zh: Any, en: Any) -> Any:
     return en if is_english() and en else zh
 
 
-#: The policy's three pillars, in Chinese and English.
-PILLARS = {"quality": ("质量", "Quality"), "standards": ("标准", "Standards"), "ip": ("知识产权", "IP")}
+#: The policy's three pillars, in Chinese and English (from the one vocabulary, ledger.labels).
+PILLARS = {code: tuple(found) for code, found in VOCABULARIES["pillar"].items()}
 
 
 def town_name(code: str | None) -> str:
@@ -105,6 +107,11 @@ def template_ngettext(singular: str, plural: str, n: int) -> str:
     return _translations().ungettext(singular, plural, n)
 
 
+def printed_at() -> str:
+    """Now, in Beijing time: the date a printed page carries."""
+    return shanghai_time(datetime.now(UTC))
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
@@ -112,4 +119,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.install_gettext_callables(template_gettext, template_ngettext, newstyle=True)
     app.register_blueprint(bp)
     app.jinja_env.filters.update(yuan=yuan, wan=wan, shanghai_time=shanghai_time, percent=percent)
-    app.jinja_env.globals.update(pick=pick, is_english=is_english, get_locale=get_locale)
+    app.jinja_env.globals.update(pick=pick, is_english=is_english, get_locale=get_locale,
+                                 printed_at=printed_at)  # fmt: skip

@@ -22,10 +22,11 @@ from ledger.csvsafe import SafeDictWriter
 from ledger.identifiers import TOWNS
 from projections import queries
 from projections.queries import AwardPayments, TrailEntry
-from web import charts, reads
+from web import audit_files, charts, display, reads
 from web.auth import ledger, requires
 from web.cache import cached
-from web.i18n import PILLARS, is_english, pick, shanghai_time, town_name, yuan
+from web.display import event_kind, item_name, lab
+from web.i18n import is_english, pick, shanghai_time, town_name, yuan
 from web.schemas import NOT_QUERY_TEXT, REQUEST_MAX
 
 bp = Blueprint("pages", __name__)
@@ -117,7 +118,7 @@ def _dashboard_body(year_asked: int | None) -> Markup:
         spec = specs.get(b.measure)
         pillar_fen[spec.pillar if spec else "?"] += b.paid_fen
     pillars = [
-        {"pillar": p, "name": pick(*PILLARS.get(p, (p, p))), "paid_fen": fen}
+        {"pillar": p, "name": lab("pillar", p), "paid_fen": fen}
         for p, fen in sorted(pillar_fen.items())
     ]
     pillar_chart = charts.pie(
@@ -131,7 +132,7 @@ def _dashboard_body(year_asked: int | None) -> Markup:
     kinds = metrics.by_transferor_kind
     transfer_chart = charts.bars(
         _("Patent transfers by transferor"),
-        [k.key for k in kinds],
+        [lab("transferor_kind", k.key) for k in kinds],
         [
             (_("Recorded"), [k.recorded for k in kinds]),
             (_("Put into production"), [k.implemented for k in kinds]),
@@ -225,7 +226,7 @@ def trail_rows(entries: Sequence[TrailEntry]) -> list[TrailRow]:
     return [
         TrailRow(
             r.position, f"{base}{r.position}", shanghai_time(r.recorded_at),
-            r.actor or "—", r.event_type, r.doc_ref or "—",
+            r.actor or "—", event_kind(r.aggregate_type, r.event_type), r.doc_ref or "—",
             (r.summary_en or r.summary_zh) if english else r.summary_zh,
         )
         for r in entries
@@ -245,7 +246,7 @@ class AwardRow(NamedTuple):
     granted_on: str
     granted: str
     paid: str
-    payments: list[tuple[str, str, str, str]]
+    payments: list[tuple[str, str, str, str, str]]
 
 
 def _award_rows(awards: Sequence[AwardPayments]) -> list[AwardRow]:
@@ -257,9 +258,10 @@ def _award_rows(awards: Sequence[AwardPayments]) -> list[AwardRow]:
             links[a.measure] = (url_for("pages.measure", code=a.measure), _measure_title(a.measure))
         href, title = links[a.measure]
         rows.append(AwardRow(
-            a.reference, a.revoked, a.measure, href, title, a.item, a.decision_ref,
-            a.granted_on, yuan(a.granted_fen), yuan(a.paid_fen),
-            [(d.paid_on, yuan(d.amount_fen), d.voucher_no, d.status) for d in found.disbursements],
+            a.reference, a.revoked, a.measure, href, title, item_name(a.item, a.measure),
+            a.decision_ref, a.granted_on, yuan(a.granted_fen), yuan(a.paid_fen),
+            [(d.paid_on, yuan(d.amount_fen), d.voucher_no, d.status,
+              lab("disbursement_status", d.status)) for d in found.disbursements],
         ))  # fmt: skip
     return rows
 
@@ -309,7 +311,7 @@ def measures() -> Any:
     balances = {b.measure: b for b in queries.measure_balances(app, fiscal_year=year)}
     return render_template(
         "measures.html", specs=ledger().catalogue.measures, balances=balances, year=year,
-        years=queries.fiscal_years(app), pillars=PILLARS,
+        years=queries.fiscal_years(app),
     )  # fmt: skip
 
 
@@ -325,7 +327,6 @@ def measure(code: str) -> Any:
         "measure.html", spec=spec, balances=queries.measure_balances(app, code=spec.code),
         metrics=queries.metrics(app, measure=spec.code),
         trail=trail_rows(queries.trail(app, measure=spec.code, newest_first=True, limit=PAGE_SIZE)),
-        pillars=PILLARS,
     )  # fmt: skip
 
 
@@ -404,4 +405,6 @@ def export_trail() -> Any:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(audit_files.bp)  # head.json, proof.json (the audit page's downloads)
+    display.init_app(app)
     app.jinja_env.globals.update(freshness=freshness, town_name=town_name, texts=texts)

@@ -223,7 +223,7 @@ def test_legacy_hashes_are_shown_nowhere(app, database_url, server) -> None:  # 
         assert status == 200, page
         clean(page)
     status, page = http(f"{server}/events/{positions[2]}", auditor)
-    assert "User.TokenIssued" in page and "token_id" in page  # the facts are still shown
+    assert "签发令牌" in page and "令牌编号" in page  # the facts are still shown, in words
     status, body = http(f"{server}/api/v1/events?after=0&limit=500", auditor)
     assert status == 200 and "TokenIssued" in body
     clean(body)

@@ -139,10 +139,11 @@ def test_trail_summaries_and_times_are_written_when_read_from_the_log(
     assert granted.summary_en.startswith(f"award A-1 granted to {f.USCC_A}: ")
     assert granted.summary_zh.startswith(f"奖补 A-1 授予 {f.USCC_A}：")
     approved = by_kind["Award.DisbursementApproved"]
-    assert approved.summary_en == "disbursement D-1 on award A-1 approved"
-    assert by_kind["Budget.Committed"].summary_en.startswith("budget M10/")
+    assert approved.summary_en == "disbursement D-1 of award A-1 approved"
+    assert approved.summary_zh == "奖补 A-1 的拨付 D-1 已审批"
+    assert by_kind["Budget.Committed"].summary_en.startswith("budget of M10 ")
     receipt = by_kind["CommandReceipt.Accepted"]
-    assert receipt.summary_en.startswith("command ") and receipt.summary_en.endswith(" accepted")
+    assert receipt.summary_en.startswith("command accepted: ") and "_" not in receipt.summary_en
     for entry in before:
         (notification,) = app.recorder.select_notifications(start=entry.position, limit=1)
         event = app.mapper.to_domain_event(notification)

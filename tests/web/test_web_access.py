@@ -27,6 +27,8 @@ PAGES = [
     ("/queue", "officer"),
     ("/disbursements/new?award=A-1", "officer"),
     ("/payment-list?from=2025-05-01&to=2025-05-31", "officer"),
+    ("/audit/head.json", "auditor"),
+    ("/audit/proof.json?position=3", "auditor"),
 ]
 API = [
     ("/api/v1/status", "viewer"),

@@ -49,9 +49,9 @@ def test_kept_pages_differ_by_language_and_frame_each_session_with_its_own_csrf(
 ) -> None:
     vic, aud = as_user("vic"), as_user("aud")
     zh = vic.get(f"/enterprises/{f.USCC_A}").get_data(as_text=True)
-    assert "vic (viewer)" in zh
+    assert "vic （查阅人员）" in zh
     other = aud.get(f"/enterprises/{f.USCC_A}").get_data(as_text=True)
-    assert "aud (auditor)" in other and "vic (viewer)" not in other
+    assert "aud （审计人员）" in other and "vic （查阅人员）" not in other
     assert csrf(vic, f"/enterprises/{f.USCC_A}") != csrf(aud, f"/enterprises/{f.USCC_A}")
     vic.get("/lang/en")
     en = vic.get(f"/enterprises/{f.USCC_A}").get_data(as_text=True)
