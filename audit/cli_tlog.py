@@ -37,10 +37,16 @@ def vkey(origin: str | None, key_file: str | None) -> None:
     Go's golang.org/x/mod/sumdb/note read it.
     """
     from audit.checkpoint import log_origin
-    from audit.keys import SigningKeyError, key_path, load_private_key, load_public_key_hex
-    from audit.keys import public_key_path, public_key_hex
-    from audit.note import NoteError
     from audit.checkpoint_log import log_verifier
+    from audit.keys import (
+        SigningKeyError,
+        key_path,
+        load_private_key,
+        load_public_key_hex,
+        public_key_hex,
+        public_key_path,
+    )
+    from audit.note import NoteError
 
     try:
         pub = public_key_path(key_file)

@@ -26,7 +26,7 @@ from audit.db import audit_db
 from audit.events import iter_events
 from audit.log import leaf_index_of
 from audit.tlog_resources import current_checkpoint, entries, tile_tree
-from ledger.domain import CommandReceipt
+from ledger.domain import Award, CommandReceipt
 from ledger.domain.events import topic_of
 
 if TYPE_CHECKING:
@@ -115,6 +115,17 @@ def receipt_for(app: SupportLedger, position: int) -> Receipt:
 def receipts_for(app: SupportLedger, reference: str) -> list[Receipt]:
     """The receipts of every event about a reference, in log order."""
     return [receipt_for(app, position) for position in positions_for(app, reference)]
+
+
+def payment_receipt(app: SupportLedger, reference: str) -> Receipt:
+    """The receipt of the event that recorded a payment (``DisbursementRecorded``)."""
+    topics = [topic_of(Award.DisbursementRecorded)]
+    for position, event in iter_events(app, topics=topics):
+        if getattr(event, "reference", None) == reference:
+            return receipt_for(app, position)
+    raise ReceiptError(
+        "unknown_reference", f"没有付款 {reference} / no payment has the reference {reference}"
+    )
 
 
 def receipt_json(receipt: Receipt) -> dict[str, Any]:
