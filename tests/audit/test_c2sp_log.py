@@ -196,3 +196,21 @@ def test_a_command_that_would_record_a_too_long_entry_is_refused(app, monkeypatc
     assert app.log_position() > before
     assert app.find(Enterprise, f.USCC_B) is None  # nothing of the refused command recorded
     assert app.find(Enterprise, f.USCC_A) is not None
+
+
+def test_the_enterprise_page_offers_each_payment_s_receipt(ledger, client, vkey, tmp_path):
+    from projections.runner import catch_up
+
+    catch_up(ledger)
+    sign_tree_head(ledger)
+    token = ledger.issue_token("vic", actor="admin")
+    page = client.get(f"/enterprises/{f.USCC_A}", headers={"Authorization": f"Bearer {token}"})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'href="/tlog/receipt/D-1.tlog-proof" download>回执</a>' in html
+    download = client.get("/tlog/receipt/D-1.tlog-proof")
+    proof = tmp_path / "r.tlog-proof"
+    proof.write_bytes(download.data)
+    run = subprocess.run([sys.executable, str(SCRIPT), "receipt", str(proof), "--vkey", vkey],
+                         capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stdout

@@ -162,6 +162,7 @@ ZH = {
     "Code": "代码",
     "Sign in": "登录",
     "Password": "密码",
+    "Receipt": "回执",
 }
 
 
