@@ -36,9 +36,11 @@ API = [
     ("/api/v1/audit/proofs/3", "auditor"),
     ("/api/v1/audit/consistency?first=2", "auditor"),
 ]
-#: Routes anyone may use: signing in and out, choosing a language, the API's description.
+#: Routes anyone may use: signing in and out, choosing a language, the API's description, and
+#: the log in the C2SP formats (checkpoint, tiles, receipts: what outsiders check it with).
 PUBLIC = {"auth.sign_in", "auth.sign_out", "i18n.switch_language", "static",
-          "api-docs.openapi_json", "api.commands"}  # fmt: skip
+          "api-docs.openapi_json", "api.commands",
+          "tlog.checkpoint", "tlog.tile", "tlog.receipt"}  # fmt: skip
 ROLES = ["viewer", "auditor", "officer", "approver", "admin"]
 USER_OF_ROLE = {"viewer": "vic", "auditor": "aud", "officer": "olga", "approver": "ada", "admin": "admin"}
 
