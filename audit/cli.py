@@ -308,4 +308,8 @@ def _shanghai_instant(text: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
 
 
+from audit.cli_tlog import register as _register_tlog  # noqa: E402  (vkey, publish, receipt)
+
+_register_tlog(audit)
+
 commands = [audit]

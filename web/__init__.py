@@ -56,6 +56,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     payment_list.init_app(app)
     importlib.import_module("web.indicators").init_app(app)  # /indicators, its help and JSON
     importlib.import_module("web.reports").init_app(app)  # /reports: annual, monthly, .xlsx
+    from web import tlog  # C2SP /tlog/: checkpoint, tiles, receipts (no sign-in)
+    tlog.init_app(app)
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app

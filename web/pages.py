@@ -234,7 +234,8 @@ def trail_rows(entries: Sequence[TrailEntry]) -> list[TrailRow]:
 
 
 class AwardRow(NamedTuple):
-    """An award as an enterprise page shows it, with its payments (date, yuan, voucher, status)."""
+    """An award as an enterprise page shows it, with its payments (date, yuan, voucher, status,
+    the link to the payment's receipt)."""
 
     reference: str
     is_revoked: bool
@@ -262,6 +263,9 @@ def _award_rows(awards: Sequence[AwardPayments]) -> list[AwardRow]:
             a.decision_ref, a.granted_on, yuan(a.granted_fen), yuan(a.paid_fen),
             [(d.paid_on, yuan(d.amount_fen), d.voucher_no, d.status,
               lab("disbursement_status", d.status)) for d in found.disbursements],
+            a.reference, a.revoked, a.measure, href, title, a.item, a.decision_ref,
+            a.granted_on, yuan(a.granted_fen), yuan(a.paid_fen),
+              url_for("tlog.receipt", reference=d.reference)) for d in found.disbursements],
         ))  # fmt: skip
     return rows
 

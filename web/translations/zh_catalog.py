@@ -313,6 +313,7 @@ ZH = {
     "Something went wrong on our side; it has been logged.": "系统内部出错，已记录在案。",
     "The ledger is busy or catching up. Try again in a moment.": "台账正忙或正在更新，请稍后再试。",
     "The request could not be answered.": "无法处理该请求。",
+    "Receipt": "回执",
 }
 ZH.update(ZH_INDICATORS)  # the indicator and report pages' texts
 
