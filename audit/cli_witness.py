@@ -1,0 +1,130 @@
+"""``ledger witness …``: run a witness of the ledger's log (c2sp.org/tlog-witness).
+
+What an oversight department (人大, 政协, 纪委监委, 审计) runs on its own machine, with its own key
+and state: ``init`` makes them and prints the witness's verifier key (give it to the log's
+operator for ``ledger audit witnesses add``); ``add-log`` trusts a log's verifier key; ``serve``
+answers ``add-checkpoint`` over HTTP. None of these opens the ledger's store.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import sys
+
+import click
+
+_STATE = click.option(
+    "--state", "state_path", metavar="DIR", envvar="LEDGER_WITNESS_STATE",
+    help="The witness's state directory [default: LEDGER_WITNESS_STATE, else var/witness].",
+)  # fmt: skip
+
+
+def _fail(code: str, zh: str, en: str) -> None:
+    click.echo(f"error [{code}]: {zh}\n  {en}", err=True)
+    sys.exit(2)
+
+
+def _open(state_path: str | None):  # -> WitnessState
+    from audit.witness.state import WitnessState, WitnessStateError
+
+    try:
+        return WitnessState(state_path)
+    except WitnessStateError as exc:
+        _fail("no_witness", "此目录中没有见证人；请先运行 `ledger witness init --name 名称`。", str(exc))
+
+
+@click.group("witness")
+def witness() -> None:
+    """A witness that cosigns the log's checkpoints 见证人：为日志检查点联署."""
+
+
+@witness.command()
+@click.option("--name", required=True, metavar="NAME",
+              help="The witness's key name, a schema-less URL such as audit.songjiang.gov.cn/w1.")  # fmt: skip
+@_STATE
+def init(name: str, state_path: str | None) -> None:
+    """Create the witness's Ed25519 key and SQLite state; print its verifier key."""
+    from audit.note import NoteError
+    from audit.witness.state import WitnessStateError, init_state
+
+    try:
+        state = init_state(name, state_path)
+    except NoteError:
+        _fail("bad_key_name", "名称不能为空，也不能含空白或加号。",
+              f"invalid witness name {name!r}: no spaces or '+'")  # fmt: skip
+    except WitnessStateError as exc:
+        _fail("witness_exists", "此目录已有见证人，未作更改。", str(exc))
+    click.echo(f"见证人 witness: {state.name}  (state 状态目录 {state.directory})")
+    click.echo("verifier key 验证公钥 (give it to the log's operator 交给日志运营方):")
+    click.echo(state.signer.vkey())
+
+
+@witness.command("vkey")
+@_STATE
+def vkey(state_path: str | None) -> None:
+    """Print the witness's verifier key (cosignature/v1, type 0x04)."""
+    click.echo(_open(state_path).signer.vkey())
+
+
+@witness.command("add-log")
+@click.option("--vkey", "log_vkey", required=True, metavar="VKEY",
+              help="The log's verifier key, as `ledger audit vkey` prints it.")  # fmt: skip
+@click.option("--origin", metavar="ORIGIN", help="The log's origin [default: the key's name].")
+@_STATE
+def add_log(log_vkey: str, origin: str | None, state_path: str | None) -> None:
+    """Witness a log: trust its verifier key for its origin."""
+    from audit.note import NoteError
+
+    state = _open(state_path)
+    try:
+        origin = state.add_log(log_vkey, origin)
+    except NoteError as exc:
+        _fail("bad_vkey", "不是有效的 Ed25519 验证公钥。", f"not an Ed25519 verifier key: {exc}")
+    click.echo(f"witnessing 见证日志 {origin}")
+
+
+@witness.command("logs")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_STATE
+def logs(as_json: bool, state_path: str | None) -> None:
+    """List the logs witnessed and the latest checkpoint cosigned for each."""
+    state = _open(state_path)
+    rows = []
+    for origin, keys in state.logs().items():
+        latest = state.latest(origin)
+        rows.append({"origin": origin, "vkeys": keys,
+                     "tree_size": None if latest is None else latest.tree_size,
+                     "cosigned_at": None if latest is None else latest.cosigned_at})  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        size = "尚未联署 none cosigned yet" if row["tree_size"] is None else (
+            f"已联署至 cosigned up to {row['tree_size']} 条 entries")
+        click.echo(f"{row['origin']}: {size}")
+
+
+@witness.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8070, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@_STATE
+def serve(host: str, port: int, threads: int, state_path: str | None) -> None:
+    """Answer POST /add-checkpoint and GET /<origin hash>/checkpoint (tlog-witness)."""
+    from audit.witness.server import listen
+    from audit.witness.server import serve as do_serve
+
+    state = _open(state_path)
+    try:
+        listener = listen(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            _fail("port_in_use", f"端口 {port} 已被占用；请用 --port 选择另一个端口。",
+                  f"port {port} is already in use; choose another with --port")  # fmt: skip
+        _fail("cannot_listen", f"无法在 {host}:{port} 上监听。", f"cannot listen: {exc}")
+    click.echo(f"witness {state.name} on http://{host}:{port}/add-checkpoint", err=True)
+    do_serve(state, listener, threads)
+
+
+commands = [witness]
