@@ -8,7 +8,8 @@ The audit keeps four tables in the same database (and PostgreSQL schema) as the 
 * ``audit_nodes``: the persisted Merkle node cache, ``(level, idx, node)`` for every complete,
   aligned subtree at the cached levels (see :mod:`audit.merkle`);
 * ``audit_tree_heads``: every signed tree head;
-* ``audit_verifications``: the outcome of every ``ledger audit verify`` run.
+* ``audit_verifications``: the outcome of every ``ledger audit verify`` run;
+* ``audit_checkpoints``: the C2SP checkpoint signed with each head (:mod:`audit.checkpoint_log`).
 
 All four are append-only and guarded by triggers (:mod:`ledger.guards`). Statements are
 written once with ``?`` placeholders and translated for psycopg. On PostgreSQL the audit borrows
@@ -23,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from audit.checkpoint_log import CHECKPOINTS, POSTGRES_CHECKPOINTS_DDL, SQLITE_CHECKPOINTS_DDL
 from ledger.guards import guard_tables
 from ledger.leaf_index import LEAVES_TABLE, POSTGRES_LEAVES_DDL, SQLITE_LEAVES_DDL
 from ledger.schema import require_creatable
@@ -38,7 +40,7 @@ VERIFICATIONS = "audit_verifications"
 
 #: The audit tables that only ever grow, guarded like the events table (the verification
 #: history too: nobody may delete or change the record of a verification).
-GUARDED_TABLES = (LEAVES, NODES, HEADS, VERIFICATIONS)
+GUARDED_TABLES = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS)
 
 #: A constant for pg_advisory_xact_lock: one audit writer at a time per database.
 _PG_WRITE_LOCK = 0x6A0D17
@@ -54,6 +56,7 @@ _SQLITE_DDL = (
     f"CREATE TABLE IF NOT EXISTS {VERIFICATIONS} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
     "report TEXT NOT NULL)",
+    SQLITE_CHECKPOINTS_DDL,
 )
 
 _PG_DDL = (
@@ -66,6 +69,7 @@ _PG_DDL = (
     f"CREATE TABLE IF NOT EXISTS {{s}}.{VERIFICATIONS} (id BIGSERIAL PRIMARY KEY, "
     "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
     "report TEXT NOT NULL)",
+    POSTGRES_CHECKPOINTS_DDL,
 )
 
 
@@ -164,7 +168,7 @@ class AuditDb:
         with self._ready_lock:
             if self._ready:
                 return
-            tables = (LEAVES, NODES, HEADS, VERIFICATIONS)
+            tables = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS)
             if require_creatable(self.store, tables):
                 self._create_tables()
             guard_tables(self.store, GUARDED_TABLES)

@@ -10,6 +10,11 @@ A row of ``audit_tree_heads`` is a head only if its signature verifies under a t
 (:func:`signature_ok`); the key stored in the row is never trusted. Rows that do not verify
 (written by an intruder, or by the application's role, which may INSERT there) are ignored when
 deciding whether the log grew since the latest head, and reported by verification.
+
+Every head is signed together with its C2SP checkpoint (:mod:`audit.checkpoint_log`), the same
+size and root as a signed note under the log's origin; the JSON head is a view of that
+checkpoint (its ``checkpoint`` field holds the note). Nothing is signed when the tree does not
+extend the largest checkpoint or head signed before (:class:`audit.checkpoint_log.SigningRefused`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from audit.checkpoint import log_origin
+from audit.checkpoint_log import (
+    CHECKPOINTS,
+    check_extends,
+    insert_checkpoint,
+    largest_checkpoint,
+    latest_checkpoint,
+    log_signer,
+)
 from audit.db import HEADS, audit_db
 from audit.keys import load_private_key, public_key_hex
 from audit.log import leaf_count, stored_tree, unindexed_after, update_log
@@ -38,9 +52,13 @@ _COLUMNS = "id, tree_size, root_hash, timestamp, signature, public_key"
 
 
 def head_json(row: tuple) -> dict[str, Any]:
-    """A stored head row as its JSON form (the verifier's four fields, plus id and key)."""
-    head_id, tree_size, root_hash, timestamp, signature, public_key = row
-    return {
+    """A stored head row as its JSON form (the verifier's four fields, plus id and key).
+
+    A seventh column, when present, is the checkpoint note signed with the head (``checkpoint``;
+    None for heads signed before checkpoints existed).
+    """
+    head_id, tree_size, root_hash, timestamp, signature, public_key = row[:6]
+    head = {
         "id": int(head_id),
         "tree_size": int(tree_size),
         "root_hash": root_hash,
@@ -48,6 +66,9 @@ def head_json(row: tuple) -> dict[str, Any]:
         "signature": signature,
         "public_key": public_key,
     }
+    if len(row) > 6:
+        head["checkpoint"] = row[6]
+    return head
 
 
 def utc_timestamp(now: datetime | None = None) -> str:
@@ -80,14 +101,37 @@ def public_keys_of(hex_keys: set[str] | list[str]) -> list[Ed25519PublicKey]:
 
 
 def _covered(db: Any, cur: Any, size: int, public_key: Ed25519PublicKey) -> bool:
-    """Whether a genuine head (signed by this key) already covers ``size`` leaves."""
-    cur.execute(
-        db.sql(
-            f"SELECT {_COLUMNS} FROM {{t}}{HEADS} WHERE tree_size >= ? ORDER BY id DESC LIMIT ?"
-        ),
-        (size, GROWN_CHECK_ROWS),
+    """Whether the newest checkpoint this key signed covers ``size`` leaves under the origin."""
+    latest = latest_checkpoint(db, cur, _raw(public_key))
+    return (
+        latest is not None
+        and latest.checkpoint.tree_size >= size
+        and latest.checkpoint.origin == log_origin()
     )
-    return any(signature_ok(head_json(row), [public_key]) for row in cur.fetchall())
+
+
+def _raw(public_key: Ed25519PublicKey) -> bytes:
+    return bytes.fromhex(public_key_hex(public_key))
+
+
+def _earlier(db: Any, cur: Any, public_key: Ed25519PublicKey) -> list[tuple[int, bytes, str]]:
+    """The largest checkpoint and the largest JSON head this key signed, as (size, root, what)."""
+    earlier = []
+    stored = largest_checkpoint(db, cur, _raw(public_key))
+    if stored is not None:
+        cp = stored.checkpoint
+        earlier.append((cp.tree_size, cp.root_hash, f"checkpoint #{stored.id}"))
+    cur.execute(
+        db.sql(f"SELECT {_COLUMNS} FROM {{t}}{HEADS} ORDER BY tree_size DESC, id DESC LIMIT ?"),
+        (GROWN_CHECK_ROWS,),
+    )
+    for row in cur.fetchall():
+        head = head_json(row)
+        if signature_ok(head, [public_key]):
+            root = bytes.fromhex(head["root_hash"])
+            earlier.append((head["tree_size"], root, f"tree head #{head['id']}"))
+            break
+    return earlier
 
 
 def sign_tree_head(
@@ -117,7 +161,9 @@ def sign_tree_head(
         size = len(tree)
         if only_if_grown and _covered(db, cur, size, key.public_key()):
             return None
-        root_hex = (tree.root(size) if size else EMPTY_ROOT).hex()
+        root = tree.root(size) if size else EMPTY_ROOT
+        check_extends(tree, size, root, _earlier(db, cur, key.public_key()))
+        root_hex = root.hex()
         timestamp = utc_timestamp()
         signature = key.sign(tree_head_message(size, root_hex, timestamp)).hex()
         public = public_key_hex(key.public_key())
@@ -134,7 +180,10 @@ def sign_tree_head(
             ),
             (signature,),
         )
-        return head_json(cur.fetchone())
+        head = head_json(cur.fetchone())
+        stored = insert_checkpoint(db, cur, head["id"], log_signer(key), size, root)
+        head["checkpoint"] = stored.note
+        return head
 
 
 def latest_heads(app: SupportLedger, limit: int = 20) -> list[dict[str, Any]]:
@@ -143,7 +192,12 @@ def latest_heads(app: SupportLedger, limit: int = 20) -> list[dict[str, Any]]:
     db = audit_db(app)
     with db.read() as cur:
         cur.execute(
-            db.sql(f"SELECT {_COLUMNS} FROM {{t}}{HEADS} ORDER BY id DESC LIMIT ?"), (limit,)
+            db.sql(
+                f"SELECT h.id, h.tree_size, h.root_hash, h.timestamp, h.signature, "
+                f"h.public_key, (SELECT c.note FROM {{t}}{CHECKPOINTS} c WHERE c.head_id = h.id "
+                f"ORDER BY c.id LIMIT 1) FROM {{t}}{HEADS} h ORDER BY h.id DESC LIMIT ?"
+            ),
+            (limit,),
         )
         return [head_json(row) for row in cur.fetchall()]
 

@@ -44,7 +44,7 @@ SELECT format(
   || ': run `ledger init` as the owner first (请先以所有者身份运行 ledger init)')
 FROM (
   SELECT needed FROM unnest(ARRAY[
-    'audit_leaves', 'audit_nodes', 'audit_tree_heads', 'audit_verifications',
+    'audit_leaves', 'audit_nodes', 'audit_tree_heads', 'audit_verifications', 'audit_checkpoints',
     'projection_tracking'
   ]) AS needed
   WHERE to_regclass(format('%I.%I', :'schema', needed)) IS NULL
@@ -60,7 +60,7 @@ FROM (
   WHERE t.schemaname = :'schema'
     AND (t.tablename LIKE '%\_events' ESCAPE '\'
          OR t.tablename IN ('audit_leaves', 'audit_nodes', 'audit_tree_heads',
-                            'audit_verifications'))
+                            'audit_verifications', 'audit_checkpoints'))
     AND NOT EXISTS (
       SELECT 1 FROM pg_trigger g
       WHERE g.tgrelid = format('%I.%I', t.schemaname, t.tablename)::regclass
@@ -84,7 +84,7 @@ FROM pg_tables
 WHERE schemaname = :'schema'
   AND (tablename LIKE '%\_events' ESCAPE '\'
        OR tablename IN ('audit_leaves', 'audit_nodes', 'audit_tree_heads',
-                        'audit_verifications')) \gexec
+                        'audit_verifications', 'audit_checkpoints')) \gexec
 
 -- Only for LOCK TABLE … IN EXCLUSIVE MODE (the trigger refuses every UPDATE).
 SELECT format('GRANT UPDATE ON %I.%I TO %I', schemaname, tablename, :'role')
