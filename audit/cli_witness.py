@@ -127,4 +127,84 @@ def serve(host: str, port: int, threads: int, state_path: str | None) -> None:
     do_serve(state, listener, threads)
 
 
+# -- the log's side: `ledger audit witnesses …` (added to the audit group by audit/cli.py) ------
+
+
+def _app():  # -> SupportLedger
+    from ledger.cli_support import open_app
+
+    return open_app(click.get_current_context())
+
+
+@click.group("witnesses")
+def witnesses() -> None:
+    """The witnesses this log submits its checkpoints to 本日志的见证人."""
+
+
+@witnesses.command("add")
+@click.option("--vkey", "witness_vkey", required=True, metavar="VKEY",
+              help="The witness's verifier key, as `ledger witness init` printed it.")  # fmt: skip
+@click.option("--url", required=True, metavar="URL",
+              help="Its submission prefix, e.g. http://witness.renda.example:8070.")  # fmt: skip
+@click.option("--name", metavar="NAME", help="Its name (must be the key's name; default: that).")
+def witnesses_add(witness_vkey: str, url: str, name: str | None) -> None:
+    """Submit every signed checkpoint to this witness (same name again: replaces it)."""
+    from audit.witness_client import WitnessConfigError, add_witness
+
+    try:
+        added = add_witness(_app(), witness_vkey, url, name)
+    except WitnessConfigError as exc:
+        zh = "不是有效的见证人验证公钥（cosignature/v1）。" if exc.code == "bad_vkey" else "URL 无效。"
+        _fail(exc.code, zh, str(exc))
+    click.echo(f"见证人 witness {added.name} → {added.url}")
+
+
+@witnesses.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def witnesses_list(as_json: bool) -> None:
+    """The witnesses, what each cosigned last, and whether the newest checkpoint is published."""
+    from audit.witness_client import latest_signed, publication, witnesses
+
+    app = _app()
+    configured = witnesses(app)
+    stored = latest_signed(app)
+    status = None if stored is None else publication(app, stored.checkpoint)
+    if as_json:
+        click.echo(json.dumps({
+            "witnesses": [{"name": w.name, "vkey": w.vkey, "url": w.url} for w in configured],
+            "latest_checkpoint": None if stored is None else stored.checkpoint.tree_size,
+            "witnessing": status,
+        }, ensure_ascii=False, indent=2))  # fmt: skip
+        return
+    for w in configured:
+        mark = "已联署 cosigned" if status and w.name in status["cosigned_by"] else "未联署 not yet"
+        click.echo(f"{w.name}  {w.url}  {mark}")
+    if status is not None:
+        click.echo(_published_text(stored.checkpoint.tree_size, status))
+
+
+def _published_text(size: int, status: dict) -> str:
+    got, needed = len(status["cosigned_by"]), status["quorum"]
+    state = "已发布 published" if status["published"] else "未发布 not yet published"
+    return f"检查点 checkpoint {size}: {got} 个联署 cosignatures / 法定数 quorum {needed} — {state}"
+
+
+@witnesses.command("submit")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def witnesses_submit(as_json: bool) -> None:
+    """Submit the newest checkpoint now to every witness that has not cosigned it."""
+    from audit.witness_client import submit_pending
+
+    outcomes = submit_pending(_app())
+    if as_json:
+        click.echo(json.dumps([o.as_dict() for o in outcomes], ensure_ascii=False, indent=2))
+        return
+    names = {"cosigned": "已联署 cosigned", "refused": "被拒绝 refused",
+             "unreachable": "无法连接 unreachable"}  # fmt: skip
+    for o in outcomes:
+        click.echo(f"{o.witness}: {names[o.status]} ({o.tree_size}) {o.detail}")
+    if not outcomes:
+        click.echo("无需提交 nothing to submit")
+
+
 commands = [witness]
