@@ -56,14 +56,14 @@ class FakeLog:
 
 
 @contextlib.contextmanager
-def served(state: WitnessState, threads: int = 4) -> Iterator[str]:
+def served(state: WitnessState, port: int = 0) -> Iterator[str]:
     """A witness served in this process (a threaded WSGI server that stops cleanly); its URL.
 
     `ledger witness serve` (waitress) is run as a real process by the three-party tests.
     """
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, WitnessApp(state), threaded=True)
+    server = make_server("127.0.0.1", port, WitnessApp(state), threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
