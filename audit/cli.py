@@ -309,6 +309,10 @@ def _shanghai_instant(text: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=SHANGHAI)
 
 
+from audit.cli_tlog import register as _register_tlog  # noqa: E402  (vkey, publish, receipt)
+
+_register_tlog(audit)
+
 commands = [audit]
 
 # The witnesses of the log and the monitor (audit/cli_witness.py, audit/monitor.py).

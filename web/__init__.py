@@ -43,6 +43,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     pages.init_app(app)
     api.init_app(app)
+    from web import tlog  # C2SP /tlog/: checkpoint, tiles, receipts (no sign-in)
+    tlog.init_app(app)
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app
