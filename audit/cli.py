@@ -316,6 +316,8 @@ _register_tlog(audit)
 commands = [audit]
 
 # The witnesses of the log and the monitor (audit/cli_witness.py, audit/monitor.py).
+from audit.cli_witness import monitor as _monitor  # noqa: E402
 from audit.cli_witness import witnesses as _witnesses  # noqa: E402
 
 audit.add_command(_witnesses)
+audit.add_command(_monitor)

@@ -207,4 +207,59 @@ def witnesses_submit(as_json: bool) -> None:
         click.echo("无需提交 nothing to submit")
 
 
+@click.command("monitor")
+@click.argument("url")
+@click.option("--vkey", "log_vkey", required=True, metavar="VKEY",
+              help="The log's verifier key (`ledger audit vkey`); its name is the origin.")  # fmt: skip
+@click.option("--state", "state_file", required=True, metavar="FILE",
+              help="This monitor's state (JSON): the last checkpoint seen, kept between runs.")  # fmt: skip
+@click.option("--witness", "witness_vkeys", multiple=True, metavar="VKEY",
+              help="A witness's verifier key whose cosignatures count (repeatable).")  # fmt: skip
+@click.option("--quorum", type=click.IntRange(min=0), default=None,
+              help="Cosignatures needed [default: all the --witness keys given].")  # fmt: skip
+@click.option("--recheck", is_flag=True, help="Hash every entry again, not only the new ones.")
+@click.option("--compare", "compare_files", multiple=True, metavar="FILE",
+              help="Another monitor's state file: report a fork if what it saw does not fit.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def monitor(url: str, log_vkey: str, state_file: str, witness_vkeys: tuple[str, ...],
+            quorum: int | None, recheck: bool, compare_files: tuple[str, ...],
+            as_json: bool) -> None:  # fmt: skip
+    """Check a published log (URL: its /tlog prefix). Exit 0 fine, 1 something wrong, 2 error.
+
+    Checks the checkpoint's signature (and witness cosignatures), that the tiles give its root,
+    that it extends the last checkpoint this monitor saw (no truncation, no fork), and hashes
+    every new entry against its leaf. The state is saved only when everything holds.
+    """
+    from audit.monitor import ERROR
+    from audit.monitor import monitor as do_monitor
+    from audit.note import NoteError
+    from audit.witness.cosignature import parse_cosigner_vkey
+
+    try:
+        witnesses = [parse_cosigner_vkey(v) for v in witness_vkeys]
+    except NoteError as exc:
+        _fail("bad_vkey", "见证人验证公钥无效。", f"not a witness verifier key: {exc}")
+
+    def progress(done: int, total: int) -> None:
+        if done % 25_600 == 0 or done == total:
+            click.echo(f"monitor: {done}/{total} 条目 entries", err=True)
+
+    report = do_monitor(url, log_vkey, state_file, witnesses=witnesses,
+                        quorum=len(witnesses) if quorum is None else quorum, recheck=recheck,
+                        compare=list(compare_files), progress=progress)  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    elif report.exit_code == ERROR:
+        click.echo(f"error [monitor_error]: {report.error}", err=True)
+    else:
+        for finding in report.findings:
+            click.echo(finding.text())
+        if not report.findings:
+            before = "首次 first run" if report.previous_size is None else (
+                f"此前 previously {report.previous_size}")
+            click.echo(f"日志一致 log consistent: {report.origin} {report.tree_size} 条 entries "
+                       f"({before}; 核对 checked {report.entries_checked} 条 entries)")  # fmt: skip
+    sys.exit(report.exit_code)
+
+
 commands = [witness]
