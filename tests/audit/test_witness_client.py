@@ -6,12 +6,11 @@ import time
 
 import pytest
 
-from audit.checkpoint_log import latest_checkpoint, log_signer, published_note
-from audit.db import audit_db
+from audit.checkpoint_log import log_signer, published_note
 from audit.heads import latest_heads, sign_tree_head
 from audit.jobs import sign_if_grown
 from audit.keys import load_private_key
-from audit.note import open_note, raw_public_key
+from audit.note import open_note
 from audit.witness.state import init_state
 from audit.witness_client import (
     WitnessConfigError,
@@ -25,7 +24,7 @@ from audit.witness_client import (
 )
 from tests import factories as f
 from tests.audit.conftest import record_history
-from tests.audit.witness_fixtures import served
+from tests.audit.witness_fixtures import served, truncate
 from tests.servers import free_port
 
 
@@ -124,28 +123,6 @@ def test_a_truncated_log_re_signed_by_an_intruder_is_refused_by_the_witness(
     assert [(o.status, o.http_status) for o in outcomes] == [("refused", 422)]
     assert state.latest(latest_signed(app).checkpoint.origin).tree_size == size
     assert [r["status"] for r in state.refusals()] == [409, 422]
-
-
-def truncate(intruder, app, keep: int) -> None:  # type: ignore[no-untyped-def]
-    """Delete the log's tail beyond ``keep`` entries with its leaves, nodes, heads, checkpoints."""
-    from ledger.guards import drop_guards
-
-    drop_guards(app.store, [intruder.events, "audit_tree_heads", "audit_leaves", "audit_nodes",
-                            "audit_checkpoints"])  # fmt: skip
-    position = intruder.execute(
-        "SELECT position FROM " + intruder.table("audit_leaves") + " WHERE leaf_index = ?",
-        (keep - 1,),
-    )[0][0]
-    intruder.execute("DELETE FROM {events} WHERE {pos} > ?", (position,))
-    intruder.execute("DELETE FROM {leaves} WHERE leaf_index >= ?", (keep,))
-    for level in range(32):
-        intruder.execute("DELETE FROM {nodes} WHERE level = ? AND (idx + 1) * ? > ?",
-                         (level, 2**level, keep))  # fmt: skip
-    intruder.execute("DELETE FROM {heads}")
-    intruder.execute("DELETE FROM " + intruder.table("audit_checkpoints"))
-    db = audit_db(app)
-    with db.read() as cur:
-        assert latest_checkpoint(db, cur, raw_public_key(load_private_key().public_key())) is None
 
 
 def test_a_witness_is_configured_by_its_cosigner_key_and_url(app, tmp_path, log_vkey):

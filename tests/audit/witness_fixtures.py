@@ -12,11 +12,15 @@ from collections.abc import Iterator
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
+from audit.checkpoint_log import latest_checkpoint
+from audit.db import audit_db
+from audit.keys import load_private_key
 from audit.merkle import MerkleTree
 from audit.merkle_hash import EMPTY_ROOT
-from audit.note import Ed25519Signer
+from audit.note import Ed25519Signer, raw_public_key
 from audit.witness.server import WitnessApp
 from audit.witness.state import WitnessState
+from ledger.guards import drop_guards
 
 ORIGIN = "ledger.example.gov.cn/test-log"
 
@@ -90,3 +94,55 @@ def get(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def truncate(intruder, app, keep: int) -> None:  # type: ignore[no-untyped-def]
+    """Delete the log's tail beyond ``keep`` entries with its leaves, nodes, heads, checkpoints."""
+    drop_guards(app.store, [intruder.events, "audit_tree_heads", "audit_leaves", "audit_nodes",
+                            "audit_checkpoints"])  # fmt: skip
+    position = intruder.execute(
+        "SELECT position FROM " + intruder.table("audit_leaves") + " WHERE leaf_index = ?",
+        (keep - 1,),
+    )[0][0]
+    intruder.execute("DELETE FROM {events} WHERE {pos} > ?", (position,))
+    intruder.execute("DELETE FROM {leaves} WHERE leaf_index >= ?", (keep,))
+    for level in range(32):
+        intruder.execute("DELETE FROM {nodes} WHERE level = ? AND (idx + 1) * ? > ?",
+                         (level, 2**level, keep))  # fmt: skip
+    intruder.execute("DELETE FROM {heads}")
+    intruder.execute("DELETE FROM " + intruder.table("audit_checkpoints"))
+    db = audit_db(app)
+    with db.read() as cur:
+        assert latest_checkpoint(db, cur, raw_public_key(load_private_key().public_key())) is None
+
+
+def grow(app, count: int, start: int = 0, actor: str = "olga") -> None:  # type: ignore[no-untyped-def]
+    """Register ``count`` enterprises in one batch (two events each)."""
+    from tests import factories as f
+
+    commands = [(f.enterprise(f.synthetic_uscc(start + i), name=f"上海{start + i}号公司"), actor)
+                for i in range(count)]  # fmt: skip
+    outcomes = app.execute_many(commands)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+
+
+@contextlib.contextmanager
+def static_site(directory) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """A directory served over HTTP (what `ledger audit publish DIR` writes for)."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
