@@ -19,9 +19,8 @@ from audit.heads import sign_tree_head
 from audit.keys import load_private_key
 from audit.monitor import monitor
 from audit.note import parse_note
-from audit.tiles import encode_bundle, decode_bundle
+from audit.tiles import decode_bundle, encode_bundle
 from audit.tlog_resources import publish
-from ledger.cli import cli
 from tests.audit.conftest import record_history
 from tests.audit.witness_fixtures import grow, static_site, truncate
 
