@@ -1,7 +1,9 @@
 """`ledger audit monitor`: an auditor's check of the published log, honest and attacked.
 
 The log is published with `ledger audit publish`'s function and served by a plain static HTTP
-server, so the tests can play a malicious log operator by changing the files it serves.
+server, so the tests can play a malicious log operator by changing the files it serves. The
+monitor only reads HTTP, so these run on one store (SQLite); the monitor against a log served
+from PostgreSQL is in test_witness_three_party.py, on both stores.
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ from audit.tiles import decode_bundle, encode_bundle
 from audit.tlog_resources import publish
 from tests.audit.conftest import record_history
 from tests.audit.witness_fixtures import grow, static_site, truncate
+
+
+@pytest.fixture
+def database_url(tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """One store only (see the module's docstring): overrides the two-store fixture."""
+    return f"sqlite:///{tmp_path}/ledger.sqlite3"
 
 
 @pytest.fixture
