@@ -138,6 +138,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- input -------------------------------------------------------------------------------
     "validation_error": ("输入无效：{summary}", "{summary}"),
     "validation_error.not_object": ("命令必须是 JSON 对象", "a command must be a JSON object"),
+    "validation_error.entry_too_large": (
+        "输入过大：此命令将记录 {size_bytes} 字节的事件，日志条目须小于 {limit_bytes} 字节",
+        "too large: this command would record an event of {size_bytes} bytes; log entries must be "
+        "under {limit_bytes} bytes",
+    ),
     "validation_error.unknown_type": (
         "未知命令类型 {shown}（应为以下之一：{expected}）", "unknown command type {shown}; expected one of {expected}"
     ),

@@ -23,8 +23,9 @@ from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands import Command
 from ledger.domain import Award, CommandReceipt, User
-from ledger.errors import Forbidden, LedgerError, ReferenceConflict, UnknownActor
+from ledger.errors import Forbidden, LedgerError, ReferenceConflict, UnknownActor, ValidationFailed
 from ledger.handlers import HANDLERS
+from ledger.leaves import event_bytes
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
@@ -35,6 +36,9 @@ A = TypeVar("A", bound=Aggregate)
 
 RECORDED = "recorded"
 DUPLICATE = "duplicate"
+#: Every event's log entry (its canonical bytes, ledger.leaves) must be shorter than this: the
+#: C2SP entry bundles length-prefix entries with a uint16.
+ENTRY_BYTES_LIMIT = 65_536
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,11 @@ def run_batch(
         uow.preload_batch(commands)
         try:
             results, produced = _attempt(uow, parsed, actors)
+            while refused := _oversized(app, produced):  # redo with those refused
+                parsed = [refused.get(i, item) for i, item in enumerate(parsed)]
+                uow = UnitOfWork(app)
+                uow.preload_batch([c for c in parsed if isinstance(c, Command)])
+                results, produced = _attempt(uow, parsed, actors)
             if dry_run or not uow.events:
                 return results
             # The event store directly: the events are already collected, in command order.
@@ -256,6 +265,22 @@ def _attempt(
     # rules was recorded by another writer meanwhile, it is a duplicate.
     uow.check_refusals_still_unrecorded()
     return results, produced
+
+
+def _oversized(app: SupportLedger, produced: Sequence[Sequence[Any]]) -> dict[int, LedgerError]:
+    """The commands (by index) that would record an event whose log entry is too long."""
+    refused: dict[int, LedgerError] = {}
+    for i, events in enumerate(produced):
+        for event in events:
+            stored = app.mapper.to_stored_event(event)
+            size = len(event_bytes(2**63 - 1, stored.originator_id, stored.originator_version,
+                                   stored.topic, stored.state))  # fmt: skip
+            if size >= ENTRY_BYTES_LIMIT:
+                refused[i] = ValidationFailed(
+                    variant="entry_too_large", size_bytes=size, limit_bytes=ENTRY_BYTES_LIMIT
+                )
+                break
+    return refused
 
 
 def _with_position(result: Result, events: Iterable[Any], positions: Mapping[Any, int]) -> Result:

@@ -12,6 +12,7 @@ Usage::
     verify_proof.py consistency PROOF.json [--first-head H1.json --second-head H2.json
                                             [--public-key KEY]]
     verify_proof.py head HEAD.json --public-key KEY
+    verify_proof.py receipt FILE.tlog-proof --vkey LOG_VKEY [--witness VKEY ...] [--quorum K]
 
 Documents (all hashes and signatures are hex):
 
@@ -26,6 +27,13 @@ Documents (all hashes and signatures are hex):
   in decimal, or a string verbatim).
 * public key: the 32-byte raw Ed25519 key as 64 hex digits on one line, or a PEM
   ``-----BEGIN PUBLIC KEY-----`` (SubjectPublicKeyInfo) file, whose last 32 DER bytes are the key.
+
+* receipt: a C2SP tlog-proof (c2sp.org/tlog-proof): the entry (the event's canonical bytes) in
+  its ``extra`` line, its ``index``, the inclusion proof (base64 hashes, one a line) and, after
+  a blank line, the log's checkpoint as a C2SP signed note (c2sp.org/signed-note,
+  c2sp.org/tlog-checkpoint) with the log's Ed25519 signature and any witnesses' cosignatures
+  (c2sp.org/tlog-cosignature, timestamped Ed25519). Keys are verifier keys
+  ``<name>+<key id hex>+<base64(type ‖ public key)>`` (``ledger audit vkey`` prints the log's).
 
 Exit status: 0 when everything checked is valid (an ``OK: ...`` line), 1 when a proof or signature
 is invalid (a ``FAILED: ...`` line saying what failed), 2 when the command line is wrong or a file
@@ -434,6 +442,174 @@ def _head(args: argparse.Namespace) -> str:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# C2SP signed notes, checkpoints, cosignatures and tlog-proofs (receipts)
+# ---------------------------------------------------------------------------------------------
+
+PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+_SIG_PREFIX = "\u2014 "  # an em dash and a space start every signature line
+_ALG_ED25519, _ALG_COSIGNATURE = 0x01, 0x04
+_MAX_SIGNATURES = 100
+
+
+def _b64(text: str, what: str) -> bytes:
+    """Standard, padded, canonical base64, else Invalid."""
+    try:
+        data = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise Invalid(f"{what} is not valid base64") from None
+    if base64.b64encode(data).decode() != text:
+        raise Invalid(f"{what} is not canonical base64")
+    return data
+
+
+def _key_id(name: str, alg: int, key: bytes) -> int:
+    digest = hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + key).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def parse_vkey(text: str, allowed: tuple[int, ...]) -> tuple[str, int, int, bytes]:
+    """A verifier key ``name+keyid+base64(type ‖ key)`` as (name, key id, type, key)."""
+    parts = text.strip().split("+", 2)
+    ok = len(parts) == 3 and len(parts[1]) == 8 and set(parts[1]) <= set("0123456789abcdef")
+    if not ok or not parts[0] or any(c.isspace() for c in parts[0]):
+        raise InputError(f"not a verifier key: {text!r}")
+    try:
+        blob = base64.b64decode(parts[2], validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(f"verifier key {parts[0]}: bad base64") from None
+    if len(blob) != 33 or blob[0] not in allowed:
+        raise InputError(f"verifier key {parts[0]}: not an Ed25519 key of type {allowed}")
+    name, kid, alg, key = parts[0], int(parts[1], 16), blob[0], blob[1:]
+    if kid != _key_id(name, alg, key):
+        raise InputError(f"verifier key {name}: key id {parts[1]} does not match the key")
+    return name, kid, alg, key
+
+
+def _split_note(note: str) -> tuple[str, list[tuple[str, int, bytes]]]:
+    """A signed note's text and its signatures (name, key id, signature bytes)."""
+    if any(ord(c) < 0x20 and c != "\n" for c in note) or not note.endswith("\n"):
+        raise Invalid("the checkpoint is not a well-formed signed note")
+    cut = note.rfind("\n\n")
+    if cut < 0:
+        raise Invalid("the checkpoint has no signatures")
+    body, lines = note[: cut + 1], note[cut + 2 : -1].split("\n")
+    if not lines or len(lines) > _MAX_SIGNATURES:
+        raise Invalid("the checkpoint has no signatures, or too many")
+    signatures = []
+    for line in lines:
+        name, _, b64 = line[len(_SIG_PREFIX) :].partition(" ")
+        if not line.startswith(_SIG_PREFIX) or not name or "+" in name:
+            raise Invalid(f"not a signature line: {line[:60]!r}")
+        blob = _b64(b64, f"the signature of {name}")
+        if len(blob) < 5:
+            raise Invalid(f"the signature of {name} is too short")
+        signatures.append((name, int.from_bytes(blob[:4], "big"), blob[4:]))
+    return body, signatures
+
+
+def _checkpoint_fields(body: str) -> tuple[str, int, bytes]:
+    lines = body[:-1].split("\n")
+    if len(lines) < 3 or not all(lines):
+        raise Invalid("the checkpoint text has fewer than three lines, or an empty one")
+    size = lines[1]
+    if not (size == "0" or (size[:1] in "123456789" and size.isascii() and size.isdigit())):
+        raise Invalid(f"bad tree size {size!r} in the checkpoint")
+    root = _b64(lines[2], "the checkpoint's root hash")
+    if len(root) != HASH_SIZE:
+        raise Invalid("the checkpoint's root hash is not 32 bytes")
+    return lines[0], int(size), root
+
+
+def parse_receipt(text: str) -> dict:
+    """A tlog-proof's parts: extra (bytes), index, proof hashes and the checkpoint note."""
+    head, sep, note = text.partition("\n\n")
+    lines = head.split("\n")
+    if not sep or lines[0] != PROOF_HEADER:
+        raise Invalid(f"not a {PROOF_HEADER} receipt")
+    extra = b""
+    rest = lines[1:]
+    if rest and rest[0].startswith("extra "):
+        extra = _b64(rest.pop(0)[len("extra ") :], "the extra line")
+    if not rest or not rest[0].startswith("index "):
+        raise Invalid("the receipt has no index line")
+    index_text = rest.pop(0)[len("index ") :]
+    if not (index_text == "0" or (index_text[:1] in "123456789" and index_text.isascii()
+                                  and index_text.isdigit())):  # fmt: skip
+        raise Invalid(f"bad index {index_text!r}")
+    path = [_b64(line, "an inclusion proof hash") for line in rest]
+    if any(len(h) != HASH_SIZE for h in path):
+        raise Invalid("an inclusion proof hash is not 32 bytes")
+    return {"extra": extra, "index": int(index_text), "path": path, "note": note}
+
+
+def _count_signatures(body: str, signatures: list, keys: list, message_of) -> int:
+    """How many of these keys signed; a known key's bad signature is Invalid."""
+    valid = 0
+    for name, kid, _alg, key in keys:
+        for sig_name, sig_kid, blob in signatures:
+            if (sig_name, sig_kid) != (name, kid):
+                continue
+            message, signature = message_of(body, blob)
+            if signature is None or not ed25519_verify(key, message, signature):
+                raise Invalid(f"the signature of {name} does not verify")
+            valid += 1
+            break
+    return valid
+
+
+def _cosigned_message(body: str, blob: bytes) -> tuple[bytes, bytes | None]:
+    if len(blob) != 8 + 64:
+        return b"", None
+    timestamp = int.from_bytes(blob[:8], "big")
+    if timestamp >= 2**63:
+        return b"", None
+    return f"cosignature/v1\ntime {timestamp}\n".encode() + body.encode(), blob[8:]
+
+
+def _entry_summary(entry: bytes) -> str:
+    parts = entry.split(b"\n", 5)
+    if len(parts) == 6 and parts[0] == b"songjiang-ledger event v1":
+        return f"position {parts[1].decode(errors='replace')}, {parts[4].decode(errors='replace')}"
+    return f"{len(entry)} bytes"
+
+
+def _receipt(args: argparse.Namespace) -> str:
+    log_key = parse_vkey(args.vkey, (_ALG_ED25519,))
+    witnesses = [parse_vkey(w, (_ALG_COSIGNATURE,)) for w in args.witness]
+    quorum = len(witnesses) if args.quorum is None else args.quorum
+    if quorum > len(witnesses):
+        raise InputError(f"--quorum {quorum} needs at least {quorum} --witness keys")
+    try:
+        with open(args.receipt, "rb") as handle:
+            raw = handle.read(4_000_000)
+    except OSError as error:
+        raise InputError(f"cannot read {args.receipt}: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("the receipt is not UTF-8 text") from None
+    receipt = parse_receipt(text)
+    body, signatures = _split_note(receipt["note"])
+    origin, size, root = _checkpoint_fields(body)
+    if origin != log_key[0]:
+        raise Invalid(f"the checkpoint is of the log {origin!r}, not {log_key[0]!r}")
+    leaf = hashlib.sha256(b"\x00" + receipt["extra"]).digest()
+    if not verify_inclusion(leaf, receipt["index"], size, receipt["path"], root):
+        raise Invalid("the inclusion proof does not lead to the checkpoint's root hash")
+    plain = lambda body, blob: (body.encode(), blob if len(blob) == 64 else None)  # noqa: E731
+    if _count_signatures(body, signatures, [log_key], plain) != 1:
+        raise Invalid(f"the checkpoint carries no signature of the log key {log_key[0]}")
+    cosigned = _count_signatures(body, signatures, witnesses, _cosigned_message)
+    if cosigned < quorum:
+        raise Invalid(f"{cosigned} of the given witnesses cosigned the checkpoint; {quorum} needed")
+    return (
+        f"OK: the entry at index {receipt['index']} ({_entry_summary(receipt['extra'])}) is in "
+        f"the log {origin} of size {size}, signed by its key; {cosigned} witness cosignature(s) "
+        f"verified (quorum {quorum})"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="verify_proof.py",
@@ -512,6 +688,28 @@ def _parser() -> argparse.ArgumentParser:
         help="The Ed25519 public key file of the ledger.",
     )
     head.set_defaults(run=_head)
+
+    receipt = commands.add_parser(
+        "receipt",
+        help="Check a C2SP tlog-proof (.tlog-proof receipt) of an event.",
+        description=(
+            "Check a receipt: that its entry (the extra line) hashes to a leaf that the "
+            "inclusion proof places at its index in the checkpointed tree, that the checkpoint "
+            "is signed by the log key (--vkey, from `ledger audit vkey`) and cosigned by at "
+            "least --quorum of the --witness keys (default: all of them)."
+        ),
+    )
+    receipt.add_argument("receipt", metavar="FILE", help="The .tlog-proof file to check.")
+    receipt.add_argument("--vkey", required=True, help="The log's verifier key (type 0x01).")
+    receipt.add_argument(
+        "--witness", action="append", default=[], metavar="VKEY",
+        help="A witness's verifier key (cosignature type 0x04); repeatable.",
+    )  # fmt: skip
+    receipt.add_argument(
+        "--quorum", type=int, metavar="K",
+        help="How many of the --witness keys must have cosigned (default: all given).",
+    )  # fmt: skip
+    receipt.set_defaults(run=_receipt)
     return parser
 
 
