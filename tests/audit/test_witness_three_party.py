@@ -10,8 +10,10 @@ refuse again (422) and keep cosigning nothing.
 from __future__ import annotations
 
 import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from audit.checkpoint_log import log_signer
 from audit.keys import load_private_key
@@ -19,8 +21,9 @@ from audit.note import open_note
 from audit.witness.state import WitnessState, init_state
 from tests.audit.conftest import record_history
 from tests.audit.witness_fixtures import grow, truncate
-from tests.servers import LEDGER, Process, free_port, ledger_env, serving, wait_until
+from tests.servers import Process, free_port, ledger_env, serving, wait_until
 
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 NAMES = ("renda.songjiang.example/w", "shenji.songjiang.example/w")
 
 
@@ -35,12 +38,27 @@ def fetch(url: str) -> bytes | None:
         raise
 
 
-def monitor(env, tmp_path, base: str, vkey: str, witnesses) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
-    args = [LEDGER, "audit", "monitor", f"{base}/tlog", "--vkey", vkey,
+def monitor(run_cli, tmp_path, base: str, vkey: str, witnesses):  # type: ignore[no-untyped-def]
+    """The auditor's `ledger audit monitor` (in this process; it reads the log over HTTP)."""
+    args = ["audit", "monitor", f"{base}/tlog", "--vkey", vkey,
             "--state", str(tmp_path / "auditor.json")]  # fmt: skip
     for w in witnesses:
         args += ["--witness", w.signer.vkey()]
-    return subprocess.run(args, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    return run_cli(*args)
+
+
+def receipt_verifies_with_both_cosignatures(run_cli, tmp_path, vkey: str, states) -> None:  # type: ignore[no-untyped-def]
+    """A payment's receipt carries both cosignatures, checked by the standard-library script."""
+    out = tmp_path / "receipts"
+    made = run_cli("audit", "receipt", "D-1", "--out", str(out))
+    assert made.exit_code == 0, made.output
+    receipt = sorted(out.glob("*.tlog-proof"))[0]
+    args = [sys.executable, str(SCRIPTS / "verify_proof.py"), "receipt", str(receipt),
+            "--vkey", vkey, "--quorum", "2"]  # fmt: skip
+    for state in states:
+        args += ["--witness", state.signer.vkey()]
+    checked = subprocess.run(args, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def refused(state: WitnessState, status: int) -> bool:
@@ -48,13 +66,14 @@ def refused(state: WitnessState, status: int) -> bool:
 
 
 def test_two_witnesses_cosign_and_refuse_a_truncated_log(
-    app, database_url, tmp_path, signing_key, intruder, run_cli
+    app, database_url, tmp_path, signing_key, intruder, run_cli, monkeypatch
 ):
     record_history(app)
     vkey = log_signer(load_private_key()).vkey()
     env = ledger_env(database_url, LEDGER_SIGNING_KEY=signing_key,
                      LEDGER_AUDIT_SIGN_INTERVAL_S="1", LEDGER_WITNESS_QUORUM="2",
                      LEDGER_WITNESS_TIMEOUT_S="5")  # fmt: skip
+    monkeypatch.setenv("LEDGER_WITNESS_QUORUM", "2")  # for the commands run in this process
     states, processes = [], []
     for name in NAMES:
         state = init_state(name, tmp_path / name.split(".")[0])
@@ -80,22 +99,22 @@ def test_two_witnesses_cosign_and_refuse_a_truncated_log(
 
             size = wait_until(cosigned_by_both, "a checkpoint cosigned by both witnesses")
             assert all(s.latest(vkey.split("+")[0]).tree_size == size for s in states)
-            checked = monitor(env, tmp_path, base, vkey, states)
-            assert checked.returncode == 0, checked.stdout + checked.stderr
-            heads = subprocess.run([LEDGER, "audit", "heads", "--limit", "1"], env=env,
-                                   cwd=tmp_path, capture_output=True, text=True, check=True)  # fmt: skip
-            assert "联署 cosigned 2/2 (法定数 quorum 2) 已发布 published" in heads.stdout
+            checked = monitor(run_cli, tmp_path, base, vkey, states)
+            assert checked.exit_code == 0, checked.output
+            heads = run_cli("audit", "heads", "--limit", "1")
+            assert "联署 cosigned 2/2 (法定数 quorum 2) 已发布 published" in heads.output
+            receipt_verifies_with_both_cosignatures(run_cli, tmp_path, vkey, states)
 
             truncate(intruder, app, size - 3, check=False)  # the server re-signs by itself
             wait_until(lambda: all(refused(s, 409) for s in states), "both witnesses answer 409")
-            checked = monitor(env, tmp_path, base, vkey, states)
-            assert checked.returncode == 1 and "[truncation]" in checked.stdout, checked.stdout
+            checked = monitor(run_cli, tmp_path, base, vkey, states)
+            assert checked.exit_code == 1 and "[truncation]" in checked.output, checked.output
 
             grow(app, 5, start=900)  # forged entries past the witnessed size
             wait_until(lambda: all(refused(s, 422) for s in states), "both witnesses answer 422")
             assert all(s.latest(vkey.split("+")[0]).tree_size == size for s in states)
-            checked = monitor(env, tmp_path, base, vkey, states)
-            assert checked.returncode == 1 and "[fork]" in checked.stdout, checked.stdout
+            checked = monitor(run_cli, tmp_path, base, vkey, states)
+            assert checked.exit_code == 1 and "[fork]" in checked.output, checked.output
     finally:
         for process in processes:
             process.stop()
