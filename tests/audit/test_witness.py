@@ -11,6 +11,8 @@ import time
 import pytest
 from click.testing import CliRunner
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from audit.checkpoint import Checkpoint, sign_checkpoint
 from audit.note import Ed25519Signer, open_note, parse_note
@@ -249,3 +251,27 @@ def test_witness_init_prints_its_verifier_key_and_add_log_trusts_a_log(tmp_path,
     assert WitnessState(directory).signer.vkey() == vkey
     missing = runner.invoke(cli, ["witness", "vkey", "--state", str(tmp_path / "none")])
     assert missing.exit_code == 2 and "no_witness" in missing.output
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_no_body_makes_the_witness_fail_or_cosign_what_it_should_not(state, log, data):
+    """Any bytes, or a valid body with bytes flipped, cut or inserted: a 4xx or a due 200."""
+    from audit.witness.protocol import add_checkpoint
+
+    valid = log.body(0, 10)
+    kind = data.draw(st.sampled_from(["random", "flip", "cut", "insert"]))
+    if kind == "random":
+        body = data.draw(st.binary(max_size=600))
+    else:
+        i = data.draw(st.integers(0, len(valid) - 1))
+        if kind == "flip":
+            body = valid[:i] + bytes([valid[i] ^ data.draw(st.integers(1, 255))]) + valid[i + 1 :]
+        elif kind == "cut":
+            body = valid[:i]
+        else:
+            body = valid[:i] + data.draw(st.binary(min_size=1, max_size=8)) + valid[i:]
+    answer = add_checkpoint(state, body)
+    assert answer.status in (200, 400, 403, 404, 409, 422)
+    if answer.status == 200:  # only ever the checkpoint the log signed (or the same, re-sent)
+        assert state.latest(ORIGIN).root_hash == log.root(10)
