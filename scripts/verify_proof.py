@@ -575,16 +575,24 @@ def _entry_summary(entry: bytes) -> str:
 
 
 def _receipt(args: argparse.Namespace) -> str:
-    log_key = parse_vkey(args.vkey, (_ALG_ED25519,))
-    witnesses = [parse_vkey(w, (_ALG_COSIGNATURE,)) for w in args.witness]
-    quorum = len(witnesses) if args.quorum is None else args.quorum
-    if quorum > len(witnesses):
-        raise InputError(f"--quorum {quorum} needs at least {quorum} --witness keys")
     try:
         with open(args.receipt, "rb") as handle:
             raw = handle.read(4_000_000)
     except OSError as error:
         raise InputError(f"cannot read {args.receipt}: {error.strerror or error}") from None
+    return check_receipt(raw, args.vkey, args.witness, args.quorum)
+
+
+def check_receipt(
+    raw: bytes, vkey: str, witness_vkeys: Sequence[str] = (), quorum: int | None = None
+) -> str:
+    """Check a receipt's bytes under the log's vkey and witnesses' vkeys; the OK line, or
+    Invalid (InputError for unusable keys)."""
+    log_key = parse_vkey(vkey, (_ALG_ED25519,))
+    witnesses = [parse_vkey(w, (_ALG_COSIGNATURE,)) for w in witness_vkeys]
+    quorum = len(witnesses) if quorum is None else quorum
+    if not 0 <= quorum <= len(witnesses):
+        raise InputError(f"--quorum {quorum} needs between 0 and {len(witnesses)} --witness keys")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
