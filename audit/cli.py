@@ -81,13 +81,16 @@ def sign(key_file: str | None, if_grown: bool, as_json: bool) -> None:
 def heads(limit: int, as_json: bool) -> None:
     """List the latest signed tree heads, newest first."""
     from audit.heads import latest_heads
+    from audit.witness_client import annotate_heads, witnessing_text
 
-    rows = latest_heads(_app(), limit)
+    app = _app()
+    rows = annotate_heads(app, latest_heads(app, limit))
     if as_json:
         _dump(rows)
         return
     for head in rows:
-        click.echo(f"#{head['id']:<5} size {head['tree_size']:<9} {head['root_hash']}  {head['timestamp']}")
+        click.echo(f"#{head['id']:<5} size {head['tree_size']:<9} {head['root_hash']}  {head['timestamp']}"
+                   f"{witnessing_text(head.get('witnessing'))}")  # fmt: skip
 
 
 @audit.command()
@@ -313,3 +316,10 @@ from audit.cli_tlog import register as _register_tlog  # noqa: E402  (vkey, publ
 _register_tlog(audit)
 
 commands = [audit]
+
+# The witnesses of the log and the monitor (audit/cli_witness.py, audit/monitor.py).
+from audit.cli_witness import monitor as _monitor  # noqa: E402
+from audit.cli_witness import witnesses as _witnesses  # noqa: E402
+
+audit.add_command(_witnesses)
+audit.add_command(_monitor)

@@ -9,7 +9,9 @@ The audit keeps four tables in the same database (and PostgreSQL schema) as the 
   aligned subtree at the cached levels (see :mod:`audit.merkle`);
 * ``audit_tree_heads``: every signed tree head;
 * ``audit_verifications``: the outcome of every ``ledger audit verify`` run;
-* ``audit_checkpoints``: the C2SP checkpoint signed with each head (:mod:`audit.checkpoint_log`).
+* ``audit_checkpoints``: the C2SP checkpoint signed with each head (:mod:`audit.checkpoint_log`);
+* ``audit_witnesses``, ``audit_cosignatures``: the witnesses and what they cosigned
+  (:mod:`audit.witness_tables`).
 
 All four are append-only and guarded by triggers (:mod:`ledger.guards`). Statements are
 written once with ``?`` placeholders and translated for psycopg. On PostgreSQL the audit borrows
@@ -24,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from audit import witness_tables
 from audit.checkpoint_log import CHECKPOINTS, POSTGRES_CHECKPOINTS_DDL, SQLITE_CHECKPOINTS_DDL
 from ledger.guards import guard_tables
 from ledger.leaf_index import LEAVES_TABLE, POSTGRES_LEAVES_DDL, SQLITE_LEAVES_DDL
@@ -40,7 +43,7 @@ VERIFICATIONS = "audit_verifications"
 
 #: The audit tables that only ever grow, guarded like the events table (the verification
 #: history too: nobody may delete or change the record of a verification).
-GUARDED_TABLES = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS)
+GUARDED_TABLES = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS, *witness_tables.TABLES)
 
 #: A constant for pg_advisory_xact_lock: one audit writer at a time per database.
 _PG_WRITE_LOCK = 0x6A0D17
@@ -57,6 +60,7 @@ _SQLITE_DDL = (
     "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
     "report TEXT NOT NULL)",
     SQLITE_CHECKPOINTS_DDL,
+    *witness_tables.SQLITE_DDL,
 )
 
 _PG_DDL = (
@@ -70,6 +74,7 @@ _PG_DDL = (
     "started_at TEXT NOT NULL, finished_at TEXT NOT NULL, exit_code INTEGER NOT NULL, "
     "report TEXT NOT NULL)",
     POSTGRES_CHECKPOINTS_DDL,
+    *witness_tables.POSTGRES_DDL,
 )
 
 
@@ -168,7 +173,7 @@ class AuditDb:
         with self._ready_lock:
             if self._ready:
                 return
-            tables = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS)
+            tables = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS, *witness_tables.TABLES)
             if require_creatable(self.store, tables):
                 self._create_tables()
             guard_tables(self.store, GUARDED_TABLES)

@@ -4,7 +4,8 @@
   only when the log has grown since the latest genuine head, so that heads are at most a minute
   apart while the log grows and none is signed while it does not (:func:`sign_if_grown`, which
   ``ledger serve``'s embedded follower may call as well: it costs one read transaction when
-  nothing grew);
+  nothing grew), then submit the newest checkpoint to the witnesses that have not cosigned it
+  (:func:`audit.witness_client.submit_pending`: every interval retries a witness that was down);
 * ``audit-verify`` (nightly at ``LEDGER_AUDIT_VERIFY_HOUR``, default 02:00 in the scheduler's
   timezone): run the full verification and store its outcome for the web view
   (:func:`audit.verify.last_verification`).
@@ -43,7 +44,19 @@ def sign_if_grown(app: SupportLedger) -> dict[str, Any] | None:
         return None
     if head is not None:
         log.info("audit-sign: tree head #%s of size %s", head["id"], head["tree_size"])
+    submit_to_witnesses(app)
     return head
+
+
+def submit_to_witnesses(app: SupportLedger) -> None:
+    """Submit the newest checkpoint to the witnesses that lack it (bounded timeouts; a witness
+    down is logged and tried again at the next interval, never an error of the job)."""
+    from audit.witness_client import submit_pending
+
+    try:
+        submit_pending(app)
+    except Exception:
+        log.exception("audit-sign: submitting to the witnesses failed; trying again next time")
 
 
 def verify_and_record(app: SupportLedger) -> int:

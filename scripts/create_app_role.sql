@@ -45,6 +45,7 @@ SELECT format(
 FROM (
   SELECT needed FROM unnest(ARRAY[
     'audit_leaves', 'audit_nodes', 'audit_tree_heads', 'audit_verifications', 'audit_checkpoints',
+    'audit_witnesses', 'audit_cosignatures',
     'projection_tracking'
   ]) AS needed
   WHERE to_regclass(format('%I.%I', :'schema', needed)) IS NULL
@@ -60,7 +61,8 @@ FROM (
   WHERE t.schemaname = :'schema'
     AND (t.tablename LIKE '%\_events' ESCAPE '\'
          OR t.tablename IN ('audit_leaves', 'audit_nodes', 'audit_tree_heads',
-                            'audit_verifications', 'audit_checkpoints'))
+                            'audit_verifications', 'audit_checkpoints',
+                            'audit_witnesses', 'audit_cosignatures'))
     AND NOT EXISTS (
       SELECT 1 FROM pg_trigger g
       WHERE g.tgrelid = format('%I.%I', t.schemaname, t.tablename)::regclass
@@ -84,7 +86,8 @@ FROM pg_tables
 WHERE schemaname = :'schema'
   AND (tablename LIKE '%\_events' ESCAPE '\'
        OR tablename IN ('audit_leaves', 'audit_nodes', 'audit_tree_heads',
-                        'audit_verifications', 'audit_checkpoints')) \gexec
+                        'audit_verifications', 'audit_checkpoints',
+                        'audit_witnesses', 'audit_cosignatures')) \gexec
 
 -- Only for LOCK TABLE … IN EXCLUSIVE MODE (the trigger refuses every UPDATE).
 SELECT format('GRANT UPDATE ON %I.%I TO %I', schemaname, tablename, :'role')

@@ -119,10 +119,11 @@ def merkle_size(app: SupportLedger) -> int:
 
 
 def latest_heads(app: SupportLedger, limit: int = 10) -> list[dict[str, Any]]:
-    """The latest signed tree heads, newest first."""
+    """The latest signed tree heads, newest first, each with its witnessing (cosignatures)."""
     from audit.heads import latest_heads as _latest_heads
+    from audit.witness_client import annotate_heads
 
-    return list(_latest_heads(app, limit))
+    return annotate_heads(app, list(_latest_heads(app, limit)))
 
 
 def last_verification(app: SupportLedger) -> dict[str, Any] | None:
