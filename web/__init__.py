@@ -36,13 +36,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ledger = open_ledger(app.config.get("LEDGER_DATABASE_URL") or None)
     app.extensions["ledger"] = ledger
 
-    from web import api, auth, cache, i18n, pages
+    from web import api, auth, cache, i18n, pages, replica
 
     cache.init_app(app)
     i18n.init_app(app)
     auth.init_app(app)
     pages.init_app(app)
     api.init_app(app)
+    replica.init_app(app)
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app
