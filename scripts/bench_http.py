@@ -119,6 +119,18 @@ def start_server(url: str, port: int, serve_args: list[str], code: str | None, l
     sys.exit("ledger serve did not start within 60 s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children so far (Linux /proc; else 0)."""
+    total = 0.0
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return total
+    return total + sum(cpu_seconds(int(child)) for child in children)
+
+
 def drive(port: int, tokens: dict[str, str], streams: list[list[tuple[str, dict[str, Any]]]]) -> tuple[float, list[float]]:
     """Every client posts its commands one by one; (elapsed s, latencies in s)."""
     latencies: list[list[float]] = [[] for _ in streams]
@@ -261,13 +273,17 @@ def main() -> None:
             port = free_port()
             server = start_server(url, port, serve_args, args.code, Path(tmp) / f"serve-{backend}.log")
             try:
+                cpu_before = cpu_seconds(server.pid)
                 elapsed_s, latencies = drive(port, tokens, streams)
+                server_cpu_s = cpu_seconds(server.pid) - cpu_before
             finally:
                 server.terminate()
                 server.wait(30)
             count = sum(len(s) for s in streams)
             print(f"{backend}:")
             ours = summary("ledger serve, commands over HTTP", count, elapsed_s, latencies)
+            print(f"  server CPU per command: {server_cpu_s / count * 1000:.2f} ms "
+                  f"(the figure least moved by other work on the machine)")  # fmt: skip
             raw_s, raw_latencies = raw_commits(backend, url, tmp, args.clients, count // args.clients, size)
             raw = summary(f"raw single-row commits ({size} B)", count, raw_s, raw_latencies)
             print(f"  ratio: {ours / raw:.1%} of raw single-row commits")
