@@ -121,7 +121,7 @@ class GroupCommitter:
         items = [item for request in batch for item in request.commands]
         try:
             results = self.app.execute_many(items)
-        except BaseException as exc:  # noqa: BLE001  (handed to the callers, never lost)
+        except BaseException as exc:
             if len(batch) == 1:
                 batch[0].error = exc
                 batch[0].done.set()

@@ -61,11 +61,11 @@ def prepare(url: str, enterprises: int) -> tuple[dict[str, str], list[str], int]
     usccs = [make_uscc("91310117" + make_org_code(f"{n:08d}")) for n in range(enterprises)]
     setup: list[tuple[dict[str, Any], str]] = [
         ({"type": "appropriate_budget", "reference": f"B-{code}", "measure": code, "fiscal_year": 2025,
-          "amount_fen": 10**12, "decision_ref": "松财预〔2025〕1号"}, "olga")  # fmt: skip
+          "amount_fen": 10**12, "decision_ref": "松财预〔2025〕1号"}, "olga")
         for code, _item in ITEMS
     ]
     setup += [({"type": "register_enterprise", "uscc": uscc, "name": f"上海基准测试企业{n:06d}有限公司",
-                "town_code": towns[n % len(towns)], "industry": "智能制造"}, "olga")  # fmt: skip
+                "town_code": towns[n % len(towns)], "industry": "智能制造"}, "olga")
               for n, uscc in enumerate(usccs)]
     for start in range(0, len(setup), 500):
         results = app.execute_many(setup[start : start + 500])

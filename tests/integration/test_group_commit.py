@@ -60,7 +60,7 @@ def queue_behind_first(committer: GroupCommitter, gated: Gated, first: list[Any]
     def send(index: int, items: list[Any]) -> None:
         try:
             answers[index] = committer.execute_many(items)
-        except BaseException as exc:  # noqa: BLE001  (the answer of that request)
+        except BaseException as exc:
             answers[index] = exc
 
     threads = [threading.Thread(target=send, args=(-1, first))]
@@ -186,7 +186,7 @@ def test_concurrent_http_clients_each_get_their_own_outcome(app: SupportLedger, 
                                             "Content-Type": "application/json"})  # fmt: skip
                 response = connection.getresponse()
                 answers[uscc] = (response.status, json.loads(response.read()))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             failures.append(exc)
         finally:
             connection.close()
