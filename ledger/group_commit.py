@@ -22,6 +22,7 @@ fail the others: the others get their outcomes and only the culprit gets the err
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ from ledger.unit_of_work import Outcome
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
+
+log = logging.getLogger(__name__)
 
 Item = tuple[Mapping[str, Any] | Command, str]
 Result = Outcome | LedgerError
@@ -45,12 +48,13 @@ MAX_BATCH_COMMANDS = 1000
 class _Request:
     """One caller's commands, and (once performed) their results or the error that ended them."""
 
-    __slots__ = ("commands", "done", "error", "results")
+    __slots__ = ("commands", "done", "error", "log_position", "results")
 
     def __init__(self, commands: Sequence[Item]) -> None:
         self.commands = list(commands)
         self.done = threading.Event()
         self.results: list[Result] | None = None
+        self.log_position = 0
         self.error: BaseException | None = None
 
 
@@ -73,8 +77,14 @@ class GroupCommitter:
     def execute_many(self, commands: Sequence[Item]) -> list[Result]:
         """Perform the commands (as `SupportLedger.execute_many` does), committed together with
         those of the other requests waiting at the same time; returns their results in order."""
+        return self.perform(commands)[0]
+
+    def perform(self, commands: Sequence[Item]) -> tuple[list[Result], int]:
+        """As `execute_many`, and the end of the log once their batch was committed (read once
+        per batch): a position every accepted command of theirs, duplicates too, is at or
+        before, so a read given it as `min_position` sees them."""
         if not commands:
-            return []
+            return [], self.app.log_position()
         request = _Request(commands)
         with self._wake:
             self._waiting.append(request)
@@ -84,7 +94,7 @@ class GroupCommitter:
         if request.error is not None:
             raise request.error
         assert request.results is not None
-        return request.results
+        return request.results, request.log_position
 
     def _ensure_thread(self) -> None:
         import os
@@ -131,8 +141,14 @@ class GroupCommitter:
             return
         self.batches += 1
         self.commands += len(items)
+        try:
+            log_position = self.app.log_position()
+        except BaseException as exc:  # the batch is committed; its outcomes stand
+            log_position = max((getattr(r, "position", None) or 0 for r in results), default=0)
+            log.warning("log position unread after a batch: %s", exc)
         start = 0
         for request in batch:
+            request.log_position = log_position
             request.results = results[start : start + len(request.commands)]
             start += len(request.commands)
             request.done.set()

@@ -352,7 +352,7 @@ def commands() -> Any:
     if len(items) > current_app.config["LEDGER_COMMANDS_MAX"]:
         abort(413, message=f"at most {current_app.config['LEDGER_COMMANDS_MAX']} commands per request")
     # committed together with the commands of the requests arriving meanwhile (group commit)
-    results = committer(ledger()).execute_many([(item, viewer.name) for item in items])
+    results, log_position = committer(ledger()).perform([(item, viewer.name) for item in items])
     out = []
     for index, result in enumerate(results):
         if isinstance(result, LedgerError):
@@ -371,7 +371,7 @@ def commands() -> Any:
         "recorded": sum(1 for r in out if r["status"] == "recorded"),
         "duplicates": sum(1 for r in out if r["status"] == "duplicate"),
         "rejected": rejected,
-        "log_position": ledger().log_position(),
+        "log_position": log_position,
     }
 
 
