@@ -199,6 +199,62 @@ def open_ledger(url: str | None = None, *, create: bool = True, **kwargs: Any) -
             conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_LOCK_KEY,))
 
 
+#: How long a read on a replica waits to connect (or for a free connection) before it fails:
+#: a stopped replica should answer 503 at once, not hold the request for the primary's 10 s.
+REPLICA_CONNECT_TIMEOUT_S = "2"
+
+
+def open_read_ledger(url: str) -> SupportLedger:
+    """Open the ledger on a read-only PostgreSQL streaming replica (hot standby) of the store.
+
+    The replica holds the same schema (physical replication), so nothing is created or
+    changed there; reads that cannot reach it fail within `REPLICA_CONNECT_TIMEOUT_S` with one
+    of `UNREACHABLE_ERRORS`. Raises `StoreError` for a URL that is not PostgreSQL, and
+    `StoreUnreachable` / `StoreMissing` as `open_ledger(create=False)` does.
+    """
+    store = store_from_url(url)
+    if not store.is_postgres:
+        raise StoreError(
+            f"LEDGER_READ_DATABASE_URL {url!r} must name a PostgreSQL streaming replica "
+            "(postgresql://…); a SQLite store has none"
+        )
+    replica = Store(store.backend, store.url, {**store.env,
+                                               "POSTGRES_CONNECT_TIMEOUT": REPLICA_CONNECT_TIMEOUT_S})  # fmt: skip
+    return _open_existing_postgres(replica)
+
+
+def _open_existing_postgres(store: Store) -> SupportLedger:
+    """The ledger on an existing PostgreSQL store, sending no DDL (a standby refuses any)."""
+    import psycopg
+
+    try:
+        conn = psycopg.connect(store.postgres_conninfo(), autocommit=True,
+                               connect_timeout=int(store.env["POSTGRES_CONNECT_TIMEOUT"]))  # fmt: skip
+    except psycopg.OperationalError as exc:
+        raise StoreUnreachable(
+            f"无法连接 PostgreSQL 账本 cannot connect to the PostgreSQL store: {str(exc).strip()}"
+        ) from None
+    with conn:
+        schema_exists, table_exists = _postgres_ledger_exists(conn, store.postgres_schema)
+    if not (schema_exists and table_exists):
+        db, schema = store.env["POSTGRES_DBNAME"], store.postgres_schema
+        raise StoreMissing(f"PostgreSQL database {db!r} has no ledger schema {schema!r}",
+                           f"PostgreSQL 数据库 {db!r} 中没有账本模式 {schema!r}")  # fmt: skip
+    return compose(store, {**store.env, "CREATE_TABLE": "n"})
+
+
+def _unreachable_errors() -> tuple[type[Exception], ...]:
+    import psycopg  # the audit's and the schema checks' own connections raise psycopg's
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    return (OperationalError, InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
+
+
+#: What a read raises when its database cannot be reached (a stopped replica or primary): the
+#: web answers these with 503 `store_unavailable`, never a traceback.
+UNREACHABLE_ERRORS: tuple[type[Exception], ...] = _unreachable_errors()
+
+
 #: The tables eventsourcing keeps the ledger's events in, on each store.
 _POSTGRES_EVENTS_TABLE = "supportledger_events"  # named after the application, SupportLedger
 _SQLITE_EVENTS_TABLE = "stored_events"

@@ -110,16 +110,22 @@ class UnitOfWork:
                 aggregate = to_domain_event(stored_event).mutate(aggregate)
             self.loaded[aggregate_id] = aggregate
 
-    def preload_batch(self, commands: Sequence[Command]) -> None:
+    def preload_batch(self, commands: Sequence[Command], actors: Sequence[str] = ()) -> None:
         """Load what a batch's commands name in two queries, instead of one query each.
 
-        First the commands' receipts and the aggregates they name; then the awards that the
-        disbursements and clawbacks they refer to belong to. Budgets, measures and users are
+        First the commands' receipts, the receipts of the commands they refer to (the
+        disbursement an approval names), the aggregates they name and the users who act; then
+        the awards that the disbursements and clawbacks they refer to belong to. Budgets are
         few and hot: they come through the repository's cache.
         """
         if self.app.select_events_many is None or len(commands) < 2:
             return
-        self.preload(i for command in commands for i in (command.receipt_id(), *command.named_ids()))
+        parents = (command.parent_receipt_id() for command in commands)
+        self.preload([
+            *(i for command in commands for i in (command.receipt_id(), *command.named_ids())),
+            *(i for i in parents if i is not None),
+            *(User.create_id(actor) for actor in dict.fromkeys(actors) if actor),
+        ])  # fmt: skip
         second = []
         for command in commands:
             parent_id = command.parent_receipt_id()
@@ -213,7 +219,7 @@ def run_batch(
     commands = [command for command in parsed if isinstance(command, Command)]
     for attempt in range(1, app.conflict_attempts + 1):
         uow = UnitOfWork(app)
-        uow.preload_batch(commands)
+        uow.preload_batch(commands, actors)
         try:
             results, produced = _attempt(uow, parsed, actors)
             while refused := _oversized(app, produced):  # redo with those refused

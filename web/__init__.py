@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ledger"] = ledger
 
     from web import api, auth, cache, i18n, pages, public
+    from web import api, auth, cache, i18n, pages, replica
 
     cache.init_app(app)
     i18n.init_app(app)
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     importlib.import_module("web.reports").init_app(app)  # /reports: annual, monthly, .xlsx
     from web import tlog  # C2SP /tlog/: checkpoint, tiles, receipts (no sign-in)
     tlog.init_app(app)
+    replica.init_app(app)
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app

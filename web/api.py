@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from ledger.commands import SCHEMAS, load_json
 from ledger.errors import LedgerError
+from ledger.group_commit import committer
 from ledger.identifiers import TOWNS
 from projections import queries
 from web import reads
@@ -350,7 +351,8 @@ def commands() -> Any:
     items = [body] if single else body
     if len(items) > current_app.config["LEDGER_COMMANDS_MAX"]:
         abort(413, message=f"at most {current_app.config['LEDGER_COMMANDS_MAX']} commands per request")
-    results = ledger().execute_many([(item, viewer.name) for item in items])
+    # committed together with the commands of the requests arriving meanwhile (group commit)
+    results, log_position = committer(ledger()).perform([(item, viewer.name) for item in items])
     out = []
     for index, result in enumerate(results):
         if isinstance(result, LedgerError):
@@ -369,7 +371,7 @@ def commands() -> Any:
         "recorded": sum(1 for r in out if r["status"] == "recorded"),
         "duplicates": sum(1 for r in out if r["status"] == "duplicate"),
         "rejected": rejected,
-        "log_position": ledger().log_position(),
+        "log_position": log_position,
     }
 
 

@@ -127,7 +127,9 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
 
     \b
     Settings come from LEDGER_* variables: LEDGER_DATABASE_URL, LEDGER_SECRET_KEY
-    (keep sessions across restarts), LEDGER_SECURE_COOKIES=1 behind HTTPS.
+    (keep sessions across restarts), LEDGER_SECURE_COOKIES=1 behind HTTPS,
+    LEDGER_READ_DATABASE_URL (a PostgreSQL hot standby the pages and the API read
+    from; commands still go to LEDGER_DATABASE_URL).
     A port in use is reported with exit status 2.
     """
     database_url = ctx.ensure_object(dict).get("database_url")
@@ -163,6 +165,20 @@ def _check_store(database_url: str | None) -> None:
         ensure_tables(opened)
     finally:
         opened.close()
+    _check_replica()
+
+
+def _check_replica() -> None:
+    """A streaming replica named by LEDGER_READ_DATABASE_URL opens now, or the command fails."""
+    from ledger.storage import StoreError, open_read_ledger
+
+    url = os.environ.get("LEDGER_READ_DATABASE_URL", "").strip()
+    if not url:
+        return
+    try:
+        open_read_ledger(url).close()
+    except StoreError as exc:
+        raise click.UsageError(f"LEDGER_READ_DATABASE_URL: {exc}") from None
 
 
 def _serve_gunicorn(database_url: str | None, listener: socket.socket, workers: int,

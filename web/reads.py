@@ -4,6 +4,9 @@ Everything over the view tables is `projections.queries` (the pages and the API 
 render its records); this module holds only what is the web's own: refusing a `min_position`
 or an `as_of` a read cannot answer, decoding one event of the log for its page, the audit's
 tree heads and proofs, and the audit's independent replay of balances as of an earlier moment.
+Each of them reads through `projections.queries.common.reader`: from the streaming replica
+when `LEDGER_READ_DATABASE_URL` names one (`web.replica`), else from the store itself; only
+the end of the log that `min_position` is checked against is always the primary's.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from ledger.disclosure import public_fields
 from ledger.shanghai import parse_instant
 from projections import queries
 from projections.queries import ViewsBehind
-from projections.queries.common import ratio
+from projections.queries.common import ratio, reader
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
@@ -65,11 +68,11 @@ def event_at(app: SupportLedger, position: int) -> dict[str, Any] | None:
     """The stored event at a log position, decoded, with its trail entry; None if there is none."""
     if position < 1:
         return None
-    notifications = app.recorder.select_notifications(start=position, limit=1, stop=position)
+    notifications = reader(app).recorder.select_notifications(start=position, limit=1, stop=position)
     if not notifications or notifications[0].id != position:
         return None
     notification = notifications[0]
-    event = app.mapper.to_domain_event(notification)
+    event = reader(app).mapper.to_domain_event(notification)
     # Only the fields the event's type allows (an unknown type shows nothing but its type).
     fields = {
         k: _jsonable(v)
@@ -115,7 +118,7 @@ def merkle_size(app: SupportLedger) -> int:
     """How many events the Merkle log holds (it may trail the end of the event log)."""
     from audit.log import log_size
 
-    return log_size(app)
+    return log_size(reader(app))
 
 
 def latest_heads(app: SupportLedger, limit: int = 10) -> list[dict[str, Any]]:
@@ -124,13 +127,14 @@ def latest_heads(app: SupportLedger, limit: int = 10) -> list[dict[str, Any]]:
     from audit.witness_client import annotate_heads
 
     return annotate_heads(app, list(_latest_heads(app, limit)))
+    return list(_latest_heads(reader(app), limit))
 
 
 def last_verification(app: SupportLedger) -> dict[str, Any] | None:
     """The report of the last full verification of the log, or None if none ran yet."""
     from audit.verify import last_verification as _last_verification
 
-    return _last_verification(app)
+    return _last_verification(reader(app))
 
 
 def inclusion_proof(app: SupportLedger, position: int, tree_size: int | None = None) -> dict[str, Any]:
@@ -139,7 +143,7 @@ def inclusion_proof(app: SupportLedger, position: int, tree_size: int | None = N
     from audit.proofs import inclusion_proof as _inclusion_proof
 
     try:
-        return _inclusion_proof(app, position, tree_size)
+        return _inclusion_proof(reader(app), position, tree_size)
     except LogError as exc:
         raise NotInLog(str(exc)) from None
 
@@ -150,7 +154,7 @@ def consistency_proof(app: SupportLedger, first: int, second: int) -> dict[str, 
     from audit.proofs import consistency_proof as _consistency_proof
 
     try:
-        return _consistency_proof(app, first, second)
+        return _consistency_proof(reader(app), first, second)
     except LogError as exc:
         raise NotInLog(str(exc)) from None
 
@@ -179,7 +183,7 @@ def _replay(app: SupportLedger, as_of: str) -> Any:
     position, moment = parse_as_of(as_of)
     if position is not None:
         check_min_position(app, position)
-    return replay(app, as_of=moment, position=position)
+    return replay(reader(app), as_of=moment, position=position)
 
 
 def check_as_of(app: SupportLedger, as_of: str) -> None:

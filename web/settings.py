@@ -1,6 +1,9 @@
 """Settings of the web application, read from `LEDGER_*` environment variables.
 
 - `LEDGER_DATABASE_URL`: the store (see `ledger.storage`);
+- `LEDGER_READ_DATABASE_URL`: a PostgreSQL streaming replica (hot standby) of the store that
+  the pages' and the API's reads go to, while commands go to `LEDGER_DATABASE_URL` (see
+  `web.replica`); unset, everything reads the store itself;
 - `LEDGER_SECRET_KEY`: signs session cookies; without it a random key is made per process,
   so sessions end when the server restarts;
 - `LEDGER_SECURE_COOKIES=1`: send cookies only over HTTPS (set it behind TLS);
@@ -36,6 +39,7 @@ def settings_from_env() -> dict[str, Any]:
         secret = secrets.token_hex(32)
     return {
         "LEDGER_DATABASE_URL": os.environ.get("LEDGER_DATABASE_URL", "").strip(),
+        "LEDGER_READ_DATABASE_URL": os.environ.get("LEDGER_READ_DATABASE_URL", "").strip(),
         "SECRET_KEY": secret,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

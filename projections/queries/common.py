@@ -33,11 +33,44 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+class ReadSource:
+    """Where the read side reads for one ledger application: the same ledger opened on a
+    streaming replica of its store (`LEDGER_READ_DATABASE_URL`, set up by the web), or None
+    for the application's own store. Kept in the application's `extensions`."""
+
+    def __init__(self, replica: SupportLedger | None = None) -> None:
+        self.replica = replica
+
+
+def read_from(app: SupportLedger, replica: SupportLedger) -> None:
+    """Send every read of the views (and the web's reads of the log and the audit) for `app`
+    to `replica`, while commands keep going to `app`'s own store. Call before the first read."""
+    source = app.extensions.get(ReadSource, lambda: ReadSource(replica))
+    if source.replica is not replica:
+        raise RuntimeError("the read source of this ledger was fixed by an earlier read")
+
+
+def reader(app: SupportLedger) -> SupportLedger:
+    """The ledger application that reads for `app`: its replica if it has one, else itself.
+
+    Every query reaches the views through here (`ready`, `read_views`), so a new query reads
+    from the replica without knowing there is one."""
+    return app.extensions.get(ReadSource, ReadSource).replica or app
+
+
+def read_views(app: SupportLedger) -> Any:
+    """The views recorder reads use: on the replica when there is one."""
+    return open_views(reader(app))
+
+
 def ready(app: SupportLedger, min_position: int | None, timeout_s: float) -> Any:
-    """The views, once they have reached `min_position` (raises `ViewsBehind` after `timeout_s`)."""
+    """The views, once they have reached `min_position` (raises `ViewsBehind` after `timeout_s`).
+
+    On a replica, the wait covers its replication lag too: the position is the replica's."""
+    source = reader(app)
     if min_position is not None:
-        wait_for_position(app, min_position, timeout_s)
-    return open_views(app)
+        wait_for_position(source, min_position, timeout_s)
+    return open_views(source)
 
 
 def town_names(code: str | None) -> tuple[str, str]:

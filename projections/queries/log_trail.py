@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from projections.queries.common import DEFAULT_TIMEOUT_S, Record, ready
+from projections.queries.common import DEFAULT_TIMEOUT_S, Record, read_views, ready
 from projections.queries.paging import PAGE_SIZE, Page, fetch_rows
-from projections.recorder import open_views
 from projections.trail import recorded_text, recorded_us, render
 
 if TYPE_CHECKING:
@@ -130,12 +129,12 @@ class ViewsPosition(Record):
 
 def views_at(app: SupportLedger) -> int:
     """The position every view has reached (one cheap query)."""
-    return open_views(app).position()
+    return read_views(app).position()
 
 
 def views_position(app: SupportLedger) -> ViewsPosition:
     """The position every view has reached, when that event was recorded, and the log's end."""
-    views = open_views(app)
+    views = read_views(app)
     position = views.position()
     rows = views.query("SELECT recorded_at FROM {q}pv_trail WHERE position = %s", [position])
     return ViewsPosition(
