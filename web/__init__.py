@@ -37,8 +37,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ledger = open_ledger(app.config.get("LEDGER_DATABASE_URL") or None)
     app.extensions["ledger"] = ledger
 
-    from web import api, auth, cache, i18n, pages, public
-    from web import api, auth, cache, i18n, pages, replica
+    from web import api, auth, cache, i18n, pages, public, replica
 
     cache.init_app(app)
     i18n.init_app(app)

@@ -247,7 +247,7 @@ class AwardRow(NamedTuple):
     granted_on: str
     granted: str
     paid: str
-    payments: list[tuple[str, str, str, str, str]]
+    payments: list[tuple[str, str, str, str, str, str]]
 
 
 def _award_rows(awards: Sequence[AwardPayments]) -> list[AwardRow]:
@@ -262,9 +262,7 @@ def _award_rows(awards: Sequence[AwardPayments]) -> list[AwardRow]:
             a.reference, a.revoked, a.measure, href, title, item_name(a.item, a.measure),
             a.decision_ref, a.granted_on, yuan(a.granted_fen), yuan(a.paid_fen),
             [(d.paid_on, yuan(d.amount_fen), d.voucher_no, d.status,
-              lab("disbursement_status", d.status)) for d in found.disbursements],
-            a.reference, a.revoked, a.measure, href, title, a.item, a.decision_ref,
-            a.granted_on, yuan(a.granted_fen), yuan(a.paid_fen),
+              lab("disbursement_status", d.status),
               url_for("tlog.receipt", reference=d.reference)) for d in found.disbursements],
         ))  # fmt: skip
     return rows

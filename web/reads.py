@@ -126,8 +126,7 @@ def latest_heads(app: SupportLedger, limit: int = 10) -> list[dict[str, Any]]:
     from audit.heads import latest_heads as _latest_heads
     from audit.witness_client import annotate_heads
 
-    return annotate_heads(app, list(_latest_heads(app, limit)))
-    return list(_latest_heads(reader(app), limit))
+    return annotate_heads(app, list(_latest_heads(reader(app), limit)))
 
 
 def last_verification(app: SupportLedger) -> dict[str, Any] | None:

@@ -47,11 +47,10 @@ API = [
 #: Routes anyone may use: signing in and out, choosing a language, the API's description, and
 #: the log in the C2SP formats (checkpoint, tiles, receipts: what outsiders check it with).
 PUBLIC = {"auth.sign_in", "auth.sign_out", "i18n.switch_language", "static",
-          "api-docs.openapi_json", "api.commands"}  # fmt: skip
-#: Forms that only take POST (who may use them: tests/web/test_queue.py).
-POST_ONLY = {"queue.decide", "queue.record_disbursement"}
           "api-docs.openapi_json", "api.commands",
           "tlog.checkpoint", "tlog.tile", "tlog.receipt"}  # fmt: skip
+#: Forms that only take POST (who may use them: tests/web/test_queue.py).
+POST_ONLY = {"queue.decide", "queue.record_disbursement"}
 ROLES = ["viewer", "auditor", "officer", "approver", "admin"]
 USER_OF_ROLE = {"viewer": "vic", "auditor": "aud", "officer": "olga", "approver": "ada", "admin": "admin"}
 
