@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from ledger import commands
 from ledger.catalogue import load_catalogue
 from ledger.domain import (
     Award,
@@ -134,22 +135,22 @@ VOCABULARIES: Mapping[str, Mapping[str, Label]] = MappingProxyType({
     }),
     # The command vocabulary (DESIGN.md), as people read it.
     "command_type": _vocabulary({
-        "register_enterprise": ("登记企业", "Register an enterprise"),
-        "update_enterprise": ("更新企业信息", "Update an enterprise"),
-        "appropriate_budget": ("下达预算", "Appropriate a budget"),
-        "adjust_budget": ("调整预算", "Adjust a budget"),
-        "grant_award": ("授予奖补", "Grant an award"),
-        "record_disbursement": ("录入拨付", "Record a disbursement"),
-        "approve_disbursement": ("审批拨付", "Approve a disbursement"),
-        "reject_disbursement": ("退回拨付", "Reject a disbursement"),
-        "reverse_disbursement": ("冲销拨付", "Reverse a disbursement"),
-        "revoke_award": ("撤销奖补", "Revoke an award"),
-        "order_clawback": ("下达追回令", "Order a clawback"),
-        "record_clawback_recovery": ("录入追回款", "Record a clawback recovery"),
-        "record_patent_transfer": ("录入专利转化", "Record a patent transfer"),
-        "record_transfer_outcome": ("录入转化成效", "Record a transfer outcome"),
-        "register_financing": ("登记知识产权融资", "Register an IP financing"),
-        "record_financing_event": ("录入融资事项", "Record a financing event"),
+        commands.RegisterEnterprise.type: ("登记企业", "Register an enterprise"),
+        commands.UpdateEnterprise.type: ("更新企业信息", "Update an enterprise"),
+        commands.AppropriateBudget.type: ("下达预算", "Appropriate a budget"),
+        commands.AdjustBudget.type: ("调整预算", "Adjust a budget"),
+        commands.GrantAward.type: ("授予奖补", "Grant an award"),
+        commands.RecordDisbursement.type: ("录入拨付", "Record a disbursement"),
+        commands.ApproveDisbursement.type: ("审批拨付", "Approve a disbursement"),
+        commands.RejectDisbursement.type: ("退回拨付", "Reject a disbursement"),
+        commands.ReverseDisbursement.type: ("冲销拨付", "Reverse a disbursement"),
+        commands.RevokeAward.type: ("撤销奖补", "Revoke an award"),
+        commands.OrderClawback.type: ("下达追回令", "Order a clawback"),
+        commands.RecordClawbackRecovery.type: ("录入追回款", "Record a clawback recovery"),
+        commands.RecordPatentTransfer.type: ("录入专利转化", "Record a patent transfer"),
+        commands.RecordTransferOutcome.type: ("录入转化成效", "Record a transfer outcome"),
+        commands.RegisterFinancing.type: ("登记知识产权融资", "Register an IP financing"),
+        commands.RecordFinancingEvent.type: ("录入融资事项", "Record a financing event"),
     }),
     # The outcome of one command or import line (ledger record / import, the API).
     "command_result": _vocabulary({

@@ -54,7 +54,7 @@ def event_kind(aggregate: str, event_type: str) -> str:
 
 
 def event_kind_of_topic(topic: str) -> str:
-    """The same from a stored topic ("ledger.domain.award:Award.DisbursementApproved")."""
+    """The same from a stored topic (module, then ":Award.DisbursementApproved")."""
     aggregate, _sep, event_type = topic.rpartition(":")[2].partition(".")
     return event_kind(aggregate, event_type)
 

@@ -11,12 +11,14 @@ The on-time threshold defaults to `LEDGER_ON_TIME_DAYS` (30).
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, render_template
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from ledger import labels
 from ledger.identifiers import TOWNS
 from projections import queries
 from projections.queries.indicator_definitions import DEFINITIONS
@@ -167,8 +169,43 @@ def as_json() -> Any:
 @requires("viewer")
 def help_page() -> Any:
     """说明: what each indicator means, its formula, unit and the events it is computed from."""
-    return render_template("indicators_help.html", definitions=DEFINITIONS,
+    lang = "en" if is_english() else "zh"
+    shown = [_readable(d, lang) for d in DEFINITIONS]
+    return render_template("indicators_help.html", definitions=shown,
                            default_days=current_app.config.get("LEDGER_ON_TIME_DAYS"))  # fmt: skip
+
+
+_CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b")
+_TOPIC = re.compile(r"\b([A-Z][A-Za-z]+)\.([A-Z][A-Za-z]+)\b")
+
+
+def _words(text: str, lang: str) -> str:
+    """A definition's text with the field names and codes it mentions in words."""
+
+    def word(match: re.Match[str]) -> str:
+        code = match.group(0)
+        if code in labels.FIELDS:
+            return labels.field_label(code).text(lang)
+        for vocabulary in labels.VOCABULARIES.values():
+            if code in vocabulary:
+                return vocabulary[code].text(lang)
+        return code.replace("_", " ")
+
+    return _CODE.sub(word, text)
+
+
+def _readable(d: Any, lang: str) -> dict[str, Any]:
+    """One definition as the help page shows it, in the reader's language, codes in words."""
+    def event(match: re.Match[str]) -> str:
+        return labels.event_label_by_name(match.group(1), match.group(2)).text(lang)
+
+    sources = _words(_TOPIC.sub(event, d.sources), lang)
+    return {
+        "field": d.field, "name_zh": d.name_zh, "name_en": d.name_en,
+        "unit": pick(d.unit_zh, d.unit_en),
+        "formula": _words(pick(d.formula_zh, d.formula_en), lang),
+        "sources": sources,
+    }  # fmt: skip
 
 
 def _configured_days() -> int:

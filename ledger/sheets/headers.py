@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from ledger import commands
+
 #: Field name → Chinese column header, in the order columns are laid out. Yuan columns stand
 #: for the `*_fen` fields of the commands (exports show amounts in yuan too).
 FIELD_HEADERS_ZH: Mapping[str, str] = MappingProxyType(
@@ -90,22 +92,22 @@ HEADER_ALIASES_ZH: Mapping[str, str] = MappingProxyType(
 #: Command type → Chinese name (also the name of its sheet in a workbook; at most 31 characters).
 TYPE_NAMES_ZH: Mapping[str, str] = MappingProxyType(
     {
-        "register_enterprise": "企业登记",
-        "update_enterprise": "企业信息变更",
-        "appropriate_budget": "预算下达",
-        "adjust_budget": "预算调整",
-        "grant_award": "奖补认定",
-        "record_disbursement": "拨付登记",
-        "approve_disbursement": "拨付审批通过",
-        "reject_disbursement": "拨付审批退回",
-        "reverse_disbursement": "拨付冲正",
-        "revoke_award": "撤销奖补",
-        "order_clawback": "追回决定",
-        "record_clawback_recovery": "追回到账",
-        "record_patent_transfer": "专利转移转化",
-        "record_transfer_outcome": "转化成果登记",
-        "register_financing": "知识产权融资登记",
-        "record_financing_event": "融资事项登记",
+        commands.RegisterEnterprise.type: "企业登记",
+        commands.UpdateEnterprise.type: "企业信息变更",
+        commands.AppropriateBudget.type: "预算下达",
+        commands.AdjustBudget.type: "预算调整",
+        commands.GrantAward.type: "奖补认定",
+        commands.RecordDisbursement.type: "拨付登记",
+        commands.ApproveDisbursement.type: "拨付审批通过",
+        commands.RejectDisbursement.type: "拨付审批退回",
+        commands.ReverseDisbursement.type: "拨付冲正",
+        commands.RevokeAward.type: "撤销奖补",
+        commands.OrderClawback.type: "追回决定",
+        commands.RecordClawbackRecovery.type: "追回到账",
+        commands.RecordPatentTransfer.type: "专利转移转化",
+        commands.RecordTransferOutcome.type: "转化成果登记",
+        commands.RegisterFinancing.type: "知识产权融资登记",
+        commands.RecordFinancingEvent.type: "融资事项登记",
     }
 )
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from marshmallow import fields
 
+from ledger import commands
 from ledger.command_fields import IsoDate
 from ledger.commands import SCHEMAS
 from ledger.identifiers import TOWNS
@@ -65,20 +66,20 @@ _EXAMPLES: dict[str, Any] = {
     "event": "放款",
 }
 _REFERENCE_EXAMPLES = {
-    "appropriate_budget": "B-M10-2025",
-    "adjust_budget": "BA-M10-2025-01",
-    "grant_award": "AW-2025-0001",
-    "record_disbursement": "PAY-2025-0001",
-    "approve_disbursement": "PAY-2025-0001",
-    "reject_disbursement": "PAY-2025-0001",
-    "reverse_disbursement": "PAY-2025-0001",
-    "order_clawback": "CB-2025-0001",
-    "record_clawback_recovery": "CR-2025-0001",
-    "record_patent_transfer": "T-2025-0001",
-    "record_transfer_outcome": "T-2025-0001",
-    "update_enterprise": "EU-2025-0001",
-    "register_financing": "F-2025-0001",
-    "record_financing_event": "F-2025-0001",
+    commands.AppropriateBudget.type: "B-M10-2025",
+    commands.AdjustBudget.type: "BA-M10-2025-01",
+    commands.GrantAward.type: "AW-2025-0001",
+    commands.RecordDisbursement.type: "PAY-2025-0001",
+    commands.ApproveDisbursement.type: "PAY-2025-0001",
+    commands.RejectDisbursement.type: "PAY-2025-0001",
+    commands.ReverseDisbursement.type: "PAY-2025-0001",
+    commands.OrderClawback.type: "CB-2025-0001",
+    commands.RecordClawbackRecovery.type: "CR-2025-0001",
+    commands.RecordPatentTransfer.type: "T-2025-0001",
+    commands.RecordTransferOutcome.type: "T-2025-0001",
+    commands.UpdateEnterprise.type: "EU-2025-0001",
+    commands.RegisterFinancing.type: "F-2025-0001",
+    commands.RecordFinancingEvent.type: "F-2025-0001",
 }
 
 

@@ -28,6 +28,10 @@ SKIP_PREFIXES = ("/api", "/static", "/lang/", "/signout")
 VERBATIM_TAGS = frozenset(("code", "pre", "script", "style", "desc"))  # SVG <desc> is not drawn
 #: Attributes whose value is shown (tooltips, labels of images and regions, placeholders).
 SHOWN_ATTRIBUTES = ("title", "alt", "aria-label", "placeholder")
+VOID_TAGS = frozenset(("br", "hr", "img", "input", "meta", "link", "wbr", "source", "col"))
+ZH_OPEN, ZH_CLOSE = "\u2063", "\u2064"  # invisible markers around text marked lang="zh"
+#: Pages that are bilingual documents by design (each label 中文 English, for print and file).
+BILINGUAL_PREFIXES = ("/reports/",)
 
 
 class _VisibleText(HTMLParser):
@@ -36,24 +40,33 @@ class _VisibleText(HTMLParser):
         self.parts: list[str] = []
         self.links: list[str] = []
         self._verbatim = 0
+        self._chinese: list[str] = []  # open elements marked lang="zh…" (innermost last)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in VERBATIM_TAGS:
             self._verbatim += 1
         found = dict(attrs)
+        if (self._chinese and tag == self._chinese[-1]) or (str(found.get("lang") or "").startswith("zh") and tag not in VOID_TAGS):
+            self._chinese.append(tag)
         if tag == "a" and found.get("href"):
             self.links.append(str(found["href"]))
         self.parts.extend(str(found[a]) for a in SHOWN_ATTRIBUTES if found.get(a))
-        if tag == "option" or (tag == "input" and found.get("type") in ("submit", "button")):
+        # a button's value is shown; an <option>'s value is not (its text is)
+        if tag == "input" and found.get("type") in ("submit", "button"):
             self.parts.append(str(found.get("value") or ""))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in VERBATIM_TAGS and self._verbatim:
             self._verbatim -= 1
+        if self._chinese and tag == self._chinese[-1]:
+            self._chinese.pop()
 
     def handle_data(self, data: str) -> None:
         if not self._verbatim and data.strip():
-            self.parts.append(data.strip())
+            # text the page marks as Chinese on purpose (the Chinese half of a bilingual
+            # message) is kept between markers, so the English check can leave it out
+            text = data.strip()
+            self.parts.append(f"{ZH_OPEN}{text}{ZH_CLOSE}" if self._chinese else text)
 
 
 def visible_text(html: str) -> tuple[str, list[str]]:
@@ -161,6 +174,7 @@ def _context(text: str, start: int, end: int) -> str:
 def raw_codes(text: str, identifiers: Iterable[str]) -> list[tuple[str, str]]:
     """(token, context) of every raw code in a Chinese page's text, after taking out the
     genuine identifiers people see (user names, references, credit codes, patent numbers)."""
+    text = text.replace(ZH_OPEN, "").replace(ZH_CLOSE, "")
     for identifier in sorted(identifiers, key=len, reverse=True):
         text = re.sub(rf"(?<![\w-]){re.escape(identifier)}(?![\w-])", "·", text)
     text = _IDENTIFIERS.sub("·", text)
@@ -179,6 +193,7 @@ def untranslated(text: str, proper_names: Iterable[str]) -> list[tuple[str, str]
     """(Chinese text, context) left in an English page's text, after taking out the proper
     names and texts people recorded in Chinese (enterprise names, reasons, decision numbers,
     the policy's title) and the link to the Chinese version."""
+    text = re.sub(f"{ZH_OPEN}.*?{ZH_CLOSE}", "·", text, flags=re.S)
     for name in sorted(proper_names, key=len, reverse=True):
         text = text.replace(name, "·")
     return [(m.group(0), _context(text, m.start(), m.end())) for m in _HAN.finditer(text)]
@@ -191,6 +206,8 @@ def problems(crawl_: Crawl, finder: Finder, who: str) -> list[str]:
     """One line per offending token, naming the page, who looked and what was found."""
     lines = []
     for path, text in sorted(crawl_.texts.items()):
+        if who.startswith("en/") and path.startswith(BILINGUAL_PREFIXES):
+            continue
         for token, context in finder(text):
             lines.append(f"{who} {path}: {token!r} in «{context}»")
     return lines

@@ -167,6 +167,7 @@ ZH = {
     # -- public disclosure (web/public.py, public.html)
     "Public disclosure of awards": "扶持资金公示",
     "Public disclosure": "公示",
+    "Formula": "计算方法",
     "The support awards made under the 2025 policy on quality, standards and intellectual property, for anyone to read and download without signing in. Amounts are what stands after any revocation.": "依据 2025 年质量标准与知识产权扶持政策作出的奖补，任何人无需登录即可查阅和下载。金额为扣除撤销部分后的数额。",
     "Paid amounts count approved payments, net of reversals.": "已拨付金额为已审批的拨付，扣除冲销。",
     "%(n)d awards, %(a)s awarded.": "共 %(n)d 项奖补，核定 %(a)s。",
