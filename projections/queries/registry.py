@@ -169,6 +169,7 @@ class Transfer(Record):
     recognised_on: str | None
     terminated_on: str | None
     revenue_fen: int
+    enterprise_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,7 @@ class Financing(Record):
     drawn_fen: int
     repaid_fen: int
     defaulted_on: str | None
+    enterprise_name: str = ""
 
 
 def _of(kind: type[Any]) -> Any:
@@ -193,12 +195,14 @@ def _of(kind: type[Any]) -> Any:
 
 def _newest(app: SupportLedger, table: str, date_column: str, make: Any, uscc: str | None,
             offset: int, limit: int) -> Page[Any]:  # fmt: skip
-    sql = f"SELECT * FROM {{q}}{table} WHERE 1 = 1"
+    # the enterprise's name beside its credit code (a transfer may name one not registered)
+    sql = (f"SELECT x.*, COALESCE(e.name, '') AS enterprise_name FROM {{q}}{table} x "
+           "LEFT JOIN {q}pv_enterprises e ON e.uscc = x.uscc WHERE 1 = 1")  # fmt: skip
     params: list[Any] = []
     if uscc:
-        sql += " AND uscc = %s"
+        sql += " AND x.uscc = %s"
         params.append(uscc.strip().upper())
-    sql += f" ORDER BY {date_column} DESC, reference"
+    sql += f" ORDER BY x.{date_column} DESC, x.reference"
     return fetch_page(ready(app, None, 0), sql, params, offset, limit, make)
 
 

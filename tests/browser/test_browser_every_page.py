@@ -19,7 +19,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 WIDTHS = (390, 1366, 1920)
 #: Not pages: the API, static files, the language switch, downloads.
-SKIP = ("/api", "/static", "/lang/", "/signout", "/exports", "/audit/")
+SKIP = ("/api", "/static", "/lang/", "/signout", "/exports", "/audit/", "/downloads/", "/tlog/")
+#: Links to files (downloads), not pages.
+FILE_ENDINGS = (".json", ".csv", ".xlsx", ".tlog-proof")
 #: Pages of one kind (same path with its numbers and codes taken out) looked at per width.
 PER_KIND = 1
 #: The narrowest a name cell may be, in characters of its font (4 fit a line of a Chinese name).
@@ -54,7 +56,8 @@ def _pages(page: Any, server: str) -> list[str]:
         found.append(path)
         for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.getAttribute('href'))"):
             target = urlsplit(href)
-            if target.netloc or not target.path.startswith("/") or target.path.startswith(SKIP):
+            if (target.netloc or not target.path.startswith("/") or target.path.startswith(SKIP)
+                    or target.path.endswith(FILE_ENDINGS)):
                 continue
             queue.append(target.path + (f"?{target.query}" if target.query else ""))
     return found
