@@ -147,17 +147,6 @@ def import_(
     click.echo("", err=True)
     skipped = getattr(workbook, "skipped", [])
     _report_import(report, skipped, dry_run, as_json)
-    if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-    else:
-        verb = "检查通过（未记录）/ would record" if dry_run else "已记录 / recorded"
-        click.echo(
-            f"{verb} {report.accepted}，重复 / duplicates {report.duplicates}，"
-            f"被拒绝 / rejected {len(report.rejected)}"
-        )
-        for rejection in report.rejected:
-            click.echo(f"  第 {rejection.line} 行 / line {rejection.line}: [{rejection.code}] "
-                       f"{rejection.message}")  # fmt: skip
     sys.exit(1 if report.rejected else 0)
 
 
