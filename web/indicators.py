@@ -169,8 +169,7 @@ def as_json() -> Any:
 @requires("viewer")
 def help_page() -> Any:
     """说明: what each indicator means, its formula, unit and the events it is computed from."""
-    lang = "en" if is_english() else "zh"
-    shown = [_readable(d, lang) for d in DEFINITIONS]
+    shown = [_readable(d) for d in DEFINITIONS]
     return render_template("indicators_help.html", definitions=shown,
                            default_days=current_app.config.get("LEDGER_ON_TIME_DAYS"))  # fmt: skip
 
@@ -194,17 +193,20 @@ def _words(text: str, lang: str) -> str:
     return _CODE.sub(word, text)
 
 
-def _readable(d: Any, lang: str) -> dict[str, Any]:
-    """One definition as the help page shows it, in the reader's language, codes in words."""
-    def event(match: re.Match[str]) -> str:
-        return labels.event_label_by_name(match.group(1), match.group(2)).text(lang)
+def _readable(d: Any) -> dict[str, Any]:
+    """One definition as the help page shows it, in Chinese and English, codes in words."""
 
-    sources = _words(_TOPIC.sub(event, d.sources), lang)
+    def sources(lang: str) -> str:
+        def event(match: re.Match[str]) -> str:
+            return labels.event_label_by_name(match.group(1), match.group(2)).text(lang)
+
+        return _words(_TOPIC.sub(event, d.sources), lang)
+
     return {
         "field": d.field, "name_zh": d.name_zh, "name_en": d.name_en,
-        "unit": pick(d.unit_zh, d.unit_en),
-        "formula": _words(pick(d.formula_zh, d.formula_en), lang),
-        "sources": sources,
+        "unit_zh": d.unit_zh, "unit_en": d.unit_en,
+        "formula_zh": _words(d.formula_zh, "zh"), "formula_en": _words(d.formula_en, "en"),
+        "sources_zh": sources("zh"), "sources_en": sources("en"),
     }  # fmt: skip
 
 

@@ -30,6 +30,7 @@ VERBATIM_TAGS = frozenset(("code", "pre", "script", "style", "desc"))  # SVG <de
 SHOWN_ATTRIBUTES = ("title", "alt", "aria-label", "placeholder")
 VOID_TAGS = frozenset(("br", "hr", "img", "input", "meta", "link", "wbr", "source", "col"))
 ZH_OPEN, ZH_CLOSE = "\u2063", "\u2064"  # invisible markers around text marked lang="zh"
+EN_OPEN, EN_CLOSE = "\u2061", "\u2062"  # and around text marked lang="en"
 #: Pages that are bilingual documents by design (each label 中文 English, for print and file).
 BILINGUAL_PREFIXES = ("/reports/",)
 
@@ -40,14 +41,17 @@ class _VisibleText(HTMLParser):
         self.parts: list[str] = []
         self.links: list[str] = []
         self._verbatim = 0
-        self._chinese: list[str] = []  # open elements marked lang="zh…" (innermost last)
+        self._langs: list[tuple[str, str]] = []  # open elements with a lang (innermost last)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in VERBATIM_TAGS:
             self._verbatim += 1
         found = dict(attrs)
-        if (self._chinese and tag == self._chinese[-1]) or (str(found.get("lang") or "").startswith("zh") and tag not in VOID_TAGS):
-            self._chinese.append(tag)
+        lang = str(found.get("lang") or "")[:2]
+        if tag not in VOID_TAGS and tag != "html" and lang in ("zh", "en"):
+            self._langs.append((tag, lang))
+        elif self._langs and tag == self._langs[-1][0]:
+            self._langs.append(self._langs[-1])  # the same tag nested: count it
         if tag == "a" and found.get("href"):
             self.links.append(str(found["href"]))
         self.parts.extend(str(found[a]) for a in SHOWN_ATTRIBUTES if found.get(a))
@@ -58,15 +62,20 @@ class _VisibleText(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in VERBATIM_TAGS and self._verbatim:
             self._verbatim -= 1
-        if self._chinese and tag == self._chinese[-1]:
-            self._chinese.pop()
+        if self._langs and tag == self._langs[-1][0]:
+            self._langs.pop()
 
     def handle_data(self, data: str) -> None:
         if not self._verbatim and data.strip():
             # text the page marks as Chinese on purpose (the Chinese half of a bilingual
             # message) is kept between markers, so the English check can leave it out
             text = data.strip()
-            self.parts.append(f"{ZH_OPEN}{text}{ZH_CLOSE}" if self._chinese else text)
+            lang = self._langs[-1][1] if self._langs else ""
+            if lang == "zh":
+                text = f"{ZH_OPEN}{text}{ZH_CLOSE}"
+            elif lang == "en":
+                text = f"{EN_OPEN}{text}{EN_CLOSE}"
+            self.parts.append(text)
 
 
 def visible_text(html: str) -> tuple[str, list[str]]:
@@ -174,6 +183,9 @@ def _context(text: str, start: int, end: int) -> str:
 def raw_codes(text: str, identifiers: Iterable[str]) -> list[tuple[str, str]]:
     """(token, context) of every raw code in a Chinese page's text, after taking out the
     genuine identifiers people see (user names, references, credit codes, patent numbers)."""
+    # English marked lang="en" on purpose (the English half of a bilingual text) is read as
+    # English: words such as "approved" there are words, not codes
+    text = re.sub(f"{EN_OPEN}.*?{EN_CLOSE}", "·", text, flags=re.S)
     text = text.replace(ZH_OPEN, "").replace(ZH_CLOSE, "")
     for identifier in sorted(identifiers, key=len, reverse=True):
         text = re.sub(rf"(?<![\w-]){re.escape(identifier)}(?![\w-])", "·", text)
@@ -194,6 +206,7 @@ def untranslated(text: str, proper_names: Iterable[str]) -> list[tuple[str, str]
     names and texts people recorded in Chinese (enterprise names, reasons, decision numbers,
     the policy's title) and the link to the Chinese version."""
     text = re.sub(f"{ZH_OPEN}.*?{ZH_CLOSE}", "·", text, flags=re.S)
+    text = text.replace(EN_OPEN, "").replace(EN_CLOSE, "")
     for name in sorted(proper_names, key=len, reverse=True):
         text = text.replace(name, "·")
     return [(m.group(0), _context(text, m.start(), m.end())) for m in _HAN.finditer(text)]

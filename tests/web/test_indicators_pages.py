@@ -16,6 +16,7 @@ from projections import queries
 from projections.queries.indicator_definitions import DEFINITIONS
 from projections.queries.indicators import indicators
 from web import create_app
+from web.indicators import _readable
 
 YEAR = 2025
 PAGES = [
@@ -58,7 +59,9 @@ def test_the_indicators_page_shows_every_scope_with_units_and_the_progress_chart
 def test_the_help_page_explains_every_indicator_in_chinese_and_english(as_user: Any) -> None:
     text = visible_text(as_user("vic").get("/indicators/help").get_data(as_text=True))
     for d in DEFINITIONS:
-        for part in (d.name_zh, d.name_en, d.unit_zh, d.formula_zh[:20], d.formula_en[:20]):
+        # the formulas as people read them: the field names they mention in words
+        shown = _readable(d)
+        for part in (d.name_zh, d.name_en, d.unit_zh, shown["formula_zh"][:20], shown["formula_en"][:20]):
             assert part in text, (d.field, part)
     assert "LEDGER_ON_TIME_DAYS" in text and "30" in text
 
