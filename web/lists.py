@@ -117,7 +117,8 @@ def disbursement_list() -> Any:
 def refused_page(error: BadFilter) -> Any:
     """The 400 page of a filter not allowed: its stable code and what was wrong, bilingual."""
     message = f"[{error.code}] {pick(error.message_zh, error.message_en)}"
-    return render_template("error.html", code=400, title=_("Bad Request"), message=message), 400
+    return render_template("error.html", code=400, title=_("Bad Request"), message=message,
+                           detail=message), 400
 
 
 def init_app(app: Flask) -> None:

@@ -59,7 +59,8 @@ def _bad_argument(error: BadArgument) -> Any:
     zh, en = f"{error.name}：{error.zh}", f"{error.name}: {error.en}"
     if request.endpoint == "public.awards":
         message = f"{zh} / {en}"
-        return render_template("error.html", code=400, title="请求有误 / Bad request", message=message), 400
+        return render_template("error.html", code=400, title="请求有误 / Bad request", message=message,
+                               detail=message), 400
     from web.api import error_body
 
     return jsonify(error_body("validation_error", en, zh)), 400

@@ -116,7 +116,7 @@ def test_the_open_data_export_says_what_it_lacks_until_configured(seeded: Any) -
 ])  # fmt: skip
 def test_bad_arguments_are_a_400_with_a_stable_code(public: Any, query: str) -> None:
     page = public.get(f"/public/?{query}")
-    assert page.status_code == 400 and "请求有误" in page.get_data(as_text=True)
+    assert page.status_code == 400 and "error-detail" in page.get_data(as_text=True)
     if not query.startswith("page"):  # the exports are not paged
         export = public.get(f"/public/360giving.json?{query}")
         assert export.status_code == 400
