@@ -29,6 +29,11 @@ PAGES = [
     ("/payment-list?from=2025-05-01&to=2025-05-31", "officer"),
     ("/audit/head.json", "auditor"),
     ("/audit/proof.json?position=3", "auditor"),
+    ("/indicators?year=2025", "viewer"), ("/indicators.json?year=2025", "viewer"),
+    ("/indicators/help", "viewer"),
+    ("/reports/annual?year=2025", "viewer"), ("/reports/annual.xlsx?year=2025", "viewer"),
+    ("/reports/monthly?year=2025&month=5", "viewer"),
+    ("/reports/monthly.xlsx?year=2025&month=5", "viewer"),
 ]
 API = [
     ("/api/v1/status", "viewer"),
@@ -48,7 +53,9 @@ API = [
 #: the log in the C2SP formats (checkpoint, tiles, receipts: what outsiders check it with).
 PUBLIC = {"auth.sign_in", "auth.sign_out", "i18n.switch_language", "static",
           "api-docs.openapi_json", "api.commands",
-          "tlog.checkpoint", "tlog.tile", "tlog.receipt"}  # fmt: skip
+          "tlog.checkpoint", "tlog.tile", "tlog.receipt",
+          # the public disclosure (公示), for anyone: tests/web/test_public_pages.py
+          "public.awards", "public.package_json", "public.package_csv"}  # fmt: skip
 #: Forms that only take POST (who may use them: tests/web/test_queue.py).
 POST_ONLY = {"queue.decide", "queue.record_disbursement"}
 ROLES = ["viewer", "auditor", "officer", "approver", "admin"]

@@ -167,6 +167,11 @@ ZH = {
     # -- public disclosure (web/public.py, public.html)
     "Public disclosure of awards": "扶持资金公示",
     "Public disclosure": "公示",
+    # witnessing: the audit page's cosignature column
+    "Witness cosignatures": "见证人联署",
+    "quorum": "法定数",
+    "published": "已发布",
+    "not yet published": "尚未发布",
     "Formula": "计算方法",
     "The support awards made under the 2025 policy on quality, standards and intellectual property, for anyone to read and download without signing in. Amounts are what stands after any revocation.": "依据 2025 年质量标准与知识产权扶持政策作出的奖补，任何人无需登录即可查阅和下载。金额为扣除撤销部分后的数额。",
     "Paid amounts count approved payments, net of reversals.": "已拨付金额为已审批的拨付，扣除冲销。",
