@@ -149,6 +149,19 @@ def test_an_approver_approves_three_and_rejects_one_and_the_balances_show_it(
     shoot(page, "approvals-03-balances")
 
 
+def _queue_shows(page: Any, base: str, reference: str, timeout_s: float = 20.0) -> None:
+    """Open the queue until the views (kept current by the server's follower) show the payment."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        page.goto(base + "/queue")
+        if page.locator(f"#payment-{reference}").count() or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert page.locator(f"#payment-{reference}").count() == 1, f"{reference} is not in the queue"
+
+
 def test_an_officer_records_a_payment_but_cannot_approve_it_itself(
     work_server: str, page: Any, shoot: Any
 ) -> None:
@@ -165,8 +178,7 @@ def test_an_officer_records_a_payment_but_cannot_approve_it_itself(
     page.fill("#paid_on", "2025-06-01")
     page.click("#record button[type=submit]")
     assert "付款 P-OWN 已登记，等待审批" in page.locator(".flash").inner_text()
-    page.goto(base + "/queue")
-    page.wait_for_selector("#payment-P-OWN")
+    _queue_shows(page, base, "P-OWN")
     page.check("#ref-P-OWN")
     page.click("#approve")
     outcome = page.locator("#outcomes tbody").inner_text()
