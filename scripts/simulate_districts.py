@@ -470,6 +470,28 @@ def drop_databases(base_url: str, names: list[str]) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def store_bytes(spec: dict[str, Any]) -> int:
+    """What a district's store takes on disk: events, leaves, heads, views and their indexes
+    (the SQLite file after a WAL checkpoint; on PostgreSQL the ledger schema's relations)."""
+    from ledger.storage import store_from_url
+
+    store = store_from_url(spec["url"])
+    if not store.is_postgres:
+        conn = sqlite3.connect(store.sqlite_path)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        return Path(store.sqlite_path).stat().st_size
+    import psycopg
+
+    with psycopg.connect(store.postgres_conninfo(), autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
+            (store.postgres_schema,),
+        ).fetchone()
+    return int(row[0])
+
+
 # -- the federated read -----------------------------------------------------------------------
 
 
@@ -621,6 +643,10 @@ def run_phases(args: argparse.Namespace, specs: list[dict[str, Any]]) -> dict[st
     for spec, result in zip(specs, ledger_results, strict=True):
         spec["events_per_call"] = result["events_per_call"]
         spec["mean_event_bytes"] = result["mean_event_bytes"]
+        result["store_bytes"] = store_bytes(spec)
+        result["store_bytes_per_event"] = round(
+            result["store_bytes"] / max(1, result["log_size_after"])
+        )
         if args.backend == "postgresql":
             spec["conninfo"] = store_from_url(spec["url"]).postgres_conninfo()
     raw_results, raw_wall_s = run_all(raw_worker, specs)
