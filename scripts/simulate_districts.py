@@ -638,7 +638,9 @@ def main() -> None:
 def run_phases(args: argparse.Namespace, specs: list[dict[str, Any]]) -> dict[str, Any]:
     from ledger.storage import store_from_url
 
+    loads = {"ledger_phase_start": load_average()}
     ledger_results, ledger_wall_s = run_all(district_worker, specs)
+    loads["ledger_phase_end"] = load_average()
     say(f"ledger phase: {ledger_wall_s:.1f} s")
     for spec, result in zip(specs, ledger_results, strict=True):
         spec["events_per_call"] = result["events_per_call"]
@@ -649,7 +651,9 @@ def run_phases(args: argparse.Namespace, specs: list[dict[str, Any]]) -> dict[st
         )
         if args.backend == "postgresql":
             spec["conninfo"] = store_from_url(spec["url"]).postgres_conninfo()
+    loads["raw_phase_start"] = load_average()
     raw_results, raw_wall_s = run_all(raw_worker, specs)
+    loads["raw_phase_end"] = load_average()
     say(f"raw phase: {raw_wall_s:.1f} s")
     federated = federated_read({s["pinyin"]: s["url"] for s in specs})
     say(
@@ -676,6 +680,7 @@ def run_phases(args: argparse.Namespace, specs: list[dict[str, Any]]) -> dict[st
                 "transactions": sum(r["transactions"] for r in raw_results),
                 "rows_per_s": round(raw_rows / raw_wall_s, 1)},
         "federated_read": federated,
+        "load_averages": loads,
     }  # fmt: skip
     figures["aggregate"]["events_over_raw"] = round(
         figures["aggregate"]["events_per_s"] / figures["raw"]["rows_per_s"], 4
@@ -734,7 +739,10 @@ def print_summary(f: dict[str, Any]) -> None:
           f"{fed['sequential_median_s'] * 1000:.1f} ms, {fed['districts']} threads {fed['parallel_median_s'] * 1000:.1f} ms "
           f"(first {fed['first_read_s'] * 1000:.1f} ms, opening all {fed['open_all_s']:.2f} s); "
           f"city committed {fed['city_total']['committed_fen'] / 100:,.2f} yuan")  # fmt: skip
-    print(f"load average: start {f['load_average_start']}, end {f['load_average_end']}")
+    la = f["load_averages"]
+    print(f"load average: start {f['load_average_start']}, end {f['load_average_end']}; ledger phase "
+          f"{la['ledger_phase_start'][0]} → {la['ledger_phase_end'][0]}, raw phase "
+          f"{la['raw_phase_start'][0]} → {la['raw_phase_end'][0]}")  # fmt: skip
 
 
 if __name__ == "__main__":
