@@ -32,7 +32,9 @@ from ledger.unit_of_work import (
 )
 from ledger.users import DEFAULT_TOKEN_DAYS, SYSTEM_ACTOR, Users
 
-__all__ = ["DUPLICATE", "RECORDED", "AggregateCarry", "Outcome", "SupportLedger", "UnitOfWork", "item_dict"]
+__all__ = [
+    "DUPLICATE", "RECORDED", "AggregateCarry", "Outcome", "SupportLedger", "UnitOfWork", "item_dict",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from ledger.storage import Store

@@ -122,7 +122,6 @@ class Command:
         return self.fields[name]
 
 
-
 @functools.cache
 def _field_names(command_class: type[Command]) -> tuple[str, ...]:
     """The names of a command class's fields, in order (looked up once per class)."""
