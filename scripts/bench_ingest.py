@@ -79,7 +79,9 @@ def workload(commands: int, seed: int = 7) -> list[dict]:
         lines.append({"type": "record_disbursement", "reference": f"PAY-{n:07d}",
                       "award_reference": f"AW-{n % awards:07d}", "amount_fen": 50_000,
                       "voucher_no": f"V{n:08d}", "paid_on": "2025-05-01", "actor": "olga"})  # fmt: skip
-        lines.append({"type": "approve_disbursement", "reference": f"PAY-{n:07d}", "actor": APPROVER})
+        lines.append(
+            {"type": "approve_disbursement", "reference": f"PAY-{n:07d}", "actor": APPROVER}
+        )
     return lines
 
 
@@ -92,13 +94,14 @@ def run_import(url: str, path: Path, batch_size: int) -> dict:
         app.register_user(name, roles, actor="admin")
     before = app.log_position()
     with path.open(encoding="utf-8") as stream:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = import_lines(app, read_jsonl(stream), default_actor=None, batch_size=batch_size)
-        elapsed_s = time.perf_counter() - started
+        elapsed_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     assert not report.rejected, report.rejected[:3]
     rows = _stored_rows(app, before)
     app.close()
-    return {"elapsed_s": elapsed_s, "events": len(rows), "digest": _digest(rows), "rows": rows}
+    return {"elapsed_s": elapsed_s, "cpu_s": cpu_s, "events": len(rows), "digest": _digest(rows),
+            "rows": rows}  # fmt: skip
 
 
 def _stored_rows(app, after: int) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -120,7 +123,9 @@ def _digest(rows: list[tuple]) -> str:
         body = json.loads(state)
         body.pop("timestamp", None)
         oid_hex = oid.hex if isinstance(oid, uuid.UUID) else str(oid)
-        h.update(f"{oid_hex}\n{version}\n{topic}\n".encode() + json.dumps(body, sort_keys=True).encode())
+        h.update(
+            f"{oid_hex}\n{version}\n{topic}\n".encode() + json.dumps(body, sort_keys=True).encode()
+        )
     return h.hexdigest()
 
 
@@ -140,7 +145,9 @@ def raw_sqlite(path: str, rows: list[tuple], batch: int) -> float:
     conn.execute("CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT, "
                  "state BLOB, notification_id INTEGER PRIMARY KEY AUTOINCREMENT, "
                  "UNIQUE (originator_id, originator_version))")  # fmt: skip
-    data = [(r[0].hex if isinstance(r[0], uuid.UUID) else str(r[0]), r[1], r[2], r[3]) for r in rows]
+    data = [
+        (r[0].hex if isinstance(r[0], uuid.UUID) else str(r[0]), r[1], r[2], r[3]) for r in rows
+    ]
     started = time.perf_counter()
     for i in range(0, len(data), batch):
         conn.execute("BEGIN")
@@ -180,14 +187,20 @@ def main() -> None:
         result.pop("rows")
         print(json.dumps(result))
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--commands", type=int, default=100_000, help="Commands in the workload.")
     parser.add_argument("--batch-size", type=int, default=500, help="Commands per transaction.")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append",
                         help="Store(s) to measure (default: both, PostgreSQL if a URL is set).")  # fmt: skip
-    parser.add_argument("--code", type=Path, help="Another checkout to import with too (before/after).")
+    parser.add_argument(
+        "--code", type=Path, help="Another checkout to import with too (before/after)."
+    )
     args = parser.parse_args()
-    pg_env = os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get("LEDGER_TEST_DATABASE_URL")
+    pg_env = os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get(
+        "LEDGER_TEST_DATABASE_URL"
+    )
     backends = args.backend or (["sqlite", "postgresql"] if pg_env else ["sqlite"])
     pg_url = pg_env or DEFAULT_PG_URL
     print(f"load average: {_load()}")
@@ -195,8 +208,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         path = Path(tmp) / "workload.jsonl"
         lines = workload(args.commands)
-        path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-        print(f"workload: {len(lines):,} commands in {path.stat().st_size / 1e6:.1f} MB of JSON Lines")
+        path.write_text(
+            "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+        )
+        print(
+            f"workload: {len(lines):,} commands in {path.stat().st_size / 1e6:.1f} MB of JSON Lines"
+        )
         for backend in backends:
             measure(backend, args, path, len(lines), tmp, pg_url)
     print(f"load average: {_load()}")
@@ -206,7 +223,9 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def measure(backend: str, args: argparse.Namespace, path: Path, commands: int, tmp: str, pg_url: str) -> None:
+def measure(
+    backend: str, args: argparse.Namespace, path: Path, commands: int, tmp: str, pg_url: str
+) -> None:
     """One store: the other checkout's import (with --code), ours, then raw executemany."""
 
     def fresh_url(name: str) -> str:
@@ -244,7 +263,8 @@ def measure(backend: str, args: argparse.Namespace, path: Path, commands: int, t
         rate = result["events"] / result["elapsed_s"]
         print(f"{backend:<10} {label:<6} {commands:,} commands → {result['events']:,} events "
               f"in {result['elapsed_s']:.2f} s = {rate:,.0f} events/s "
-              f"({commands / result['elapsed_s']:,.0f} commands/s) = {rate / raw:.1%} of raw")  # fmt: skip
+              f"({commands / result['elapsed_s']:,.0f} commands/s) = {rate / raw:.1%} of raw; "
+              f"this process's CPU {result['cpu_s']:.2f} s")  # fmt: skip
     if base is not None:
         same = "the same" if base["digest"] == ours["digest"] else "DIFFERENT"
         print(f"{backend:<10} speed-up: {base['elapsed_s'] / ours['elapsed_s']:.2f}× over "
