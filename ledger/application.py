@@ -22,10 +22,19 @@ from ledger.commands import Command, parse_command
 from ledger.container import Extensions
 from ledger.domain import Measure, User
 from ledger.errors import LedgerError
-from ledger.unit_of_work import DUPLICATE, RECORDED, Outcome, UnitOfWork, run_batch
+from ledger.unit_of_work import (
+    DUPLICATE,
+    RECORDED,
+    AggregateCarry,
+    Outcome,
+    UnitOfWork,
+    run_batch,
+)
 from ledger.users import DEFAULT_TOKEN_DAYS, SYSTEM_ACTOR, Users
 
-__all__ = ["DUPLICATE", "RECORDED", "Outcome", "SupportLedger", "UnitOfWork", "item_dict"]
+__all__ = [
+    "DUPLICATE", "RECORDED", "AggregateCarry", "Outcome", "SupportLedger", "UnitOfWork", "item_dict",
+]  # fmt: skip
 
 if TYPE_CHECKING:
     from ledger.storage import Store
@@ -178,6 +187,7 @@ class SupportLedger(Application[UUID]):
         commands: Sequence[tuple[Mapping[str, Any] | Command, str]],
         *,
         dry_run: bool = False,
+        carry: AggregateCarry | None = None,
     ) -> list[Outcome | LedgerError]:
         """Perform many commands (objects as clients send them, or commands already built),
         each independently, and save the accepted ones together.
@@ -185,6 +195,8 @@ class SupportLedger(Application[UUID]):
         Each command is checked against the state the commands before it left, so a batch
         records what the same commands sent one by one would. Returns, per command, its
         `Outcome` or the `LedgerError` that refused it. With `dry_run`, nothing is saved.
+        `carry`: one caller's batches in sequence (a bulk import's) pass the same carry, so a
+        batch starts from the aggregates the one before saved (see `AggregateCarry`).
         """
         parsed: list[Command | LedgerError] = []
         for data, _actor in commands:
@@ -192,7 +204,7 @@ class SupportLedger(Application[UUID]):
                 parsed.append(parse_command(data))
             except LedgerError as error:
                 parsed.append(error)
-        return run_batch(self, parsed, [actor for _data, actor in commands], dry_run)
+        return run_batch(self, parsed, [actor for _data, actor in commands], dry_run, carry)
 
     # -- reading current state (for `ledger show`) -------------------------------------------
 

@@ -82,8 +82,22 @@ def load_json(text: str | bytes, *, what: str = "the input") -> Any:
     return data
 
 
+#: Values that nest nothing (exactly these types: a subclass takes the general way).
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def json_depth(data: Any) -> int:
     """How deeply lists and objects nest in `data` (a scalar is 0), counted without recursion."""
+    if type(data) is dict:  # the usual command: an object of scalars (and lists of them)
+        deepest = 1
+        for value in data.values():
+            kind = type(value)
+            if kind is list and all(type(item) in _SCALARS for item in value):
+                deepest = 2
+            elif kind not in _SCALARS:
+                break
+        else:
+            return deepest
     deepest = 0
     stack = [(data, 1)]
     while stack:

@@ -11,6 +11,7 @@ integers in fen, dates are ISO `YYYY-MM-DD`, identifiers are checked.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -70,7 +71,7 @@ class Command:
     @property
     def fields(self) -> dict[str, Any]:
         """The command's fields by name (without its type)."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {name: getattr(self, name) for name in _field_names(type(self))}
 
     @cached_property
     def key(self) -> str:
@@ -120,6 +121,11 @@ class Command:
     def __getitem__(self, name: str) -> Any:
         return self.fields[name]
 
+
+@functools.cache
+def _field_names(command_class: type[Command]) -> tuple[str, ...]:
+    """The names of a command class's fields, in order (looked up once per class)."""
+    return tuple(f.name for f in dataclasses.fields(command_class))
 
 
 # -- enterprises and budgets ------------------------------------------------------------------

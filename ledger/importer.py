@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from ledger.application import DUPLICATE, Outcome, SupportLedger
+from ledger.application import DUPLICATE, AggregateCarry, Outcome, SupportLedger
 from ledger.commands import check_text, load_json
 from ledger.errors import LedgerError, UnreadableFile, ValidationFailed
 from ledger.money import MoneyError, parse_yuan
@@ -224,15 +224,16 @@ def import_lines(
     if dry_run:
         batch_size = 10**9
     batch: list[Line] = []
+    carry = AggregateCarry()  # what one batch saved, the next starts from
     for line in lines:
         batch.append(line)
         if len(batch) >= batch_size:
-            _send(app, batch, default_actor, dry_run, report)
+            _send(app, batch, default_actor, dry_run, report, carry)
             batch = []
             if progress:
                 progress(report, time.monotonic() - started)
     if batch:
-        _send(app, batch, default_actor, dry_run, report)
+        _send(app, batch, default_actor, dry_run, report, carry)
     if progress:
         progress(report, time.monotonic() - started)
     return report
@@ -244,11 +245,13 @@ def _send(
     default_actor: str | None,
     dry_run: bool,
     report: ImportReport,
+    carry: AggregateCarry | None = None,
 ) -> None:
     sendable = [line for line in batch if line.error is None]
     results = app.execute_many(
         [(line.data or {}, line.actor or default_actor or "") for line in sendable],
         dry_run=dry_run,
+        carry=carry,
     )
     if len(results) != len(sendable):
         raise AssertionError("the ledger answered a batch with a different number of results")

@@ -60,8 +60,9 @@ class LeafStatements:
     last_leaf: str
     unindexed: str
     insert: str
-    #: Whether ``insert`` takes three arrays (one statement for the batch: PostgreSQL) rather
-    #: than one row per execution (an executemany: SQLite, in process).
+    #: Whether ``insert`` takes three arrays (one statement for the batch: PostgreSQL, sent in
+    #: binary, which psycopg dumps in C) rather than one row per execution (an executemany:
+    #: SQLite, in process).
     insert_arrays: bool = False
 
     @classmethod
@@ -77,7 +78,7 @@ class LeafStatements:
             unindexed=made.unindexed,
             insert=(
                 f"INSERT INTO {leaves} (leaf_index, position, leaf_hash) "
-                "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bytea[]) "
+                "SELECT * FROM unnest(%b::bigint[], %b::bigint[], %b::bytea[]) "
                 "ON CONFLICT DO NOTHING"
             ),
             insert_arrays=True,

@@ -43,6 +43,12 @@ def event_bytes(position: int, originator_id: Any, version: int, topic: str, sta
     return LEAF_PREFIX + head + bytes(state)
 
 
+def entry_size(position: int, originator_id: Any, version: int, topic: str, state: bytes) -> int:
+    """``len(event_bytes(...))``, without building the bytes."""
+    head = f"{position}\n{canonical_id(originator_id)}\n{version}\n{topic}\n"
+    return len(LEAF_PREFIX) + len(head.encode()) + len(state)
+
+
 def event_leaf_hash(
     position: int, originator_id: Any, version: int, topic: str, state: bytes
 ) -> bytes:

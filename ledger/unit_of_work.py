@@ -9,6 +9,7 @@ conflict; the work is then reloaded and redone (`run_batch`), which is why retri
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -25,7 +26,7 @@ from ledger.commands import Command
 from ledger.domain import Award, CommandReceipt, User
 from ledger.errors import Forbidden, LedgerError, ReferenceConflict, UnknownActor, ValidationFailed
 from ledger.handlers import HANDLERS
-from ledger.leaves import event_bytes
+from ledger.leaves import entry_size
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
@@ -39,6 +40,10 @@ DUPLICATE = "duplicate"
 #: Every event's log entry (its canonical bytes, ledger.leaves) must be shorter than this: the
 #: C2SP entry bundles length-prefix entries with a uint16.
 ENTRY_BYTES_LIMIT = 65_536
+#: An entry whose state and topic (at 4 bytes a character) are shorter than the limit less
+#: this is shorter than the limit whatever its position and version (their digits, the prefix
+#: and the id's 32 hex digits take fewer than 128 bytes): its exact size need not be counted.
+_ENTRY_HEAD_BYTES_MAX = 128
 
 
 @dataclass(frozen=True)
@@ -77,18 +82,36 @@ class UnitOfWork:
     events: list[Any] = field(default_factory=list)
     #: Receipts that looked absent for commands then refused by their own rules.
     refused_receipt_ids: list[UUID] = field(default_factory=list)
+    #: Aggregates as an earlier batch of the same caller saved them (`AggregateCarry`), taken
+    #: by `preload` instead of being replayed from their first event.
+    carry: AggregateCarry | None = None
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate with this id as this unit of work sees it, or None."""
         if aggregate_id not in self.loaded:
-            try:
-                self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
-            except AggregateNotFoundError:
-                self.loaded[aggregate_id] = None
+            carried = self._carried(aggregate_id)
+            if carried is not None:
+                self.loaded[aggregate_id] = carried
+            else:
+                try:
+                    self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
+                except AggregateNotFoundError:
+                    self.loaded[aggregate_id] = None
         aggregate = self.loaded[aggregate_id]
         assert aggregate is None or isinstance(aggregate, cls), (aggregate_id, cls)
         if aggregate is not None:
             self.touched[aggregate_id] = aggregate
+        return aggregate
+
+    def _carried(self, aggregate_id: UUID) -> Aggregate | None:
+        """A carried aggregate (a budget, a measure) with the events stored after it applied."""
+        if self.carry is None:
+            return None
+        aggregate = self.carry.take(aggregate_id)
+        if aggregate is not None:
+            to_domain_event = self.app.mapper.to_domain_event
+            for stored_event in self.app.recorder.select_events(aggregate_id, gt=aggregate.version):
+                aggregate = to_domain_event(stored_event).mutate(aggregate)
         return aggregate
 
     def add(self, aggregate: Aggregate) -> None:
@@ -104,11 +127,20 @@ class UnitOfWork:
         assert self.app.select_events_many is not None
         stored = self.app.select_events_many(wanted)
         to_domain_event = self.app.mapper.to_domain_event
+        carried = self.carry.take_if_stored if self.carry is not None else _nothing_carried
         for aggregate_id in wanted:
-            aggregate = None
-            for stored_event in stored.get(aggregate_id, ()):
-                aggregate = to_domain_event(stored_event).mutate(aggregate)
+            events = stored.get(aggregate_id, ())
+            aggregate = carried(aggregate_id, events)
+            after = 0 if aggregate is None else aggregate.version
+            for stored_event in events:
+                if stored_event.originator_version > after:
+                    aggregate = to_domain_event(stored_event).mutate(aggregate)
             self.loaded[aggregate_id] = aggregate
+
+    def carry_on(self) -> None:
+        """Hand the aggregates of a saved batch to the next batch of the same caller."""
+        if self.carry is not None:
+            self.carry.keep(self.loaded)
 
     def preload_batch(self, commands: Sequence[Command], actors: Sequence[str] = ()) -> None:
         """Load what a batch's commands name in two queries, instead of one query each.
@@ -199,6 +231,53 @@ class UnitOfWork:
             raise RecordedMeanwhile(f"{len(recorded)} refused command(s) recorded meanwhile")
 
 
+def _nothing_carried(_aggregate_id: UUID, _events: Sequence[Any]) -> None:
+    return None
+
+
+class AggregateCarry:
+    """Aggregates a caller's saved batches left, for its next batch (a bulk import's).
+
+    Its next batch still reads every aggregate's stored events (in its one query, or, for one
+    got on its own, a budget, those after the carried version), and applies to a carried
+    aggregate only the events stored after it: the state is the state replayed
+    from the log, without decoding the events the carried aggregate already holds. An
+    aggregate is handed to one unit of work at a time (taken out, kept again only once its
+    batch is saved), so a refused, failed or retried batch never leaves one changed but
+    unsaved here. At most `max_aggregates` are kept (the least recently saved dropped).
+    """
+
+    def __init__(self, max_aggregates: int = 50_000) -> None:
+        self.max_aggregates = max_aggregates
+        self._aggregates: dict[UUID, Aggregate] = {}
+
+    def __len__(self) -> int:
+        return len(self._aggregates)
+
+    def take(self, aggregate_id: UUID) -> Aggregate | None:
+        """The carried aggregate (taken out: the caller applies the events stored after it)."""
+        return self._aggregates.pop(aggregate_id, None)
+
+    def take_if_stored(self, aggregate_id: UUID, events: Sequence[Any]) -> Aggregate | None:
+        """The carried aggregate, if the stored `events` (in version order) extend it."""
+        aggregate = self._aggregates.pop(aggregate_id, None)
+        if aggregate is None or not events:
+            return None
+        if events[-1].originator_version < aggregate.version:  # not what is stored: replay
+            return None
+        return aggregate
+
+    def keep(self, loaded: Mapping[UUID, Aggregate | None]) -> None:
+        for aggregate_id, aggregate in loaded.items():
+            if aggregate is not None and not aggregate.pending_events:
+                self._aggregates.pop(aggregate_id, None)
+                self._aggregates[aggregate_id] = aggregate
+        excess = len(self._aggregates) - self.max_aggregates
+        if excess > 0:
+            for aggregate_id in list(itertools.islice(self._aggregates, excess)):
+                del self._aggregates[aggregate_id]
+
+
 def recorded_receipt_ids(app: SupportLedger, receipt_ids: Sequence[UUID]) -> list[UUID]:
     """Those of these receipts the store holds now (read afresh, past every cache)."""
     if not receipt_ids:
@@ -213,31 +292,44 @@ Result = Outcome | LedgerError
 
 
 def run_batch(
-    app: SupportLedger, parsed: Sequence[Command | LedgerError], actors: Sequence[str], dry_run: bool
+    app: SupportLedger,
+    parsed: Sequence[Command | LedgerError],
+    actors: Sequence[str],
+    dry_run: bool,
+    carry: AggregateCarry | None = None,
 ) -> list[Result]:
-    """Perform parsed commands in one unit of work, redone on concurrent-write conflicts."""
+    """Perform parsed commands in one unit of work, redone on concurrent-write conflicts.
+
+    `carry`: the aggregates the caller's previous batches saved (see `AggregateCarry`).
+    """
     commands = [command for command in parsed if isinstance(command, Command)]
     for attempt in range(1, app.conflict_attempts + 1):
-        uow = UnitOfWork(app)
+        uow = UnitOfWork(app, carry=None if dry_run else carry)
         uow.preload_batch(commands, actors)
         try:
             results, produced = _attempt(uow, parsed, actors)
-            while refused := _oversized(app, produced):  # redo with those refused
+            stored, refused = _stored_events(app, produced)
+            while refused:  # redo with those refused
                 parsed = [refused.get(i, item) for i, item in enumerate(parsed)]
                 uow = UnitOfWork(app)
                 uow.preload_batch([c for c in parsed if isinstance(c, Command)])
                 results, produced = _attempt(uow, parsed, actors)
+                stored, refused = _stored_events(app, produced)
             if dry_run or not uow.events:
                 return results
-            # The event store directly: the events are already collected, in command order.
-            recordings = app.events.put(uow.events)
+            # The recorder directly: the events are already collected, in command order, and
+            # encoded (once, by `_stored_events`).
+            notification_ids = app.recorder.insert_events(stored)
         except (RecordConflictError, RecordedMeanwhile) as exc:
             log.debug("conflict on attempt %d of a batch of %d: %s", attempt, len(parsed), exc)
             time.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
             continue
+        if not notification_ids or len(notification_ids) != len(stored):
+            raise AssertionError("the recorder returned no position for some events")
+        uow.carry_on()
         positions = {
-            (r.domain_event.originator_id, r.domain_event.originator_version): r.notification.id
-            for r in recordings
+            (s.originator_id, s.originator_version): notification_id
+            for s, notification_id in zip(stored, notification_ids, strict=True)
         }
         return [
             _with_position(result, events, positions)
@@ -273,20 +365,32 @@ def _attempt(
     return results, produced
 
 
-def _oversized(app: SupportLedger, produced: Sequence[Sequence[Any]]) -> dict[int, LedgerError]:
-    """The commands (by index) that would record an event whose log entry is too long."""
+def _stored_events(
+    app: SupportLedger, produced: Sequence[Sequence[Any]]
+) -> tuple[list[Any], dict[int, LedgerError]]:
+    """The events as the store will hold them (encoded once, in order), and the commands (by
+    index) that would record an event whose log entry is too long."""
+    to_stored_event = app.mapper.to_stored_event
+    surely_fits = ENTRY_BYTES_LIMIT - _ENTRY_HEAD_BYTES_MAX
+    stored: list[Any] = []
     refused: dict[int, LedgerError] = {}
     for i, events in enumerate(produced):
         for event in events:
-            stored = app.mapper.to_stored_event(event)
-            size = len(event_bytes(2**63 - 1, stored.originator_id, stored.originator_version,
-                                   stored.topic, stored.state))  # fmt: skip
-            if size >= ENTRY_BYTES_LIMIT:
+            stored_event = to_stored_event(event)
+            stored.append(stored_event)
+            if (
+                isinstance(stored_event.originator_id, UUID)
+                and len(stored_event.state) + 4 * len(stored_event.topic) < surely_fits
+            ):
+                continue  # far below the limit (the head is at most 4 bytes a character)
+            size = entry_size(2**63 - 1, stored_event.originator_id,
+                              stored_event.originator_version, stored_event.topic,
+                              stored_event.state)  # fmt: skip
+            if size >= ENTRY_BYTES_LIMIT and i not in refused:
                 refused[i] = ValidationFailed(
                     variant="entry_too_large", size_bytes=size, limit_bytes=ENTRY_BYTES_LIMIT
                 )
-                break
-    return refused
+    return stored, refused
 
 
 def _with_position(result: Result, events: Iterable[Any], positions: Mapping[Any, int]) -> Result:

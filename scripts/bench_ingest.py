@@ -3,24 +3,31 @@
 
 Generates a workload of commands (enterprises, budgets, awards, maker/checker payments), writes
 it as a JSON Lines file, imports it with the ledger's importer into a fresh store, and then
-inserts the same number of rows of the same size with plain `executemany` (sqlite3 on SQLite,
-psycopg on PostgreSQL) into a bare table. Prints events/s for both and the ratio.
+inserts the very rows the import stored (the same ids, versions, topics and state bytes) with
+plain `executemany` (sqlite3 on SQLite, psycopg on PostgreSQL) into a bare table with the same
+key. Prints events/s for both and the ratio.
 
-    .venv/bin/python scripts/bench_ingest.py --commands 100000
-    LEDGER_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
-        .venv/bin/python scripts/bench_ingest.py --commands 100000 --backend postgresql
+    .venv/bin/python scripts/bench_ingest.py --commands 20000 --backend sqlite
+    .venv/bin/python scripts/bench_ingest.py --commands 20000 --backend postgresql
 
-Without --backend both stores are measured (PostgreSQL when LEDGER_BENCH_DATABASE_URL or
-LEDGER_TEST_DATABASE_URL is set). Timings are noisy on a shared machine: compare the ratio.
+PostgreSQL is LEDGER_BENCH_DATABASE_URL, else LEDGER_TEST_DATABASE_URL, else
+postgresql://postgres@127.0.0.1:5432/test (each run in a schema of its own, dropped after).
+Without --backend both stores are measured (PostgreSQL when one of those variables is set).
+`--code DIR` also imports with the ledger of another checkout (say, `git worktree add
+/tmp/base-import main`), in a subprocess, into a fresh store of its own, so before and after
+print side by side in one run, and compares what the two imports stored.
+Timings are noisy on a shared machine: compare the ratios of one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +35,10 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+#: The checkout whose ledger imports (set for the subprocess of `--code DIR`).
+CODE_ROOT = Path(os.environ.get("BENCH_INGEST_CODE_ROOT") or ROOT)
+sys.path.insert(0, str(CODE_ROOT))
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 from ledger.identifiers import TOWNS, make_org_code, make_uscc  # noqa: E402
 from ledger.importer import import_lines, read_jsonl  # noqa: E402
@@ -69,11 +79,14 @@ def workload(commands: int, seed: int = 7) -> list[dict]:
         lines.append({"type": "record_disbursement", "reference": f"PAY-{n:07d}",
                       "award_reference": f"AW-{n % awards:07d}", "amount_fen": 50_000,
                       "voucher_no": f"V{n:08d}", "paid_on": "2025-05-01", "actor": "olga"})  # fmt: skip
-        lines.append({"type": "approve_disbursement", "reference": f"PAY-{n:07d}", "actor": APPROVER})
+        lines.append(
+            {"type": "approve_disbursement", "reference": f"PAY-{n:07d}", "actor": APPROVER}
+        )
     return lines
 
 
-def run_import(url: str, path: Path, batch_size: int) -> tuple[float, int, int]:
+def run_import(url: str, path: Path, batch_size: int) -> dict:
+    """Import the workload file into a fresh store; its time, its events and their digest."""
     app = open_ledger(url)
     app.define_measures()
     app.register_user("admin", ["admin"], actor="")
@@ -81,35 +94,49 @@ def run_import(url: str, path: Path, batch_size: int) -> tuple[float, int, int]:
         app.register_user(name, roles, actor="admin")
     before = app.log_position()
     with path.open(encoding="utf-8") as stream:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         report = import_lines(app, read_jsonl(stream), default_actor=None, batch_size=batch_size)
-        elapsed_s = time.perf_counter() - started
+        elapsed_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     assert not report.rejected, report.rejected[:3]
-    events = _count_events(app, before)
-    size = _mean_state_size(app)
+    rows = _stored_rows(app, before)
     app.close()
-    return elapsed_s, events, size
+    return {"elapsed_s": elapsed_s, "cpu_s": cpu_s, "events": len(rows), "digest": _digest(rows),
+            "rows": rows}  # fmt: skip
 
 
-def _count_events(app, after: int) -> int:  # type: ignore[no-untyped-def]
-    total, last = 0, after
+def _stored_rows(app, after: int) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """(originator_id, version, topic, state) of every event after position `after`."""
+    rows, last = [], after
     while True:
         page = app.recorder.select_notifications(start=last, limit=10_000, inclusive_of_start=False)
         if not page:
-            return total
-        total += len(page)
+            return rows
+        rows.extend((n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in page)
         last = page[-1].id
 
 
-def _mean_state_size(app) -> int:  # type: ignore[no-untyped-def]
-    page = app.recorder.select_notifications(start=None, limit=5_000)
-    return sum(len(n.state) for n in page) // max(1, len(page))
+def _digest(rows: list[tuple]) -> str:
+    """What the events say, in log order, with their ids (from the commands' references) and
+    without their recording times (which differ between two runs of the same import)."""
+    h = hashlib.sha256()
+    for oid, version, topic, state in rows:
+        body = json.loads(state)
+        body.pop("timestamp", None)
+        oid_hex = oid.hex if isinstance(oid, uuid.UUID) else str(oid)
+        h.update(
+            f"{oid_hex}\n{version}\n{topic}\n".encode() + json.dumps(body, sort_keys=True).encode()
+        )
+    return h.hexdigest()
 
 
-def raw_rows(events: int, state_size: int) -> list[tuple]:
-    state = b"x" * state_size
-    topic = "ledger.domain.award:Award.DisbursementRecorded"
-    return [(uuid.uuid4(), 1, topic, state) for _ in range(events)]
+def _import_elsewhere(code: Path, url: str, path: Path, batch_size: int) -> dict:
+    """`run_import` with the ledger of another checkout, in a subprocess."""
+    env = {**os.environ, "BENCH_INGEST_CODE_ROOT": str(code)}
+    done = subprocess.run(
+        [sys.executable, __file__, "--import-only", url, str(path), str(batch_size)],
+        env=env, cwd=code, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def raw_sqlite(path: str, rows: list[tuple], batch: int) -> float:
@@ -118,7 +145,9 @@ def raw_sqlite(path: str, rows: list[tuple], batch: int) -> float:
     conn.execute("CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT, "
                  "state BLOB, notification_id INTEGER PRIMARY KEY AUTOINCREMENT, "
                  "UNIQUE (originator_id, originator_version))")  # fmt: skip
-    data = [(str(r[0]), r[1], r[2], r[3]) for r in rows]
+    data = [
+        (r[0].hex if isinstance(r[0], uuid.UUID) else str(r[0]), r[1], r[2], r[3]) for r in rows
+    ]
     started = time.perf_counter()
     for i in range(0, len(data), batch):
         conn.execute("BEGIN")
@@ -152,40 +181,94 @@ def raw_postgres(url: str, rows: list[tuple], batch: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if sys.argv[1:2] == ["--import-only"]:  # the subprocess of --code DIR
+        url, path, batch_size = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
+        result = run_import(url, path, batch_size)
+        result.pop("rows")
+        print(json.dumps(result))
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--commands", type=int, default=100_000, help="Commands in the workload.")
     parser.add_argument("--batch-size", type=int, default=500, help="Commands per transaction.")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append",
                         help="Store(s) to measure (default: both, PostgreSQL if a URL is set).")  # fmt: skip
+    parser.add_argument(
+        "--code", type=Path, help="Another checkout to import with too (before/after)."
+    )
     args = parser.parse_args()
-    pg_url = os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get("LEDGER_TEST_DATABASE_URL")
-    backends = args.backend or (["sqlite", "postgresql"] if pg_url else ["sqlite"])
+    pg_env = os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get(
+        "LEDGER_TEST_DATABASE_URL"
+    )
+    backends = args.backend or (["sqlite", "postgresql"] if pg_env else ["sqlite"])
+    pg_url = pg_env or DEFAULT_PG_URL
+    print(f"load average: {_load()}")
 
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         path = Path(tmp) / "workload.jsonl"
         lines = workload(args.commands)
-        path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
-        print(f"workload: {len(lines):,} commands in {path.stat().st_size / 1e6:.1f} MB of JSON Lines")
+        path.write_text(
+            "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+        )
+        print(
+            f"workload: {len(lines):,} commands in {path.stat().st_size / 1e6:.1f} MB of JSON Lines"
+        )
         for backend in backends:
-            if backend == "sqlite":
-                url = f"sqlite:///{tmp}/ledger.sqlite3"
-            else:
-                if not pg_url:
-                    sys.exit("PostgreSQL needs LEDGER_BENCH_DATABASE_URL or LEDGER_TEST_DATABASE_URL")
-                url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema=bench_{uuid.uuid4().hex[:8]}"
-            ours_s, events, state_size = run_import(url, path, args.batch_size)
-            rows = raw_rows(events, state_size)
-            if backend == "sqlite":
-                raw_s = raw_sqlite(f"{tmp}/raw.sqlite3", rows, args.batch_size * 3)
-            else:
-                raw_s = raw_postgres(url, rows, args.batch_size * 3)
-                _drop_schema(url)
-            ours, raw = events / ours_s, events / raw_s
-            print(f"{backend:<10} import: {len(lines):,} commands → {events:,} events in {ours_s:.1f} s "
-                  f"= {ours:,.0f} events/s ({len(lines) / ours_s:,.0f} commands/s)")  # fmt: skip
-            print(f"{backend:<10} raw executemany: {events:,} rows of {state_size} bytes in {raw_s:.2f} s "
-                  f"= {raw:,.0f} rows/s")  # fmt: skip
-            print(f"{backend:<10} ratio: {ours / raw:.1%} of raw executemany")
+            measure(backend, args, path, len(lines), tmp, pg_url)
+    print(f"load average: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def measure(
+    backend: str, args: argparse.Namespace, path: Path, commands: int, tmp: str, pg_url: str
+) -> None:
+    """One store: the other checkout's import (with --code), ours, then raw executemany."""
+
+    def fresh_url(name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp}/{name}.sqlite3"
+        return f"{pg_url}{'&' if '?' in pg_url else '?'}schema=bench_{uuid.uuid4().hex[:8]}"
+
+    base = None
+    if args.code:
+        base_url = fresh_url("base")
+        try:
+            base = _import_elsewhere(args.code.resolve(), base_url, path, args.batch_size)
+        finally:
+            if backend == "postgresql":
+                _drop_schema(base_url)
+    url = fresh_url("ledger")
+    try:
+        ours = run_import(url, path, args.batch_size)
+        rows = ours.pop("rows")
+        if backend == "sqlite":
+            raw_s = raw_sqlite(f"{tmp}/raw.sqlite3", rows, args.batch_size * 3)
+        else:
+            raw_s = raw_postgres(url, rows, args.batch_size * 3)
+    finally:
+        if backend == "postgresql":
+            _drop_schema(url)
+    events = ours["events"]
+    raw = events / raw_s
+    state_size = sum(len(r[3]) for r in rows) // max(1, len(rows))
+    print(f"{backend:<10} raw executemany: the {events:,} stored rows (mean state {state_size} "
+          f"bytes) in {raw_s:.2f} s = {raw:,.0f} rows/s")  # fmt: skip
+    for label, result in (("base", base), ("import", ours)):
+        if result is None:
+            continue
+        rate = result["events"] / result["elapsed_s"]
+        print(f"{backend:<10} {label:<6} {commands:,} commands → {result['events']:,} events "
+              f"in {result['elapsed_s']:.2f} s = {rate:,.0f} events/s "
+              f"({commands / result['elapsed_s']:,.0f} commands/s) = {rate / raw:.1%} of raw; "
+              f"this process's CPU {result['cpu_s']:.2f} s")  # fmt: skip
+    if base is not None:
+        same = "the same" if base["digest"] == ours["digest"] else "DIFFERENT"
+        print(f"{backend:<10} speed-up: {base['elapsed_s'] / ours['elapsed_s']:.2f}× over "
+              f"{args.code}; {same} events stored (ids, versions, topics, states but times)")  # fmt: skip
 
 
 def _drop_schema(url: str) -> None:
