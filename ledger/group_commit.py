@@ -40,7 +40,7 @@ Item = tuple[Mapping[str, Any] | Command, str]
 Result = Outcome | LedgerError
 
 #: Committer threads per process: one batch prepared while another one's transaction is in flight.
-COMMITTERS = 2
+COMMITTERS = 1
 #: The most commands one batch takes (a request is never split; the rest wait for the next).
 MAX_BATCH_COMMANDS = 1000
 
@@ -141,17 +141,30 @@ class GroupCommitter:
             return
         self.batches += 1
         self.commands += len(items)
-        try:
-            log_position = self.app.log_position()
-        except BaseException as exc:  # the batch is committed; its outcomes stand
-            log_position = max((getattr(r, "position", None) or 0 for r in results), default=0)
-            log.warning("log position unread after a batch: %s", exc)
+        log_position = self._log_position(results)
         start = 0
         for request in batch:
             request.log_position = log_position
             request.results = results[start : start + len(request.commands)]
             start += len(request.commands)
             request.done.set()
+
+
+    def _log_position(self, results: Sequence[Result]) -> int:
+        """A position at or after every accepted command of the batch, duplicates too.
+
+        When the batch recorded events, the last of them: the store numbers events in commit
+        order, and a duplicate's original was committed before this batch read its receipt,
+        so before this batch's events. Otherwise (nothing new) the end of the log, read.
+        """
+        recorded = max((getattr(r, "position", None) or 0 for r in results), default=0)
+        if recorded:
+            return int(recorded)
+        try:
+            return self.app.log_position()
+        except BaseException as exc:  # the batch is committed; its outcomes stand
+            log.warning("log position unread after a batch: %s", exc)
+            return 0
 
 
 def committer(app: SupportLedger) -> GroupCommitter:
