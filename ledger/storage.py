@@ -157,9 +157,14 @@ def _postgres_store(url: str) -> Store:
 class PingWhenIdle:
     """The pool's check of a connection before it is handed out: a ping (as psycopg_pool's
     `check_connection`, what `POSTGRES_PRE_PING` installs), but only for a connection that was
-    not handed out within the last `idle_s` seconds. A connection in steady use has just
-    worked; one the server dropped meanwhile fails its next statement, which eventsourcing's
-    recorders retry on a fresh connection (and the pool discards the broken one)."""
+    not handed out within the last `idle_s` seconds, or whose socket has something to read.
+
+    An idle connection in autocommit mode has nothing to read unless the server wrote to it
+    unasked, which it does when it ends the session (a restart, `pg_terminate_backend`, an
+    idle timeout): such a connection is pinged, fails, and the pool replaces it, as before.
+    A connection in steady use with nothing pending has just worked: no round trip. (A
+    network that silently drops a connection is noticed by neither the ping's absence nor,
+    reliably, its presence; eventsourcing's recorders retry on a fresh connection.)"""
 
     def __init__(self, idle_s: float) -> None:
         self.idle_s = idle_s
@@ -169,9 +174,20 @@ class PingWhenIdle:
 
         now = time.monotonic()
         last = getattr(conn, "_ledger_handed_out_at", None)
-        if last is None or not 0 <= now - last < self.idle_s:
+        if last is None or not 0 <= now - last < self.idle_s or _has_input(conn):
             ConnectionPool.check_connection(conn)
         conn._ledger_handed_out_at = now
+
+
+def _has_input(conn: Any) -> bool:
+    """Whether the server wrote to this idle connection (or its socket is gone)."""
+    import select
+
+    try:
+        readable, _, failed = select.select([conn.pgconn.socket], [], [conn.pgconn.socket], 0)
+    except (OSError, ValueError, AttributeError):
+        return True
+    return bool(readable or failed)
 
 
 def _ping_only_idle_connections(app: Any, env: dict[str, str]) -> None:

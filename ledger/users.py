@@ -165,6 +165,8 @@ class Users:
         self.clock = clock
         #: Seconds a verified token is remembered (see the module's text; 0 turns it off).
         self.token_cache_s = TOKEN_CACHE_S
+        #: Seconds on a clock that only goes forward; a remembered token's age is judged by it.
+        self.monotonic = time.monotonic
         self._holders: dict[str, TokenHolder] = {}  # by the token's SHA-256
 
     # -- reading -----------------------------------------------------------------------------
@@ -270,7 +272,7 @@ class Users:
         if not isinstance(token, str):
             return None
         key = token_sha256(token)
-        now_s = time.monotonic()
+        now_s = self.monotonic()
         holder = self._holders.get(key)
         fresh = (
             holder is not None
