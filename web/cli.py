@@ -43,8 +43,12 @@ def default_server() -> str:
 
 
 def default_workers() -> int:
-    """One process per core (at most 4: reads are short and the store is shared)."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    """One process per core but one (the database and the clients need a core; at least one,
+    at most 4: reads are short and the store is shared). On two cores that is one process,
+    whose group commit then gathers every concurrent request into its batches (two processes
+    make batches half as large, whose budgets conflict across the processes and are redone:
+    measured 25–40% more CPU per command with `scripts/bench_http.py`)."""
+    return max(1, min((os.cpu_count() or 1) - 1, 4))
 
 
 #: The listening socket's backlog (as gunicorn's default).
@@ -102,7 +106,7 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> NoReturn:
 @click.option("--server", "server_name", type=click.Choice(["gunicorn", "waitress"]), default=None,
               help="WSGI server [default: gunicorn where processes can fork, else waitress].")  # fmt: skip
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes (gunicorn) [default: one per core, at most 4].")  # fmt: skip
+              help="Worker processes (gunicorn) [default: one per core but one, 1 to 4].")  # fmt: skip
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
               help="Requests served at once, in all (split between the worker processes).")  # fmt: skip
 @click.option("--follow/--no-follow", default=True, show_default=True,
