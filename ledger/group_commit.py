@@ -9,13 +9,14 @@ leave (so, of identical commands in one batch, the first is `recorded` and the r
 its own commands' outcomes. Rules, codes and outcomes are those of the commands sent one by
 one; only the number of transactions (and of round trips to load what they name) falls.
 
-One committer per process (`COMMITTERS`): while its batch's transaction is in flight, the
-requests arriving meanwhile wait for the next batch. (Two committers side by side were
-measured slower: their batches are half the size and, naming the same hot budgets, conflict
-with each other and are redone.) When the committer finds fewer requests waiting than its
-last batch answered, it waits up to `LINGER_S` (2 ms) for that many: the clients it just
-answered are sending their next commands. A lone client never waits (its last batch was
-one request). Across processes
+Two committers work side by side by default (`COMMITTERS`): while one batch's transaction is
+in flight, the next is already being checked; when both save, the store's optimistic
+concurrency orders them, exactly as it orders two processes. One committer (`ledger serve`'s
+default, `--committers 1`) makes batches about twice as large and never meets itself on a hot
+budget: measured 35% less CPU per command. When a committer finds fewer requests waiting than
+its last batch answered, it waits up to `LINGER_S` (2 ms) for that many: the clients it just
+answered are sending their next commands. A lone client never waits (its last batch was one
+request). Across processes
 nothing changes either: each process's batches meet the others' through the store's
 own optimistic concurrency (a conflict redoes the batch, as it redoes a single command).
 
@@ -44,8 +45,8 @@ log = logging.getLogger(__name__)
 Item = tuple[Mapping[str, Any] | Command, str]
 Result = Outcome | LedgerError
 
-#: Committer threads per process (more than one: batches prepared side by side, which conflict).
-COMMITTERS = 1
+#: Committer threads per process: one batch prepared while another one's transaction is in flight.
+COMMITTERS = 2
 #: The longest a committer waits for as many requests as its last batch answered.
 LINGER_S = 0.002
 #: The most commands one batch takes (a request is never split; the rest wait for the next).
