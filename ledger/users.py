@@ -10,7 +10,7 @@ with the SHA-256 stored for that id, and refused once expired or revoked.
 
 Verified tokens are remembered for at most `TOKEN_CACHE_S` (1 s) per process (`token_holder`),
 so that a busy API does not read the credentials table and the user's history on every
-request. Any change to users or credentials made in this process (a token issued or revoked, a
+request; once an answer is half that old, one request reads it again while the others keep it. Any change to users or credentials made in this process (a token issued or revoked, a
 role granted or revoked, a password set, a rotation), through any ledger application of the
 process, forgets every remembered token at once: such a change takes effect immediately in the
 process that made it, and within `TOKEN_CACHE_S` in every other process (another server, or
@@ -168,6 +168,8 @@ class Users:
         #: Seconds on a clock that only goes forward; a remembered token's age is judged by it.
         self.monotonic = time.monotonic
         self._holders: dict[str, TokenHolder] = {}  # by the token's SHA-256
+        self._refreshing: set[str] = set()  # tokens one request is reading again
+        self._refresh_lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -279,24 +281,42 @@ class Users:
             and holder.changes == _CHANGES.count
             and 0 <= now_s - holder.verified_at < self.token_cache_s
         )
+        if fresh and now_s - holder.verified_at >= self.token_cache_s / 2 and self._claim(key):
+            fresh = False  # half as old as the bound: this request reads it again, the others
+            # meanwhile keep the remembered answer (so they do not all read at once at the bound)
         if not fresh:
-            changes = _CHANGES.count  # read before the store: a change meanwhile makes it stale
-            verified = self._verified(token)
-            if verified is None:
-                self._holders.pop(key, None)
-                return None
-            user, row = verified
-            expires_at = None if row.expires_at is None else datetime.fromisoformat(row.expires_at)
-            holder = TokenHolder(user.name, frozenset(user.roles), row.credential_id, expires_at,
-                                 now_s, changes)  # fmt: skip
-            if self.token_cache_s > 0:
-                if len(self._holders) >= TOKEN_CACHE_MAX:
-                    self._holders.clear()
-                self._holders[key] = holder
-            return holder
+            try:
+                return self._verify_and_remember(token, key, now_s)
+            finally:
+                with self._refresh_lock:
+                    self._refreshing.discard(key)
         assert holder is not None
         if holder.expires_at is not None and holder.expires_at <= self.clock():
             return None
+        return holder
+
+    def _claim(self, key: str) -> bool:
+        """Whether this request is the one to read a remembered token again (no other is)."""
+        with self._refresh_lock:
+            if key in self._refreshing:
+                return False
+            self._refreshing.add(key)
+            return True
+
+    def _verify_and_remember(self, token: str, key: str, now_s: float) -> TokenHolder | None:
+        changes = _CHANGES.count  # read before the store: a change meanwhile makes it stale
+        verified = self._verified(token)
+        if verified is None:
+            self._holders.pop(key, None)
+            return None
+        user, row = verified
+        expires_at = None if row.expires_at is None else datetime.fromisoformat(row.expires_at)
+        holder = TokenHolder(user.name, frozenset(user.roles), row.credential_id, expires_at,
+                             now_s, changes)  # fmt: skip
+        if self.token_cache_s > 0:
+            if len(self._holders) >= TOKEN_CACHE_MAX:
+                self._holders.clear()
+            self._holders[key] = holder
         return holder
 
     def check_password(self, name: str, password: str) -> User | None:
