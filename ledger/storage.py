@@ -5,6 +5,11 @@
 - `postgresql://user[:password]@host[:port]/dbname[?schema=name]`: PostgreSQL through psycopg 3,
   in its own schema (default `ledger`), with the pool sizes and timeouts set explicitly below.
 
+A pooled PostgreSQL connection is pinged before it is handed out only when it has not been
+handed out for `PING_IDLE_S` (1 s; `?ping_idle_s=` in the URL, 0 pings every time): a busy
+server's hot connections skip the round trip, an idle one is checked as before
+(`POSTGRES_PRE_PING`).
+
 Only `ledger init` creates a store (`open_ledger(url, create=True)`, the default for library
 callers and tests); every other command opens with `create=False`, so a mistyped URL or path
 is refused (`StoreMissing`) and nothing is made: no SQLite file or directory, no schema.
@@ -13,6 +18,7 @@ is refused (`StoreMissing`) and nothing is made: no SQLite file or directory, no
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -25,6 +31,8 @@ if TYPE_CHECKING:
 
 DEFAULT_SQLITE_PATH = Path("var") / "ledger.sqlite3"
 DEFAULT_POSTGRES_SCHEMA = "ledger"
+#: A pooled connection handed out again within this many seconds is not pinged first.
+PING_IDLE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,8 +148,54 @@ def _postgres_store(url: str) -> Store:
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
         "POSTGRES_PRE_PING": "y",
         "CREATE_TABLE": "y",
+        # ours, not eventsourcing's: see `PingWhenIdle`
+        "LEDGER_PING_IDLE_S": query.get("ping_idle_s", [str(PING_IDLE_S)])[0],
     }
     return Store("postgresql", url, env)
+
+
+class PingWhenIdle:
+    """The pool's check of a connection before it is handed out: a ping (as psycopg_pool's
+    `check_connection`, what `POSTGRES_PRE_PING` installs), but only for a connection that was
+    not handed out within the last `idle_s` seconds, or whose socket has something to read.
+
+    An idle connection in autocommit mode has nothing to read unless the server wrote to it
+    unasked, which it does when it ends the session (a restart, `pg_terminate_backend`, an
+    idle timeout): such a connection is pinged, fails, and the pool replaces it, as before.
+    A connection in steady use with nothing pending has just worked: no round trip. (A
+    network that silently drops a connection is noticed by neither the ping's absence nor,
+    reliably, its presence; eventsourcing's recorders retry on a fresh connection.)"""
+
+    def __init__(self, idle_s: float) -> None:
+        self.idle_s = idle_s
+
+    def __call__(self, conn: Any) -> None:
+        from psycopg_pool import ConnectionPool
+
+        now = time.monotonic()
+        last = getattr(conn, "_ledger_handed_out_at", None)
+        if last is None or not 0 <= now - last < self.idle_s or _has_input(conn):
+            ConnectionPool.check_connection(conn)
+        conn._ledger_handed_out_at = now
+
+
+def _has_input(conn: Any) -> bool:
+    """Whether the server wrote to this idle connection (or its socket is gone)."""
+    import select
+
+    try:
+        readable, _, failed = select.select([conn.pgconn.socket], [], [conn.pgconn.socket], 0)
+    except (OSError, ValueError, AttributeError):
+        return True
+    return bool(readable or failed)
+
+
+def _ping_only_idle_connections(app: Any, env: dict[str, str]) -> None:
+    """Replace the pool's every-time ping by `PingWhenIdle` (when the store pings at all)."""
+    pool = getattr(getattr(getattr(app, "recorder", None), "datastore", None), "pool", None)
+    idle_s = float(env.get("LEDGER_PING_IDLE_S") or 0)
+    if pool is not None and getattr(pool, "_check", None) is not None and idle_s > 0:
+        pool._check = PingWhenIdle(idle_s)  # psycopg_pool 3.x keeps the check there
 
 
 #: A pg_advisory_lock key: processes opening the same database set it up one at a time.
@@ -311,6 +365,8 @@ def compose(store: Store, env: dict[str, str], **kwargs: Any) -> SupportLedger:
     app = SupportLedger(
         env=env, store=store, load_events_many=partial(select_events_many, store), **kwargs
     )
+    if store.is_postgres:
+        _ping_only_idle_connections(app, env)
     install_append_only_guards(store, app.recorder.events_table_name)
     return app
 
@@ -334,7 +390,8 @@ def select_events_many(store: Store, recorder: Any, aggregate_ids: list[UUID]) -
             "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
         ).format(schema=Identifier(store.postgres_schema), table=Identifier(table))
-        with recorder.datastore.transaction(commit=False) as cursor:
+        # one statement reads one snapshot: no BEGIN/ROLLBACK round trips around it
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
             cursor.execute(statement, (list(aggregate_ids),))
             for row in cursor.fetchall():
                 found.setdefault(row["originator_id"], []).append(

@@ -7,14 +7,25 @@ credentials table (`ledger.credentials`), which is the only thing authentication
 A token is ``sjl_<token id>_<secret>``: it does not embed the user's name (any valid name works,
 dots and Chinese characters included). It is looked up by its id, compared in constant time
 with the SHA-256 stored for that id, and refused once expired or revoked.
+
+Verified tokens are remembered for at most `TOKEN_CACHE_S` (1 s) per process (`token_holder`),
+so that a busy API does not read the credentials table and the user's history on every
+request; once an answer is half that old, one request reads it again while the others keep it. Any change to users or credentials made in this process (a token issued or revoked, a
+role granted or revoked, a password set, a rotation), through any ledger application of the
+process, forgets every remembered token at once: such a change takes effect immediately in the
+process that made it, and within `TOKEN_CACHE_S` in every other process (another server, or
+`ledger users revoke-token` run from a shell). Expiry is checked on every request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +50,40 @@ MAX_NAME_LENGTH = 100
 
 _TOKEN_ID_BYTES = 8  # 16 hex digits
 _TOKEN_SECRET_BYTES = 32
+
+#: How long a process may answer for a verified token without reading the store again: the
+#: bound within which a change made by another process takes effect here (0: never remember).
+TOKEN_CACHE_S = 1.0
+#: Verified tokens remembered at most per ledger application (all are forgotten when full).
+TOKEN_CACHE_MAX = 10_000
+
+
+class _Changes:
+    """How many changes to users or credentials this process has made (any store): a token
+    remembered before the latest change is read afresh."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+_CHANGES = _Changes()
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who a valid token speaks for, as verified at `verified_at` (time.monotonic)."""
+
+    name: str
+    roles: frozenset[str]
+    token_id: str
+    expires_at: datetime | None
+    verified_at: float
+    changes: int
 
 
 def token_sha256(token: str) -> str:
@@ -118,6 +163,13 @@ class Users:
         self.credentials = Credentials(app)
         #: The current instant (UTC); expiry is judged by it.
         self.clock = clock
+        #: Seconds a verified token is remembered (see the module's text; 0 turns it off).
+        self.token_cache_s = TOKEN_CACHE_S
+        #: Seconds on a clock that only goes forward; a remembered token's age is judged by it.
+        self.monotonic = time.monotonic
+        self._holders: dict[str, TokenHolder] = {}  # by the token's SHA-256
+        self._refreshing: set[str] = set()  # tokens one request is reading again
+        self._refresh_lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -198,6 +250,11 @@ class Users:
 
     def user_for_token(self, token: str) -> User | None:
         """The user an API token belongs to, or None if it is not (or no longer) valid."""
+        verified = self._verified(token)
+        return None if verified is None else verified[0]
+
+    def _verified(self, token: str) -> tuple[User, Any] | None:
+        """(the user, the credentials row) of a valid token, read from the store; else None."""
         token_id = parse_token(token)
         if token_id is None:
             return None
@@ -209,7 +266,58 @@ class Users:
         user = self.get_user(row.user_name)
         if user is None or token_id not in user.tokens:
             return None
-        return user
+        return user, row
+
+    def token_holder(self, token: str) -> TokenHolder | None:
+        """Who a valid API token speaks for (name and roles), or None; remembered for at most
+        `token_cache_s` and until this process changes any user or credential (see above)."""
+        if not isinstance(token, str):
+            return None
+        key = token_sha256(token)
+        now_s = self.monotonic()
+        holder = self._holders.get(key)
+        fresh = (
+            holder is not None
+            and holder.changes == _CHANGES.count
+            and 0 <= now_s - holder.verified_at < self.token_cache_s
+        )
+        if fresh and now_s - holder.verified_at >= self.token_cache_s / 2 and self._claim(key):
+            fresh = False  # half as old as the bound: this request reads it again, the others
+            # meanwhile keep the remembered answer (so they do not all read at once at the bound)
+        if not fresh:
+            try:
+                return self._verify_and_remember(token, key, now_s)
+            finally:
+                with self._refresh_lock:
+                    self._refreshing.discard(key)
+        assert holder is not None
+        if holder.expires_at is not None and holder.expires_at <= self.clock():
+            return None
+        return holder
+
+    def _claim(self, key: str) -> bool:
+        """Whether this request is the one to read a remembered token again (no other is)."""
+        with self._refresh_lock:
+            if key in self._refreshing:
+                return False
+            self._refreshing.add(key)
+            return True
+
+    def _verify_and_remember(self, token: str, key: str, now_s: float) -> TokenHolder | None:
+        changes = _CHANGES.count  # read before the store: a change meanwhile makes it stale
+        verified = self._verified(token)
+        if verified is None:
+            self._holders.pop(key, None)
+            return None
+        user, row = verified
+        expires_at = None if row.expires_at is None else datetime.fromisoformat(row.expires_at)
+        holder = TokenHolder(user.name, frozenset(user.roles), row.credential_id, expires_at,
+                             now_s, changes)  # fmt: skip
+        if self.token_cache_s > 0:
+            if len(self._holders) >= TOKEN_CACHE_MAX:
+                self._holders.clear()
+            self._holders[key] = holder
+        return holder
 
     def check_password(self, name: str, password: str) -> User | None:
         """The user if `password` is theirs (from the credentials table only), else None."""
@@ -267,8 +375,11 @@ class Users:
 
     def _issue_and_save(self, user: User, actor: str, expires_days: int) -> str:
         token, token_id, issued_at, expires_at = self._new_token(user, actor, expires_days)
-        self.app.save(user)  # the fact first: a token never works without its event
-        self.credentials.add_token(user.name, token_id, token_sha256(token), issued_at, expires_at)
+        try:
+            self.app.save(user)  # the fact first: a token never works without its event
+            self.credentials.add_token(user.name, token_id, token_sha256(token), issued_at, expires_at)
+        finally:
+            _CHANGES.bump()
         return token
 
     def _new_token(self, user: User, actor: str, expires_days: int) -> tuple[str, str, datetime, datetime]:
@@ -287,8 +398,11 @@ class Users:
             self.require_role(actor, "admin")
         user = self.user(name)
         user.revoke_token(token_id, actor=actor)
-        self.app.save(user)
-        self.credentials.revoke_token(token_id, self.clock())
+        try:
+            self.app.save(user)
+            self.credentials.revoke_token(token_id, self.clock())
+        finally:  # after the store changed: a token verified before now is read afresh
+            _CHANGES.bump()
 
     def grant_role(self, name: str, role: str, actor: str) -> None:
         self.require_role(actor, "admin")
@@ -296,13 +410,19 @@ class Users:
             raise ValidationFailed(variant="role_unknown", role=role, fields={"role": [role]})
         user = self.user(name)
         user.grant_role(role, actor=actor)
-        self.app.save(user)
+        try:
+            self.app.save(user)
+        finally:
+            _CHANGES.bump()
 
     def revoke_role(self, name: str, role: str, actor: str) -> None:
         self.require_role(actor, "admin")
         user = self.user(name)
         user.revoke_role(role, actor=actor)
-        self.app.save(user)
+        try:
+            self.app.save(user)
+        finally:
+            _CHANGES.bump()
 
     def set_password(self, name: str, password: str, actor: str) -> None:
         """Set a user's web password (an admin, or the user itself), after the policy."""
@@ -316,8 +436,11 @@ class Users:
             self.require_role(actor, "admin")
         user = self.user(name)
         user.change_password(actor=actor)
-        self.app.save(user)
-        self.credentials.set_password_hash(name, password_hash, self.clock())
+        try:
+            self.app.save(user)
+            self.credentials.set_password_hash(name, password_hash, self.clock())
+        finally:
+            _CHANGES.bump()
 
     def rotate(self, actor: str, expires_days: int = DEFAULT_TOKEN_DAYS) -> list[dict[str, Any]]:
         """Revoke every token in use, give every user a fresh token and a new random password.
@@ -336,12 +459,15 @@ class Users:
             password = _random_password(name)
             password_hash = _hash_password(password)
             user.change_password(actor=actor)
-            self.app.save(user)
-            now = self.clock()
-            for old in revoked:
-                self.credentials.revoke_token(old, now)
-            self.credentials.add_token(name, token_id, token_sha256(token), issued_at, expires_at)
-            self.credentials.set_password_hash(name, password_hash, now)
+            try:
+                self.app.save(user)
+                now = self.clock()
+                for old in revoked:
+                    self.credentials.revoke_token(old, now)
+                self.credentials.add_token(name, token_id, token_sha256(token), issued_at, expires_at)
+                self.credentials.set_password_hash(name, password_hash, now)
+            finally:
+                _CHANGES.bump()
             out.append({"name": name, "token": token, "password": password, "revoked": revoked})
         return out
 

@@ -4,12 +4,13 @@
 For each store, a fresh ledger gets the policy's measures, four budgets, --enterprises
 enterprises and two users (an officer and an approver, each with a token). Then `ledger serve`
 starts in a subprocess (gunicorn by default; --workers/--threads/--server as `ledger serve`
-takes them) and --clients clients, each over its own keep-alive connection, post single
+takes them) and --clients clients, each a process of its own over its own keep-alive
+connection (so that the clients do not queue for one interpreter's lock), post single
 commands as fast as they are answered: per round a `grant_award`, its `record_disbursement`
 (officer) and its `approve_disbursement` (approver), --rounds rounds per client. Every answer
 must be 200 `recorded`. Printed: accepted commands/s, p50/p99 latency.
 
-In the same run, the same number of clients commit the same number of single rows of the
+In the same run, the same number of client processes commit the same number of single rows of the
 same size, each in its own transaction, straight through the driver (psycopg on PostgreSQL,
 sqlite3 in WAL mode on SQLite) into a bare table: the physical baseline. The ratio is what to
 compare; the machine is shared, so absolute figures move from run to run.
@@ -18,14 +19,17 @@ compare; the machine is shared, so absolute figures move from run to run.
     LEDGER_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
         .venv/bin/python scripts/bench_http.py --clients 16 --backend postgresql
 
-`--code DIR` serves another checkout's code (e.g. a worktree of main) with this script's
-environment, for before/after figures from one script.
+`--code DIR` also serves another checkout's code (e.g. `git worktree add /tmp/base main`) with
+this script's environment, before this checkout's, each on a fresh ledger, for the before/after
+ratio from one run:
+
+    LEDGER_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
+        .venv/bin/python scripts/bench_http.py --clients 16 --rounds 40 --backend postgresql --code /tmp/base
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import socket
@@ -34,7 +38,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -60,13 +63,32 @@ def prepare(url: str, enterprises: int) -> tuple[dict[str, str], list[str], int]
     towns = sorted(TOWNS)
     usccs = [make_uscc("91310117" + make_org_code(f"{n:08d}")) for n in range(enterprises)]
     setup: list[tuple[dict[str, Any], str]] = [
-        ({"type": "appropriate_budget", "reference": f"B-{code}", "measure": code, "fiscal_year": 2025,
-          "amount_fen": 10**12, "decision_ref": "松财预〔2025〕1号"}, "olga")
+        (
+            {
+                "type": "appropriate_budget",
+                "reference": f"B-{code}",
+                "measure": code,
+                "fiscal_year": 2025,
+                "amount_fen": 10**12,
+                "decision_ref": "松财预〔2025〕1号",
+            },
+            "olga",
+        )
         for code, _item in ITEMS
     ]
-    setup += [({"type": "register_enterprise", "uscc": uscc, "name": f"上海基准测试企业{n:06d}有限公司",
-                "town_code": towns[n % len(towns)], "industry": "智能制造"}, "olga")
-              for n, uscc in enumerate(usccs)]
+    setup += [
+        (
+            {
+                "type": "register_enterprise",
+                "uscc": uscc,
+                "name": f"上海基准测试企业{n:06d}有限公司",
+                "town_code": towns[n % len(towns)],
+                "industry": "智能制造",
+            },
+            "olga",
+        )
+        for n, uscc in enumerate(usccs)
+    ]
     for start in range(0, len(setup), 500):
         results = app.execute_many(setup[start : start + 500])
         assert all(getattr(r, "status", None) == "recorded" for r in results), results[:3]
@@ -98,7 +120,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int, serve_args: list[str], code: str | None, log: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, serve_args: list[str], code: str | None, log: Path
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
     env.update({"LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench"})
     if code:
@@ -112,11 +136,29 @@ def start_server(url: str, port: int, serve_args: list[str], code: str | None, l
             sys.exit(f"ledger serve ended:\n{log.read_text(errors='replace')[-3000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
+                return settled(server)
         except OSError:
             time.sleep(0.1)
     server.kill()
     sys.exit("ledger serve did not start within 60 s")
+
+
+def settled(
+    server: subprocess.Popen[bytes], quiet_s: float = 0.5, limit_s: float = 60.0
+) -> subprocess.Popen[bytes]:
+    """The server once its worker processes have started (the port opens before they load the
+    application): its processes' CPU time has stopped growing for `quiet_s`. Otherwise the
+    first clients' connections would all land on the first worker ready, and the others'
+    start-up would be counted as the commands' CPU."""
+    deadline = time.monotonic() + limit_s
+    before = cpu_seconds(server.pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = cpu_seconds(server.pid)
+        if now - before < 0.02 * quiet_s:
+            break
+        before = now
+    return server
 
 
 def cpu_seconds(pid: int) -> float:
@@ -131,47 +173,123 @@ def cpu_seconds(pid: int) -> float:
     return total + sum(cpu_seconds(int(child)) for child in children)
 
 
-def drive(port: int, tokens: dict[str, str], streams: list[list[tuple[str, dict[str, Any]]]]) -> tuple[float, list[float]]:
-    """Every client posts its commands one by one; (elapsed s, latencies in s)."""
-    latencies: list[list[float]] = [[] for _ in streams]
-    failures: list[str] = []
-    start = threading.Barrier(len(streams) + 1)
+def run_clients(count: int, client: Any, args: tuple[Any, ...]) -> tuple[float, list[float], float]:
+    """`client(index, *args, ready)` in `count` processes at once (forked: none steals the GIL
+    from another, as separate officers' machines would not); each connects, waits at the
+    barrier, then returns (start, end, latencies, failures). (elapsed s, latencies, client CPU s)."""
+    import multiprocessing
 
-    def client(index: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        connection.connect()
-        start.wait()
-        for role, command in streams[index]:
-            body = json.dumps(command, ensure_ascii=False).encode()
-            headers = {"Authorization": f"Bearer {tokens[role]}", "Content-Type": "application/json"}
-            began = time.perf_counter()
-            connection.request("POST", "/api/v1/commands", body=body, headers=headers)
-            response = connection.getresponse()
-            answer = response.read()
-            latencies[index].append(time.perf_counter() - began)
-            if response.status != 200 or json.loads(answer)["results"][0]["status"] != "recorded":
-                failures.append(f"{response.status} {answer[:300]!r}")
-        connection.close()
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(count)
+    answers = context.Queue()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(streams))]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed_s = time.perf_counter() - began
+    def body(index: int) -> None:
+        try:
+            answers.put((index, client(index, *args, ready)))
+        except BaseException as exc:  # reported below, never a hung bench
+            answers.put((index, (0.0, 0.0, [], [f"client {index} failed: {exc!r}"], 0.0)))
+
+    processes = [context.Process(target=body, args=(i,), daemon=True) for i in range(count)]
+    for process in processes:
+        process.start()
+    found = [answers.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(30)
+    starts = [a[1][0] for a in found if a[1][2]]
+    ends = [a[1][1] for a in found if a[1][2]]
+    failures = [f for a in found for f in a[1][3]]
     if failures:
         sys.exit(f"{len(failures)} commands not recorded, e.g. {failures[0]}")
-    return elapsed_s, [x for each in latencies for x in each]
+    cpu_s = sum(a[1][4] for a in found)
+    return max(ends) - min(starts), [x for a in found for x in a[1][2]], cpu_s
 
 
-def raw_commits(backend: str, url: str, tmp: str, clients: int, per_client: int, size: int) -> tuple[float, list[float]]:
-    """`clients` threads, each committing `per_client` single rows in their own transactions."""
-    state = b"x" * size
-    topic = "ledger.domain.award:Award.DisbursementRecorded"
-    insert = "INSERT INTO {t} (originator_id, originator_version, topic, state) VALUES ({p}, {p}, {p}, {p})"
-    latencies: list[list[float]] = [[] for _ in range(clients)]
+class KeepAlive:
+    """An HTTP/1.1 client over one keep-alive socket, with the requests prepared beforehand:
+    a few microseconds per request, where http.client takes a few hundred (the clients share
+    the server's cores, so what they spend is the server's loss). Answers must carry a
+    Content-Length (Flask's do)."""
+
+    def __init__(self, port: int) -> None:
+        self.host = f"127.0.0.1:{port}"
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.pending = b""
+
+    def prepare(self, method: str, path: str, token: str, body: bytes = b"") -> bytes:
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
+                + (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "")
+                + "\r\n")  # fmt: skip
+        return head.encode() + body
+
+    def exchange(self, request: bytes) -> tuple[int, bytes]:
+        """Send a prepared request; (status, body) of its answer."""
+        self.sock.sendall(request)
+        data = self.pending
+        while (end := data.find(b"\r\n\r\n")) < 0:
+            data += self._recv()
+        head, rest = data[:end], data[end + 4 :]
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise RuntimeError(f"an answer without Content-Length: {head[:200]!r}")
+        while len(rest) < length:
+            rest += self._recv()
+        self.pending = rest[length:]
+        return int(head[9:12]), rest[:length]
+
+    def _recv(self) -> bytes:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def http_client(
+    index: int, port: int, tokens: dict[str, str], streams: list[Any], ready: Any
+) -> tuple[Any, ...]:
+    """One officer's machine: its commands one by one over one keep-alive connection."""
+    latencies, failures = [], []
+    connection = KeepAlive(port)
+    requests = [connection.prepare("POST", "/api/v1/commands", tokens[role],
+                                   json.dumps(command, ensure_ascii=False).encode())
+                for role, command in streams[index]]  # fmt: skip
+    # one read first, not measured: the connection is served and the token known
+    status, _answer = connection.exchange(
+        connection.prepare("GET", "/api/v1/status", tokens["officer"])
+    )
+    if status != 200:
+        failures.append(f"status {status}")
+    ready.wait()
+    cpu_before, began = time.process_time(), time.perf_counter()
+    for request in requests:
+        sent = time.perf_counter()
+        status, answer = connection.exchange(request)
+        latencies.append(time.perf_counter() - sent)
+        if status != 200 or json.loads(answer)["results"][0]["status"] != "recorded":
+            failures.append(f"{status} {answer[:300]!r}")
+    ended = time.perf_counter()
+    connection.close()
+    return began, ended, latencies, failures, time.process_time() - cpu_before
+
+
+def drive(
+    port: int, tokens: dict[str, str], streams: list[list[tuple[str, dict[str, Any]]]]
+) -> tuple[float, list[float], float]:
+    """Every client posts its commands one by one; (elapsed s, latencies in s, client CPU s)."""
+    return run_clients(len(streams), http_client, (port, tokens, streams))
+
+
+def raw_commits(
+    backend: str, url: str, tmp: str, clients: int, per_client: int, size: int
+) -> tuple[float, list[float]]:
+    """`clients` processes, each committing `per_client` single rows in their own transactions."""
     if backend == "postgresql":
         import psycopg
 
@@ -179,56 +297,58 @@ def raw_commits(backend: str, url: str, tmp: str, clients: int, per_client: int,
 
         conninfo = store_from_url(url).postgres_conninfo()
         schema = f"bench_raw_{uuid.uuid4().hex[:8]}"
-        table = f"{schema}.raw"
+        target = f"{schema}.raw"
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
-            conn.execute(f"CREATE TABLE {table} (originator_id uuid, originator_version int, topic text, "
+            conn.execute(f"CREATE TABLE {target} (originator_id uuid, originator_version int, topic text, "
                          "state bytea, notification_id bigserial primary key, "
                          "UNIQUE (originator_id, originator_version))")  # fmt: skip
-
-        def connect() -> Any:
-            return psycopg.connect(conninfo, autocommit=True)
-
-        statement, begin, commit = insert.format(t=table, p="%s"), None, None
     else:
-        path = f"{tmp}/raw-{uuid.uuid4().hex[:8]}.sqlite3"
-        with sqlite3.connect(path) as conn:
+        conninfo, target = f"{tmp}/raw-{uuid.uuid4().hex[:8]}.sqlite3", "raw"
+        with sqlite3.connect(conninfo) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("CREATE TABLE raw (originator_id TEXT, originator_version INTEGER, topic TEXT, "
                          "state BLOB, notification_id INTEGER PRIMARY KEY AUTOINCREMENT, "
                          "UNIQUE (originator_id, originator_version))")  # fmt: skip
+    try:
+        elapsed_s, latencies, _cpu_s = run_clients(
+            clients, raw_client, (backend, conninfo, target, per_client, size)
+        )
+    finally:
+        if backend == "postgresql":
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    return elapsed_s, latencies
 
-        def connect() -> Any:
-            return sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
 
-        statement, begin, commit = insert.format(t="raw", p="?"), "BEGIN IMMEDIATE", "COMMIT"
-    start = threading.Barrier(clients + 1)
-
-    def client(index: int) -> None:
-        conn = connect()
-        start.wait()
-        for _ in range(per_client):
-            began = time.perf_counter()
-            if begin:
-                conn.execute(begin)
-            conn.execute(statement, (str(uuid.uuid4()) if begin else uuid.uuid4(), 1, topic, state))
-            if commit:
-                conn.execute(commit)
-            latencies[index].append(time.perf_counter() - began)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    start.wait()
-    began = time.perf_counter()
-    for thread in threads:
-        thread.join()
-    elapsed_s = time.perf_counter() - began
+def raw_client(_index: int, backend: str, conninfo: str, target: str, per_client: int, size: int,
+               ready: Any) -> tuple[Any, ...]:  # fmt: skip
+    """One writer straight through the driver: `per_client` single-row transactions."""
+    state = b"x" * size
+    topic = "ledger.domain.award:Award.DisbursementRecorded"
+    insert = "INSERT INTO {t} (originator_id, originator_version, topic, state) VALUES ({p}, {p}, {p}, {p})"
     if backend == "postgresql":
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
-    return elapsed_s, [x for each in latencies for x in each]
+        import psycopg
+
+        conn: Any = psycopg.connect(conninfo, autocommit=True)
+        statement, begin, commit = insert.format(t=target, p="%s"), None, None
+    else:
+        conn = sqlite3.connect(conninfo, isolation_level=None, timeout=30)
+        statement, begin, commit = insert.format(t=target, p="?"), "BEGIN IMMEDIATE", "COMMIT"
+    latencies: list[float] = []
+    ready.wait()
+    cpu_before, began = time.process_time(), time.perf_counter()
+    for _ in range(per_client):
+        sent = time.perf_counter()
+        if begin:
+            conn.execute(begin)
+        conn.execute(statement, (str(uuid.uuid4()) if begin else uuid.uuid4(), 1, topic, state))
+        if commit:
+            conn.execute(commit)
+        latencies.append(time.perf_counter() - sent)
+    ended = time.perf_counter()
+    conn.close()
+    return began, ended, latencies, [], time.process_time() - cpu_before
 
 
 def summary(label: str, count: int, elapsed_s: float, latencies: list[float]) -> float:
@@ -236,59 +356,103 @@ def summary(label: str, count: int, elapsed_s: float, latencies: list[float]) ->
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     rate = count / elapsed_s
-    print(f"  {label:<34} {rate:8,.0f} /s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   ({count:,} in {elapsed_s:.1f} s)")
+    print(
+        f"  {label:<34} {rate:8,.0f} /s   p50 {p50:6.1f} ms   p99 {p99:6.1f} ms   ({count:,} in {elapsed_s:.1f} s)"
+    )
     return rate
 
 
+def serve_once(backend: str, pg_url: str | None, tmp: str, args: argparse.Namespace, serve_args: list[str],
+               code: str | None, label: str) -> tuple[float, int, int]:  # fmt: skip
+    """One fresh ledger served by one checkout's code and driven: (commands/s, count, mean event size)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp}/ledger-{uuid.uuid4().hex[:8]}.sqlite3"
+    else:
+        url = f"{pg_url}{'&' if '?' in (pg_url or '') else '?'}schema=bench_{uuid.uuid4().hex[:8]}"
+    try:
+        tokens, usccs, size = prepare(url, args.enterprises)
+        streams = [commands_of(c, args.rounds, usccs) for c in range(args.clients)]
+        port = free_port()
+        server = start_server(
+            url, port, serve_args, code, Path(tmp) / f"serve-{backend}-{port}.log"
+        )
+        try:
+            cpu_before = cpu_seconds(server.pid)
+            elapsed_s, latencies, client_cpu_s = drive(port, tokens, streams)
+            server_cpu_s = cpu_seconds(server.pid) - cpu_before
+        finally:
+            server.terminate()
+            server.wait(30)
+        count = sum(len(s) for s in streams)
+        rate = summary(label, count, elapsed_s, latencies)
+        print(f"  {'':<34} server CPU {server_cpu_s / count * 1000:.2f} ms/command, "
+              f"clients' CPU {client_cpu_s / count * 1000:.2f} ms/command")  # fmt: skip
+        return rate, count, size
+    finally:
+        if backend == "postgresql":
+            _drop_schema(url)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=16, help="Concurrent clients.")
-    parser.add_argument("--rounds", type=int, default=40, help="Rounds of three commands per client.")
-    parser.add_argument("--enterprises", type=int, default=500, help="Enterprises the awards go to.")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--clients", type=int, default=16, help="Concurrent clients (one process each)."
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=40, help="Rounds of three commands per client."
+    )
+    parser.add_argument(
+        "--enterprises", type=int, default=500, help="Enterprises the awards go to."
+    )
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), action="append",
                         help="Store(s) to measure (default: both, PostgreSQL if a URL is set).")  # fmt: skip
     parser.add_argument("--workers", type=int, default=None, help="`ledger serve --workers`.")
     parser.add_argument("--threads", type=int, default=None, help="`ledger serve --threads`.")
-    parser.add_argument("--serve-arg", action="append", default=[], help="Another `ledger serve` argument.")
-    parser.add_argument("--follow", action="store_true", help="Let the server follow the log (default --no-follow).")
-    parser.add_argument("--code", default=None, help="Serve the code of this checkout (PYTHONPATH).")
+    parser.add_argument(
+        "--serve-arg", action="append", default=[], help="Another `ledger serve` argument."
+    )
+    parser.add_argument(
+        "--follow", action="store_true", help="Let the server follow the log (default --no-follow)."
+    )
+    parser.add_argument("--code", action="append", default=[], metavar="DIR",
+                        help="Also serve this checkout's code (PYTHONPATH), beside this one's, for "
+                             "before/after figures from one run (e.g. a `git worktree add /tmp/base main`).")  # fmt: skip
     args = parser.parse_args()
-    pg_url = os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get("LEDGER_TEST_DATABASE_URL")
+    pg_url = os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get(
+        "LEDGER_TEST_DATABASE_URL"
+    )
     backends = args.backend or (["sqlite", "postgresql"] if pg_url else ["sqlite"])
+    if "postgresql" in backends and not pg_url:
+        sys.exit("PostgreSQL needs LEDGER_BENCH_DATABASE_URL or LEDGER_TEST_DATABASE_URL")
+    for code in args.code:
+        if not (Path(code) / "ledger" / "__init__.py").is_file():
+            sys.exit(f"--code {code}: no ledger package there")
     serve_args = [*(["--workers", str(args.workers)] if args.workers else []),
                   *(["--threads", str(args.threads)] if args.threads else []),
                   *([] if args.follow else ["--no-follow"]), *args.serve_arg]  # fmt: skip
-    print(f"{args.clients} clients × {args.rounds * 3} commands; ledger serve {' '.join(serve_args)}"
-          + (f" (code from {args.code})" if args.code else "") + "; the machine is shared: compare ratios")  # fmt: skip
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    print(f"{args.clients} clients × {args.rounds * 3} commands; ledger serve {' '.join(serve_args)}; "
+          f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+          "(the machine may be shared: compare ratios)")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
         for backend in backends:
-            if backend == "sqlite":
-                url = f"sqlite:///{tmp}/ledger.sqlite3"
-            else:
-                if not pg_url:
-                    sys.exit("PostgreSQL needs LEDGER_BENCH_DATABASE_URL or LEDGER_TEST_DATABASE_URL")
-                url = f"{pg_url}{'&' if '?' in pg_url else '?'}schema=bench_{uuid.uuid4().hex[:8]}"
-            tokens, usccs, size = prepare(url, args.enterprises)
-            streams = [commands_of(c, args.rounds, usccs) for c in range(args.clients)]
-            port = free_port()
-            server = start_server(url, port, serve_args, args.code, Path(tmp) / f"serve-{backend}.log")
-            try:
-                cpu_before = cpu_seconds(server.pid)
-                elapsed_s, latencies = drive(port, tokens, streams)
-                server_cpu_s = cpu_seconds(server.pid) - cpu_before
-            finally:
-                server.terminate()
-                server.wait(30)
-            count = sum(len(s) for s in streams)
             print(f"{backend}:")
-            ours = summary("ledger serve, commands over HTTP", count, elapsed_s, latencies)
-            print(f"  server CPU per command: {server_cpu_s / count * 1000:.2f} ms "
-                  f"(the figure least moved by other work on the machine)")  # fmt: skip
-            raw_s, raw_latencies = raw_commits(backend, url, tmp, args.clients, count // args.clients, size)
+            rates = {}
+            for code in args.code:  # the code before first, then this checkout's
+                rates[code], _count, _size = serve_once(backend, pg_url, tmp, args, serve_args, code,
+                                                        f"code of {code}")  # fmt: skip
+            ours, count, size = serve_once(backend, pg_url, tmp, args, serve_args, None,
+                                           "this checkout, commands over HTTP")  # fmt: skip
+            raw_s, raw_latencies = raw_commits(
+                backend, pg_url or "", tmp, args.clients, count // args.clients, size
+            )
             raw = summary(f"raw single-row commits ({size} B)", count, raw_s, raw_latencies)
-            print(f"  ratio: {ours / raw:.1%} of raw single-row commits")
-            if backend == "postgresql":
-                _drop_schema(url)
+            print(f"  ratio: this checkout {ours / raw:.1%} of raw single-row commits"
+                  + "".join(f"; {code} {rate / raw:.1%}, this checkout {ours / rate:.2f}× it"
+                            for code, rate in rates.items()))  # fmt: skip
+            print(f"  load average now {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def _drop_schema(url: str) -> None:

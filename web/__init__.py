@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
         ledger = open_ledger(app.config.get("LEDGER_DATABASE_URL") or None)
     app.extensions["ledger"] = ledger
+    _set_token_cache(app, ledger)
 
     from web import api, auth, cache, i18n, pages, public, replica
 
@@ -62,6 +63,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.after_request(security_headers)
     _init_error_handlers(app)
     return app
+
+
+#: The longest `LEDGER_TOKEN_CACHE_S` may be: the bound on how late another process's
+#: revocation of a token takes effect here.
+TOKEN_CACHE_S_MAX = 10.0
+
+
+def _set_token_cache(app: Flask, ledger: Any) -> None:
+    """`LEDGER_TOKEN_CACHE_S` (config or environment): seconds a verified API token is
+    remembered by this process (ledger.users; default 1, 0 turns it off, at most 10)."""
+    import os
+
+    value = app.config.get("LEDGER_TOKEN_CACHE_S", os.environ.get("LEDGER_TOKEN_CACHE_S", ""))
+    if value in (None, "") or not hasattr(ledger, "users"):
+        return
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"LEDGER_TOKEN_CACHE_S must be a number of seconds, not {value!r}") from None
+    ledger.users.token_cache_s = max(0.0, min(seconds, TOKEN_CACHE_S_MAX))
 
 
 #: A strict policy the pages keep: no script at all, styles and images only from this site

@@ -88,9 +88,10 @@ def current_user() -> Viewer | None:
     viewer = None
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        user = ledger().user_for_token(header[len("Bearer ") :].strip())
-        if user is not None:
-            viewer = Viewer(user.name, frozenset(user.roles), via_token=True)
+        # remembered for at most a second per process (ledger.users: TOKEN_CACHE_S)
+        holder = ledger().users.token_holder(header[len("Bearer ") :].strip())
+        if holder is not None:
+            viewer = Viewer(holder.name, holder.roles, via_token=True)
     elif session.get("user"):
         user = ledger().get_user(session["user"])
         marker = _password_marker(user.name) if user is not None else None

@@ -43,8 +43,12 @@ def default_server() -> str:
 
 
 def default_workers() -> int:
-    """One process per core (at most 4: reads are short and the store is shared)."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    """One process per core but one (the database and the clients need a core; at least one,
+    at most 4: reads are short and the store is shared). On two cores that is one process,
+    whose group commit then gathers every concurrent request into its batches (two processes
+    make batches half as large, whose budgets conflict across the processes and are redone:
+    measured 25–40% more CPU per command with `scripts/bench_http.py`)."""
+    return max(1, min((os.cpu_count() or 1) - 1, 4))
 
 
 #: The listening socket's backlog (as gunicorn's default).
@@ -102,16 +106,20 @@ def _cannot_listen(host: str, port: int, exc: OSError) -> NoReturn:
 @click.option("--server", "server_name", type=click.Choice(["gunicorn", "waitress"]), default=None,
               help="WSGI server [default: gunicorn where processes can fork, else waitress].")  # fmt: skip
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Worker processes (gunicorn) [default: one per core, at most 4].")  # fmt: skip
+              help="Worker processes (gunicorn) [default: one per core but one, 1 to 4].")  # fmt: skip
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
               help="Requests served at once, in all (split between the worker processes).")  # fmt: skip
 @click.option("--follow/--no-follow", default=True, show_default=True,
               help="Keep the views current while no `ledger worker` runs on the store (and sign "
                    "a tree head at most every 60 s while the log grows, given a signing key). "
                    "--no-follow leaves the views to `ledger worker` or `ledger project`.")  # fmt: skip
+@click.option("--committers", default=1, show_default=True, type=click.IntRange(1, 4),
+              help="Group-commit threads per process: 1 gathers every concurrent command of the "
+                   "process into one batch at a time; more check batches side by side (smaller, "
+                   "and conflicting on hot budgets).")  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, server_name: str | None, workers: int | None,
-          threads: int, follow: bool) -> None:  # fmt: skip
+          threads: int, follow: bool, committers: int) -> None:  # fmt: skip
     """Serve the oversight web and the JSON API (/api/v1) until stopped with Ctrl-C.
 
     \b
@@ -146,9 +154,9 @@ def serve(ctx: click.Context, host: str, port: int, server_name: str | None, wor
                + ("; the views follow the log unless a `ledger worker` runs" if follow
                   else "; the views are not followed here (--no-follow)"))  # fmt: skip
     if server_name == "waitress":
-        _serve_waitress(ctx, listener, threads, follow)
+        _serve_waitress(ctx, listener, threads, follow, committers)
     else:
-        _serve_gunicorn(database_url, listener, workers, threads, follow)
+        _serve_gunicorn(database_url, listener, workers, threads, follow, committers)
 
 
 def _check_store(database_url: str | None) -> None:
@@ -181,8 +189,15 @@ def _check_replica() -> None:
         raise click.UsageError(f"LEDGER_READ_DATABASE_URL: {exc}") from None
 
 
+def use_committers(ledger_app: SupportLedger, committers: int) -> None:
+    """The application's group committer, with this many threads (before any request)."""
+    from ledger.group_commit import GroupCommitter
+
+    ledger_app.extensions.get(GroupCommitter, lambda: GroupCommitter(ledger_app, committers=committers))
+
+
 def _serve_gunicorn(database_url: str | None, listener: socket.socket, workers: int,
-                    threads: int, follow: bool) -> None:  # fmt: skip
+                    threads: int, follow: bool, committers: int = 1) -> None:  # fmt: skip
     """gunicorn worker processes on the bound socket, each opening its own store after the
     fork; they share the session key and the sign-in throttle's file."""
     from ledger.storage import open_ledger
@@ -193,6 +208,7 @@ def _serve_gunicorn(database_url: str | None, listener: socket.socket, workers: 
 
     def make_app() -> Any:  # each worker process opens its own store, after the fork
         ledger_app = open_ledger(database_url, create=False)
+        use_committers(ledger_app, committers)
         app = create_app({**config, "LEDGER_APP": ledger_app})
         # What is made so far lives as long as the process: the garbage collector need not look
         # at it again (full collections in the middle of requests were most of the slowest ones).
@@ -228,7 +244,8 @@ def _serve_gunicorn(database_url: str | None, listener: socket.socket, workers: 
             shutil.rmtree(shared, ignore_errors=True)
 
 
-def _serve_waitress(ctx: click.Context, listener: socket.socket, threads: int, follow: bool) -> None:
+def _serve_waitress(ctx: click.Context, listener: socket.socket, threads: int, follow: bool,
+                    committers: int = 1) -> None:  # fmt: skip
     """One waitress process on the bound socket; its follower stops when the server stops."""
     import waitress
 
@@ -240,6 +257,7 @@ def _serve_waitress(ctx: click.Context, listener: socket.socket, threads: int, f
     except BaseException:
         listener.close()
         raise
+    use_committers(ledger_app, committers)
     app = create_app({"LEDGER_APP": ledger_app})
     server = waitress.create_server(
         app, sockets=[listener], threads=threads, connection_limit=1000, channel_timeout=60,
