@@ -183,16 +183,14 @@ def child(phase: str, url: str, extra: list[str]) -> dict[str, Any]:
 
 
 def peak_mib() -> float:
-    """The peak resident memory of this process (VmHWM: its own address space, which exec
-    starts afresh; ``ru_maxrss`` would carry the forking parent's over) or of any process it
-    waited for, e.g. SQLite's verification workers (their ``ru_maxrss``), in MiB."""
-    mine = 0
+    """The peak resident memory of this process, in MiB: VmHWM, the high-water mark of its own
+    address space, which exec starts afresh (``ru_maxrss`` would carry over the forking
+    parent's). Worker processes it starts (SQLite's verification) are not included."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith("VmHWM:"):
-                mine = int(line.split()[1])
-    theirs = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(mine, theirs) / 1024
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_child(phase: str, url: str, args: argparse.Namespace) -> None:
