@@ -47,9 +47,10 @@ class _Books:
     """The running recomputation (award facts and the sums keyed by enterprise and measure)."""
 
     def __init__(self) -> None:
-        self.awards: dict[Any, dict[str, Any]] = {}  # award id → uscc, measure, year
-        self.disbursements: dict[tuple[Any, str], int] = {}  # (award id, ref) → amount
-        self.budgets: dict[Any, tuple[str, int]] = {}
+        # ids are the aggregates' UUIDs as integers (cheap to hash, and to restore from text)
+        self.awards: dict[int, tuple[str, str, int]] = {}  # award id → uscc, measure, year
+        self.disbursements: dict[tuple[int, str], int] = {}  # (award id, ref) → amount
+        self.budgets: dict[int, tuple[str, int]] = {}
         self.enterprise: dict[tuple[str, int], dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(AWARD_SUMS, 0)
         )
@@ -57,20 +58,20 @@ class _Books:
             lambda: dict.fromkeys(AWARD_SUMS + BUDGET_SUMS, 0)
         )
 
-    def _award_add(self, award_id: Any, column: str, amount: int) -> None:
-        award = self.awards[award_id]
-        self.enterprise[(award["uscc"], award["fiscal_year"])][column] += amount
-        self.measure[(award["measure"], award["fiscal_year"])][column] += amount
+    def _award_add(self, award_id: int, column: str, amount: int) -> None:
+        uscc, measure, year = self.awards[award_id]
+        self.enterprise[(uscc, year)][column] += amount
+        self.measure[(measure, year)][column] += amount
 
     def apply(self, event: Any) -> None:
         handler = _APPLY.get(type(event))  # the other events change no balance
         if handler is not None:
-            handler(self, event, event.originator_id)
+            handler(self, event, event.originator_id.int)
 
     # -- awards -------------------------------------------------------------------------------
 
     def _granted(self, e: Any, oid: Any) -> None:
-        self.awards[oid] = {"uscc": e.uscc, "measure": e.measure, "fiscal_year": int(e.fiscal_year)}
+        self.awards[oid] = (e.uscc, e.measure, int(e.fiscal_year))
         self._award_add(oid, "granted_fen", e.amount_fen)
         self._award_add(oid, "awards", 1)
 

@@ -43,7 +43,6 @@ import hashlib
 import json
 import logging
 import os
-import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,18 +124,23 @@ def snapshot_message(s: Any) -> bytes:
 # -- the canonical state ------------------------------------------------------------------
 
 
+def _uuid_text(n: int) -> str:
+    """An id kept as an integer, as the canonical UUID text (``str(uuid.UUID(int=n))``)."""
+    h = f"{n:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def encode_state(books: _Books) -> bytes:
-    """The canonical JSON of a replay state (sorted lists, compact, UTF-8)."""
+    """The canonical JSON of a replay state (sorted lists, compact, UTF-8; ids as UUID text)."""
     from audit.replay import AWARD_SUMS, BUDGET_SUMS
 
+    text = _uuid_text
     state = {
-        "awards": sorted(
-            [str(k), v["uscc"], v["measure"], v["fiscal_year"]] for k, v in books.awards.items()
-        ),
+        "awards": sorted([text(k), u, m, y] for k, (u, m, y) in books.awards.items()),
         "disbursements": sorted(
-            [str(k), ref, amount] for (k, ref), amount in books.disbursements.items()
+            [text(k), ref, amount] for (k, ref), amount in books.disbursements.items()
         ),
-        "budgets": sorted([str(k), m, y] for k, (m, y) in books.budgets.items()),
+        "budgets": sorted([text(k), m, y] for k, (m, y) in books.budgets.items()),
         "enterprise": sorted(
             [u, y, [row[c] for c in AWARD_SUMS]] for (u, y), row in books.enterprise.items()
         ),
@@ -154,15 +158,18 @@ def decode_state(data: bytes) -> _Books:
 
     state = json.loads(data)
     books = _Books()
-    books.awards = {
-        uuid.UUID(k): {"uscc": u, "measure": m, "fiscal_year": y} for k, u, m, y in state["awards"]
-    }
-    books.disbursements = {(uuid.UUID(k), ref): amount for k, ref, amount in state["disbursements"]}
-    books.budgets = {uuid.UUID(k): (m, y) for k, m, y in state["budgets"]}
+
+    def number(text: str) -> int:
+        return int(text.replace("-", ""), 16)
+
+    books.awards = {number(k): (u, m, y) for k, u, m, y in state["awards"]}
+    books.disbursements = {(number(k), ref): amount for k, ref, amount in state["disbursements"]}
+    books.budgets = {number(k): (m, y) for k, m, y in state["budgets"]}
+    award_sums, budget_sums = AWARD_SUMS, AWARD_SUMS + BUDGET_SUMS
     for u, y, sums in state["enterprise"]:
-        books.enterprise[(u, y)] = dict(zip(AWARD_SUMS, sums, strict=True))
+        books.enterprise[(u, y)] = dict(zip(award_sums, sums, strict=True))
     for m, y, sums in state["measure"]:
-        books.measure[(m, y)] = dict(zip(AWARD_SUMS + BUDGET_SUMS, sums, strict=True))
+        books.measure[(m, y)] = dict(zip(budget_sums, sums, strict=True))
     return books
 
 
