@@ -166,12 +166,15 @@ def replay(
         raise ValueError("replay as of an instant or a position, not both")
     instant = as_aware(as_of) if as_of is not None else None
     base, restored, later = base_for(app, position=position, instant=instant)
+    start = 0 if base is None else base.position
     if base is None or restored is None:
         books, last_position, count = _Books(), 0, 0
-        ranges: list[tuple[int, int | None]] = [(0, position)]
     else:
         books, last_position, count = restored, base.last_replayed, base.events
-        ranges = [(base.position, position)] if instant is None else ranges_after(base, later, instant)
+    if instant is None:
+        ranges: list[tuple[int, int | None]] = [(start, position)]
+    else:
+        ranges = ranges_after(app, start, later, instant)
     for after, stop in ranges:
         for pos, event in money_events(app, after, stop):
             if instant is not None and event.timestamp > instant:

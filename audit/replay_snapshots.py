@@ -303,7 +303,8 @@ def problem(app: SupportLedger, snapshot: Snapshot, keys: list[Any]) -> tuple[st
 def base_for(
     app: SupportLedger, *, position: int | None = None, instant: datetime | None = None
 ) -> tuple[Snapshot | None, _Books | None, list[Snapshot]]:
-    """The newest snapshot usable for a target, its state, and the valid rows after it.
+    """The newest snapshot usable for a target, its state, and the signed rows after it (all
+    signed rows when none is usable: their segments may still be skipped, see :func:`ranges_after`).
 
     Usable: at or before ``position``, or with every money event up to it at or before
     ``instant``; and checked against the log (:func:`problem`). Rows that fail are logged with
@@ -336,26 +337,44 @@ def base_for(
                         MISMATCH, s.id, s.position, wrong)  # fmt: skip
             continue
         return s, decode_state(encoded), [t for t in signed[i + 1 :] if t.position > s.position]
-    return None, None, []
+    return None, None, signed
 
 
 def ranges_after(
-    base: Snapshot, later: list[Snapshot], instant: datetime
+    app: SupportLedger, start: int, later: list[Snapshot], instant: datetime
 ) -> list[tuple[int, int | None]]:
-    """The ``(after, stop]`` ranges after ``base`` that may hold money events at or before the
-    instant: all of them, except segments of later snapshots whose earliest event is later."""
+    """The ``(after, stop]`` ranges after position ``start`` that may hold money events at or
+    before the instant: all of them, except the segments of later signed snapshots whose
+    earliest event is later (each such snapshot checked against the log first)."""
     ranges: list[tuple[int, int | None]] = []
-    cursor = base.position
+    cursor = start
     for s in later:
         if s.previous_position < cursor:
             continue  # a segment overlapping what is already decided: read it
         earliest = s.segment_min_instant()
-        if earliest is None or earliest > instant:
+        if (earliest is None or earliest > instant) and _matches_log(app, s):
             if s.previous_position > cursor:
                 ranges.append((cursor, s.previous_position))
             cursor = s.position
     ranges.append((cursor, None))
     return ranges
+
+
+def _matches_log(app: SupportLedger, snapshot: Snapshot) -> bool:
+    """Whether the log still holds the tree a snapshot was taken of (size, position, root)."""
+    from audit.log import stored_tree
+
+    db = audit_db(app)
+    with db.read() as cur:
+        tree = stored_tree(db, cur)
+        if not 1 <= snapshot.tree_size <= len(tree):
+            return False
+        cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"),
+                    (snapshot.tree_size - 1,))  # fmt: skip
+        row = cur.fetchone()
+        if row is None or int(row[0]) != snapshot.position:
+            return False
+        return tree.root(snapshot.tree_size).hex() == snapshot.root_hash
 
 
 # -- writing -------------------------------------------------------------------------------
