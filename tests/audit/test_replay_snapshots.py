@@ -6,6 +6,7 @@ Every tampering is done as an intruder with database access would: raw SQL aroun
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -138,7 +139,7 @@ def test_snapshot_replay_equals_full_replay_at_every_position_and_many_instants(
     assert any(
         s.segment_min_timestamp is not None and before.max_timestamp is not None
         and s.segment_min_timestamp < before.max_timestamp
-        for before, s in zip(made, made[1:])
+        for before, s in itertools.pairwise(made)
     )  # fmt: skip
     # nothing due twice; verification recomputes each and finds them right
     assert take_snapshots(app) == []
