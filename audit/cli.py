@@ -215,6 +215,29 @@ def replay(as_of: str | None, position: int | None, as_json: bool) -> None:
 
 
 @audit.command()
+@click.option("--every", type=click.IntRange(min=1), help="Leaves between snapshots (default LEDGER_REPLAY_SNAPSHOT_EVERY, else 50000).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new snapshots as JSON.")
+def snapshot(every: int | None, as_json: bool) -> None:
+    """Store the signed replay snapshots that are due (what the worker does when it signs)."""
+    from dataclasses import asdict
+
+    from audit.keys import SigningKeyError
+    from audit.replay_snapshots import take_snapshots
+
+    try:
+        made = take_snapshots(_app(), every=every)
+    except SigningKeyError as exc:
+        _fail(str(exc))
+    if as_json:
+        _dump([asdict(s) for s in made])
+        return
+    for s in made:
+        click.echo(f"replay snapshot at size {s.tree_size} (position {s.position}): {s.events} money events")
+    if not made:
+        click.echo("no replay snapshot due")
+
+
+@audit.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def reconcile(as_json: bool) -> None:
     """Compare a replay at the views' position with the views; list every difference (exit 1)."""

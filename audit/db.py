@@ -11,7 +11,9 @@ The audit keeps four tables in the same database (and PostgreSQL schema) as the 
 * ``audit_verifications``: the outcome of every ``ledger audit verify`` run;
 * ``audit_checkpoints``: the C2SP checkpoint signed with each head (:mod:`audit.checkpoint_log`);
 * ``audit_witnesses``, ``audit_cosignatures``: the witnesses and what they cosigned
-  (:mod:`audit.witness_tables`).
+  (:mod:`audit.witness_tables`);
+* ``audit_replay_snapshots``: signed snapshots of the replay state
+  (:mod:`audit.replay_snapshots`).
 
 All four are append-only and guarded by triggers (:mod:`ledger.guards`). Statements are
 written once with ``?`` placeholders and translated for psycopg. On PostgreSQL the audit borrows
@@ -26,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from audit import witness_tables
+from audit import replay_snapshot_table, witness_tables
 from audit.checkpoint_log import CHECKPOINTS, POSTGRES_CHECKPOINTS_DDL, SQLITE_CHECKPOINTS_DDL
 from ledger.guards import guard_tables
 from ledger.leaf_index import LEAVES_TABLE, POSTGRES_LEAVES_DDL, SQLITE_LEAVES_DDL
@@ -43,7 +45,10 @@ VERIFICATIONS = "audit_verifications"
 
 #: The audit tables that only ever grow, guarded like the events table (the verification
 #: history too: nobody may delete or change the record of a verification).
-GUARDED_TABLES = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS, *witness_tables.TABLES)
+GUARDED_TABLES = (
+    LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS, *witness_tables.TABLES,
+    *replay_snapshot_table.TABLES,
+)  # fmt: skip
 
 #: A constant for pg_advisory_xact_lock: one audit writer at a time per database.
 _PG_WRITE_LOCK = 0x6A0D17
@@ -61,6 +66,7 @@ _SQLITE_DDL = (
     "report TEXT NOT NULL)",
     SQLITE_CHECKPOINTS_DDL,
     *witness_tables.SQLITE_DDL,
+    *replay_snapshot_table.SQLITE_DDL,
 )
 
 _PG_DDL = (
@@ -75,6 +81,7 @@ _PG_DDL = (
     "report TEXT NOT NULL)",
     POSTGRES_CHECKPOINTS_DDL,
     *witness_tables.POSTGRES_DDL,
+    *replay_snapshot_table.POSTGRES_DDL,
 )
 
 
@@ -173,7 +180,7 @@ class AuditDb:
         with self._ready_lock:
             if self._ready:
                 return
-            tables = (LEAVES, NODES, HEADS, VERIFICATIONS, CHECKPOINTS, *witness_tables.TABLES)
+            tables = GUARDED_TABLES
             if require_creatable(self.store, tables):
                 self._create_tables()
             guard_tables(self.store, GUARDED_TABLES)

@@ -6,6 +6,7 @@
   ``ledger serve``'s embedded follower may call as well: it costs one read transaction when
   nothing grew), then submit the newest checkpoint to the witnesses that have not cosigned it
   (:func:`audit.witness_client.submit_pending`: every interval retries a witness that was down);
+  when it signed, it also stores the replay snapshots that are due (:func:`take_replay_snapshots`);
 * ``audit-verify`` (nightly at ``LEDGER_AUDIT_VERIFY_HOUR``, default 02:00 in the scheduler's
   timezone): run the full verification and store its outcome for the web view
   (:func:`audit.verify.last_verification`).
@@ -44,8 +45,21 @@ def sign_if_grown(app: SupportLedger) -> dict[str, Any] | None:
         return None
     if head is not None:
         log.info("audit-sign: tree head #%s of size %s", head["id"], head["tree_size"])
+        take_replay_snapshots(app)
     submit_to_witnesses(app)
     return head
+
+
+def take_replay_snapshots(app: SupportLedger) -> None:
+    """Store the replay snapshots that are due (every ``LEDGER_REPLAY_SNAPSHOT_EVERY`` leaves;
+    :mod:`audit.replay_snapshots`); a failure is logged and the next growth tries again."""
+    from audit.replay_snapshots import take_snapshots
+
+    try:
+        for snapshot in take_snapshots(app):
+            log.info("audit-sign: replay snapshot at size %s", snapshot.tree_size)
+    except Exception:
+        log.exception("audit-sign: storing a replay snapshot failed; trying again next time")
 
 
 def submit_to_witnesses(app: SupportLedger) -> None:

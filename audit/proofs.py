@@ -13,14 +13,91 @@ from typing import TYPE_CHECKING, Any
 from audit.db import HEADS, audit_db
 from audit.heads import head_json, public_keys_of, signature_ok
 from audit.keys import SigningKeyError, trusted_public_keys
-from audit.log import LogError, leaf_index_of, stored_tree
-from audit.merkle import EMPTY_ROOT, consistency_proof_json, inclusion_proof_json
+from audit.log import MIN_CACHED_LEVEL, LogError, leaf_index_of, stored_tree
+from audit.merkle import EMPTY_ROOT, MerkleTree, consistency_proof_json, inclusion_proof_json
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
 
 #: How many of the newest head rows are looked at for the latest genuine one.
 _RECENT_HEADS = 50
+_PLACEHOLDER = bytes(32)
+
+
+class _Recorder:
+    """A leaf source and node cache that hold every node: it records what a computation asks
+    for (the shape of a proof decides that, not the hashes), answering with placeholders."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self.nodes: list[tuple[int, int]] = []
+        self.ranges: list[tuple[int, int]] = []
+
+    def __len__(self) -> int:
+        return self._size
+
+    def leaf_range(self, start: int, end: int) -> list[bytes]:
+        self.ranges.append((start, end))
+        return [_PLACEHOLDER] * (end - start)
+
+    def get(self, level: int, index: int) -> bytes:
+        self.nodes.append((level, index))
+        return _PLACEHOLDER
+
+    def put(self, level: int, index: int, node: bytes) -> None:
+        pass
+
+
+class _Prefetched:
+    """Leaves and nodes read in one statement each, in front of the stored tree's sources (which
+    answer anything not read ahead: a node cache not yet brought up to date, say)."""
+
+    def __init__(self, tree: MerkleTree, leaves: dict[int, bytes], nodes: dict[tuple[int, int], bytes]) -> None:
+        self._leaves_source = tree.leaves
+        self._cache = tree.cache
+        self._leaves = leaves
+        self._nodes = nodes
+
+    def __len__(self) -> int:
+        return len(self._leaves_source)
+
+    def leaf_range(self, start: int, end: int) -> Any:
+        found = [self._leaves.get(i) for i in range(start, end)]
+        if all(h is not None for h in found):
+            return found
+        return self._leaves_source.leaf_range(start, end)
+
+    def get(self, level: int, index: int) -> bytes | None:
+        node = self._nodes.get((level, index))
+        return node if node is not None else self._cache.get(level, index)
+
+    def put(self, level: int, index: int, node: bytes) -> None:
+        self._nodes[(level, index)] = node
+
+
+def _read_ahead(db: Any, cur: Any, tree: MerkleTree, compute: Any) -> MerkleTree:
+    """A tree over the stored one whose leaves and nodes for ``compute(tree)`` are read in two
+    statements rather than one per node (a proof at a million leaves asks for some forty)."""
+    from audit.db import LEAVES, NODES, as_bytes
+
+    recorder = _Recorder(len(tree))
+    compute(MerkleTree(recorder, recorder, min_cached_level=MIN_CACHED_LEVEL))
+    nodes: dict[tuple[int, int], bytes] = {}
+    wanted = sorted(set(recorder.nodes))
+    if wanted:
+        where = " OR ".join("(level = ? AND idx = ?)" for _ in wanted)
+        cur.execute(db.sql(f"SELECT level, idx, node FROM {{t}}{NODES} WHERE {where}"),
+                    [x for key in wanted for x in key])  # fmt: skip
+        nodes = {(int(lv), int(ix)): as_bytes(node) for lv, ix, node in cur.fetchall()}
+    leaves: dict[int, bytes] = {}
+    ranges = sorted(set(recorder.ranges))
+    if ranges:
+        where = " OR ".join("(leaf_index >= ? AND leaf_index < ?)" for _ in ranges)
+        cur.execute(db.sql(f"SELECT leaf_index, leaf_hash FROM {{t}}{LEAVES} WHERE {where}"),
+                    [x for r in ranges for x in r])  # fmt: skip
+        leaves = {int(i): as_bytes(h) for i, h in cur.fetchall()}
+    source = _Prefetched(tree, leaves, nodes)
+    return MerkleTree(source, source, min_cached_level=MIN_CACHED_LEVEL)
 
 
 def _default_size(db: Any, cur: Any, leaf_index: int, available: int) -> int:
@@ -71,6 +148,9 @@ def inclusion_proof(app: SupportLedger, position: int, tree_size: int | None = N
                 f"position {position} (leaf {leaf_index}) is not inside a tree of size {size} "
                 f"(the Merkle log holds {len(tree)} events)"
             )
+        if db.is_postgres:  # a round trip per node costs more there than the recording pass
+            tree = _read_ahead(db, cur, tree, lambda t: (
+                t.inclusion_proof(leaf_index, size), t.leaf_hash_at(leaf_index), t.root(size)))  # fmt: skip
         path = tree.inclusion_proof(leaf_index, size)
         proof = inclusion_proof_json(
             size, leaf_index, tree.leaf_hash_at(leaf_index), path, tree.root(size)

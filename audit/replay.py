@@ -15,6 +15,10 @@ code, so that comparing them with the views (:func:`reconcile`) proves something
 
 ``as_of`` selects the events recorded at or before an instant (their ``timestamp``, UTC);
 ``position`` the events at or before a log position. Both give the state known then.
+
+A replay starts from the newest signed snapshot of this state that is usable for its target and
+checks out against the log (:mod:`audit.replay_snapshots`), else from the start of the log;
+the result is the same either way.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from audit.events import as_aware, iter_events
+from audit.events import as_aware
+from audit.replay_snapshots import base_for, money_events, ranges_after
 from ledger.domain import Award, Budget
 from ledger.domain.events import topic_of
 
@@ -42,9 +47,10 @@ class _Books:
     """The running recomputation (award facts and the sums keyed by enterprise and measure)."""
 
     def __init__(self) -> None:
-        self.awards: dict[Any, dict[str, Any]] = {}  # award id → uscc, measure, year
-        self.disbursements: dict[tuple[Any, str], int] = {}  # (award id, ref) → amount
-        self.budgets: dict[Any, tuple[str, int]] = {}
+        # ids are the aggregates' UUIDs as integers (cheap to hash, and to restore from text)
+        self.awards: dict[int, tuple[str, str, int]] = {}  # award id → uscc, measure, year
+        self.disbursements: dict[tuple[int, str], int] = {}  # (award id, ref) → amount
+        self.budgets: dict[int, tuple[str, int]] = {}
         self.enterprise: dict[tuple[str, int], dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(AWARD_SUMS, 0)
         )
@@ -52,20 +58,20 @@ class _Books:
             lambda: dict.fromkeys(AWARD_SUMS + BUDGET_SUMS, 0)
         )
 
-    def _award_add(self, award_id: Any, column: str, amount: int) -> None:
-        award = self.awards[award_id]
-        self.enterprise[(award["uscc"], award["fiscal_year"])][column] += amount
-        self.measure[(award["measure"], award["fiscal_year"])][column] += amount
+    def _award_add(self, award_id: int, column: str, amount: int) -> None:
+        uscc, measure, year = self.awards[award_id]
+        self.enterprise[(uscc, year)][column] += amount
+        self.measure[(measure, year)][column] += amount
 
     def apply(self, event: Any) -> None:
         handler = _APPLY.get(type(event))  # the other events change no balance
         if handler is not None:
-            handler(self, event, event.originator_id)
+            handler(self, event, event.originator_id.int)
 
     # -- awards -------------------------------------------------------------------------------
 
     def _granted(self, e: Any, oid: Any) -> None:
-        self.awards[oid] = {"uscc": e.uscc, "measure": e.measure, "fiscal_year": int(e.fiscal_year)}
+        self.awards[oid] = (e.uscc, e.measure, int(e.fiscal_year))
         self._award_add(oid, "granted_fen", e.amount_fen)
         self._award_add(oid, "awards", 1)
 
@@ -159,15 +165,23 @@ def replay(
     if as_of is not None and position is not None:
         raise ValueError("replay as of an instant or a position, not both")
     instant = as_aware(as_of) if as_of is not None else None
-    books = _Books()
-    last_position = 0
-    count = 0
-    for pos, event in iter_events(app, stop_position=position, topics=REPLAYED_TOPICS):
-        if instant is not None and event.timestamp > instant:
-            continue
-        books.apply(event)
-        last_position = pos
-        count += 1
+    base, restored, later = base_for(app, position=position, instant=instant)
+    start = 0 if base is None else base.position
+    if base is None or restored is None:
+        books, last_position, count = _Books(), 0, 0
+    else:
+        books, last_position, count = restored, base.last_replayed, base.events
+    if instant is None:
+        ranges: list[tuple[int, int | None]] = [(start, position)]
+    else:
+        ranges = ranges_after(app, start, later, instant)
+    for after, stop in ranges:
+        for pos, event in money_events(app, after, stop):
+            if instant is not None and event.timestamp > instant:
+                continue
+            books.apply(event)
+            last_position = pos
+            count += 1
     if position is not None:
         last_position = position
     enterprises = [

@@ -12,6 +12,8 @@ snapshot of the store it
    *and* their stored leaves is caught too, as a range of positions);
 4. checks the persisted node cache against the recomputed tree (a wrong node would make proofs
    fail for overseers);
+4a. checks every stored replay snapshot against the log and the trusted keys, and recomputes it
+   from the events (kind ``replay_snapshot_mismatch``, :mod:`audit.replay_snapshots`);
 5. with ``against`` (``ledger audit verify --against FILE``): checks that the store still
    contains each head kept outside it — the store holds at least its ``tree_size`` events, the
    root of that many recomputed leaves equals its root, and its row is still among the stored
@@ -123,9 +125,21 @@ def verify(
             db, cur, report, heads, kept, key_objects, progress=progress, batch=batch,
             workers=workers,
         )  # fmt: skip
+    _check_replay_snapshots(app, report, keys)
     report.finished_at = utc_timestamp()
     report.duration_s = round(time.perf_counter() - started, 3)
     return report
+
+
+def _check_replay_snapshots(app: SupportLedger, report: Report, keys: set[str]) -> None:
+    """Check the stored replay snapshots against the log and recompute each from the events."""
+    from audit.replay_snapshots import MISMATCH, check_snapshots
+
+    checked, problems = check_snapshots(app, keys)
+    report.replay_snapshots_checked = checked
+    for p in problems:
+        report.findings.append(Finding(kind=MISMATCH, message=p["message"],
+                                       tree_size=p["tree_size"]))  # fmt: skip
 
 
 def _keys_for_kept(keys: set[str], kept: list[dict[str, Any]]) -> list[Any]:

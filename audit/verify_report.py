@@ -20,6 +20,7 @@ class Finding:
 
     #: altered | removed | inserted | unindexed | head_signature | head_root | head_beyond_log |
     #: node | truncated | rewritten | head_missing (the last three: against a head kept outside)
+    #: | replay_snapshot_mismatch
     kind: str
     message: str
     position: int | None = None
@@ -41,6 +42,7 @@ class Report:
     nodes_checked: int = 0
     unindexed_events: int = 0
     against_checked: int = 0
+    replay_snapshots_checked: int = 0
     ignored_heads: list[int] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 

@@ -178,6 +178,7 @@ VOCABULARIES: Mapping[str, Mapping[str, Label]] = MappingProxyType({
         "truncated": ("日志被截短", "Log truncated"),
         "rewritten": ("日志被改写", "Log rewritten"),
         "head_missing": ("留存的树头已不在库中", "A kept tree head is missing"),
+        "replay_snapshot_mismatch": ("回放快照与日志不符", "Replay snapshot does not match the log"),
     }),
 })  # fmt: skip
 

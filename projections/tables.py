@@ -119,7 +119,9 @@ TRAIL = Table(
     _cols(
         "position recorded_at actor:text uscc:text award_reference:text measure:text doc_ref:text"
     ),
-    indexes=("recorded_at", "actor", "uscc", "award_reference", "measure"),
+    # (uscc, position): an enterprise's newest entries without sorting, and without relying
+    # on statistics (right after a rebuild PostgreSQL has none, and walked the whole trail)
+    indexes=("recorded_at", "actor", "uscc", "award_reference", "measure", "uscc, position"),
 )
 
 #: Tables whose rows the runner keeps in memory and rewrites when they change.
@@ -169,7 +171,7 @@ def create_statements(
 
 def index_name(table: Table, column: str) -> str:
     """The name of the secondary index of a view table on one column."""
-    return f"{table.name}_{column}_idx"
+    return f"{table.name}_{column.replace(', ', '_')}_idx"
 
 
 def upsert_statement(table: Table, qualify: str, placeholder: str) -> str:

@@ -45,7 +45,7 @@ SELECT format(
 FROM (
   SELECT needed FROM unnest(ARRAY[
     'audit_leaves', 'audit_nodes', 'audit_tree_heads', 'audit_verifications', 'audit_checkpoints',
-    'audit_witnesses', 'audit_cosignatures',
+    'audit_witnesses', 'audit_cosignatures', 'audit_replay_snapshots',
     'projection_tracking'
   ]) AS needed
   WHERE to_regclass(format('%I.%I', :'schema', needed)) IS NULL
@@ -62,7 +62,8 @@ FROM (
     AND (t.tablename LIKE '%\_events' ESCAPE '\'
          OR t.tablename IN ('audit_leaves', 'audit_nodes', 'audit_tree_heads',
                             'audit_verifications', 'audit_checkpoints',
-                            'audit_witnesses', 'audit_cosignatures'))
+                            'audit_witnesses', 'audit_cosignatures',
+                            'audit_replay_snapshots'))
     AND NOT EXISTS (
       SELECT 1 FROM pg_trigger g
       WHERE g.tgrelid = format('%I.%I', t.schemaname, t.tablename)::regclass
@@ -87,7 +88,8 @@ WHERE schemaname = :'schema'
   AND (tablename LIKE '%\_events' ESCAPE '\'
        OR tablename IN ('audit_leaves', 'audit_nodes', 'audit_tree_heads',
                         'audit_verifications', 'audit_checkpoints',
-                        'audit_witnesses', 'audit_cosignatures')) \gexec
+                        'audit_witnesses', 'audit_cosignatures',
+                        'audit_replay_snapshots')) \gexec
 
 -- Only for LOCK TABLE … IN EXCLUSIVE MODE (the trigger refuses every UPDATE).
 SELECT format('GRANT UPDATE ON %I.%I TO %I', schemaname, tablename, :'role')

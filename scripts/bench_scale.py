@@ -1,0 +1,545 @@
+#!/usr/bin/env python3
+"""Benchmark (not a test): a log of a million events, beside the raw read of the same rows.
+
+    .venv/bin/python scripts/bench_scale.py --events 1000000 [--backend sqlite|postgresql|both]
+    .venv/bin/python scripts/bench_scale.py --sizes 250000,1000000 --backend postgresql
+    .venv/bin/python scripts/bench_scale.py --events 20000          # smoke run, about a minute
+
+For each backend and size it builds, on a fresh store (a temporary SQLite file, or a PostgreSQL
+database named ``bench_scale_<random>`` created and dropped), a log of at least N domain events
+through ``execute_many`` in big batches (per enterprise: registration, an award, three payments
+recorded and approved), signs a tree head, stores the replay snapshots
+(:mod:`audit.replay_snapshots`), and measures in the same run:
+
+- raw read: every row of the events table (PostgreSQL: ``COPY (SELECT …) TO STDOUT`` through
+  psycopg, every byte read; SQLite: a plain ``SELECT`` fetched in batches) — the physical
+  limit any pass over the log must pay;
+- rebuild of the views (``ledger project --rebuild`` in a subprocess), full ``audit verify``
+  (subprocess, as the CLI runs it), as-of replay at random instants with the snapshots and
+  without (subprocesses), each with its peak resident memory (``ru_maxrss`` of the subprocess
+  and of its own children, e.g. SQLite's verification workers);
+- inclusion proofs at random positions through :func:`audit.proofs.inclusion_proof`, and
+  through HTTP against a real ``ledger serve``; the enterprise page and the balances API with
+  16 concurrent clients against a server started cold (``LEDGER_CACHE_ENTRIES=0``, so every
+  request reads and renders; p99 of the first requests after the start).
+
+Progress goes to stderr, one line per phase; the table (or ``--json``) to stdout. Timings on a
+shared machine are noisy: read the ratios to the raw read of the same run, and the load average
+printed beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+YEAR = 2025
+PAYMENTS = 3
+OFFICER, APPROVER, VIEWER, PASSWORD = "olga", "ada", "overseer", "bench-scale-pw"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# -- building the log ----------------------------------------------------------------------
+
+
+def enterprise_commands(n: int) -> list[tuple[dict[str, Any], str]]:
+    from ledger.identifiers import make_org_code, make_uscc
+
+    uscc = make_uscc("91310117" + make_org_code(f"{10_000_000 + n:08d}"))
+    out: list[tuple[dict[str, Any], str]] = [
+        ({"type": "register_enterprise", "uscc": uscc, "name": f"松江规模测试企业{n}",
+          "town_code": ("310117001", "310117101", "310117102")[n % 3], "industry": "智能制造"},
+         OFFICER),
+        ({"type": "grant_award", "reference": f"SA-{n}", "uscc": uscc, "measure": "M06",
+          "item": "lead_international_standard", "fiscal_year": YEAR, "amount_fen": 2_000_000,
+          "decision_ref": "松市监〔2025〕1号", "granted_on": "2025-03-01"}, OFFICER),
+    ]  # fmt: skip
+    for k in range(PAYMENTS):
+        out += [
+            ({"type": "record_disbursement", "reference": f"SD-{n}-{k}", "award_reference": f"SA-{n}",
+              "amount_fen": 100_000, "voucher_no": f"V{n}-{k}", "paid_on": "2025-04-01"}, OFFICER),
+            ({"type": "approve_disbursement", "reference": f"SD-{n}-{k}"}, APPROVER),
+        ]  # fmt: skip
+    return out
+
+
+def build(url: str, events: int) -> dict[str, Any]:
+    """Fill a fresh store with at least ``events`` events; sign; store the replay snapshots."""
+    from werkzeug.security import generate_password_hash
+
+    from audit.heads import sign_tree_head
+    from audit.replay_snapshots import take_snapshots
+    from ledger import tuning
+    from ledger.storage import open_ledger
+
+    app = open_ledger(url)
+    app.define_measures()
+    app.register_user("admin", ["admin"], actor="")
+    app.register_user(OFFICER, ["officer"], actor="admin")
+    app.register_user(APPROVER, ["approver"], actor="admin")
+    app.register_user(VIEWER, ["viewer", "auditor"], actor="admin")
+    app.set_password_hash(VIEWER, generate_password_hash(PASSWORD), actor="admin")
+    app.execute({"type": "appropriate_budget", "reference": "SCALE-B", "measure": "M06",
+                 "fiscal_year": YEAR, "amount_fen": 10**12, "decision_ref": "松财〔2025〕9号"},
+                OFFICER)  # fmt: skip
+    started = time.perf_counter()
+    n, chunk = 0, 250
+    with tuning.bulk_command():
+        while app.log_position() < events:
+            batch = [c for k in range(n, n + chunk) for c in enterprise_commands(k)]
+            results = app.execute_many(batch)
+            bad = [r for r in results if isinstance(r, Exception)]
+            if bad:
+                raise SystemExit(f"setup command refused: {bad[0]!r}")
+            n += chunk
+            if (n // chunk) % 40 == 0:
+                say(f"  build: {app.log_position():,} events")
+    built_s = time.perf_counter() - started
+    size = app.log_position()
+    say(f"  build: {size:,} events in {built_s:.0f} s; signing")
+    sign_tree_head(app)
+    started = time.perf_counter()
+    made = take_snapshots(app)
+    snapshots_s = time.perf_counter() - started
+    say(f"  {len(made)} replay snapshots in {snapshots_s:.1f} s")
+    token = app.issue_token(VIEWER, actor="admin")
+    app.close()
+    return {"events": size, "enterprises": n, "build_s": built_s, "snapshots": len(made),
+            "snapshots_s": snapshots_s, "token": token}  # fmt: skip
+
+
+# -- the raw read --------------------------------------------------------------------------
+
+
+def raw_read(url: str) -> tuple[int, float]:
+    """Every row of the events table, as the physical limit: (bytes, seconds)."""
+    from ledger.storage import open_ledger
+
+    app = open_ledger(url)
+    table = app.recorder.events_table_name
+    store = app.store
+    started = time.perf_counter()
+    total = 0
+    if store.is_postgres:
+        import psycopg
+
+        with psycopg.connect(store.postgres_conninfo()) as conn, conn.cursor() as cur:
+            query = (f'COPY (SELECT notification_id, originator_id, originator_version, topic, '
+                     f'state FROM "{store.postgres_schema}"."{table}" ORDER BY notification_id) '
+                     "TO STDOUT")  # fmt: skip
+            with cur.copy(query) as copy:
+                for data in copy:
+                    total += len(data)
+    else:
+        import sqlite3
+
+        conn = sqlite3.connect(store.sqlite_path)
+        cur = conn.execute(f'SELECT rowid, originator_id, originator_version, topic, state '
+                           f'FROM "{table}" ORDER BY rowid')  # fmt: skip
+        while rows := cur.fetchmany(10_000):
+            total += sum(len(r[4]) for r in rows)
+        conn.close()
+    seconds = time.perf_counter() - started
+    app.close()
+    return total, seconds
+
+
+# -- phases in subprocesses (for their peak memory) ----------------------------------------
+
+
+def child(phase: str, url: str, extra: list[str]) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter; its JSON result plus its peak memory."""
+    env = {**os.environ, "LEDGER_DATABASE_URL": url}
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", phase, "--database-url", url, *extra],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"phase {phase} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def peak_mib() -> float:
+    """The peak resident memory of this process, in MiB: VmHWM, the high-water mark of its own
+    address space, which exec starts afresh (``ru_maxrss`` would carry over the forking
+    parent's). Worker processes it starts (SQLite's verification) are not included."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(phase: str, url: str, args: argparse.Namespace) -> None:
+    from ledger import tuning
+    from ledger.storage import open_ledger
+
+    app = open_ledger(url)
+    result: dict[str, Any] = {}
+    started = time.perf_counter()
+    if phase == "rebuild":
+        from projections.runner import Runner
+
+        with tuning.bulk_command():
+            result["events"] = Runner(app).rebuild()
+    elif phase == "verify":
+        from audit.verify import verify
+
+        with tuning.cyclic_gc_paused():
+            report = verify(app)
+        result.update(intact=report.intact, events=report.events_checked,
+                      snapshots_checked=report.replay_snapshots_checked,
+                      findings=[f.message for f in report.findings[:3]])  # fmt: skip
+    elif phase in ("replay", "replay-full"):
+        from audit.replay import replay
+
+        if phase == "replay-full":
+            os.environ["LEDGER_REPLAY_SNAPSHOT_EVERY"] = "0"
+        instants = json.loads(args.instants)
+        times, digests = [], []
+        for instant in instants:
+            t0 = time.perf_counter()
+            out = replay(app, as_of=instant)
+            times.append(time.perf_counter() - t0)
+            digests.append(hashlib.sha256(json.dumps(out, sort_keys=True).encode()).hexdigest())
+        result.update(times=times, digests=digests)
+    result["seconds"] = time.perf_counter() - started
+    app.close()
+    result["peak_mib"] = peak_mib()
+    print(json.dumps(result))
+
+
+# -- proofs and HTTP -----------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def proofs_in_process(url: str, count: int, rng: random.Random) -> list[float]:
+    from audit.proofs import inclusion_proof
+    from ledger.storage import open_ledger
+
+    app = open_ledger(url)
+    end = app.log_position()
+    inclusion_proof(app, 1)  # the first opens the pool
+    times = []
+    for _ in range(count):
+        position = rng.randint(1, end)
+        t0 = time.perf_counter()
+        inclusion_proof(app, position)
+        times.append(time.perf_counter() - t0)
+    app.close()
+    return times
+
+
+def instants_of(url: str, count: int, rng: random.Random) -> list[str]:
+    """``count`` random instants between the first and the last event's timestamp."""
+    from ledger.storage import open_ledger
+
+    app = open_ledger(url)
+    end = app.log_position()
+    first = app.mapper.to_domain_event(app.recorder.select_notifications(start=1, limit=1)[0])
+    last_n = app.recorder.select_notifications(start=end, limit=1)[0]
+    last = app.mapper.to_domain_event(last_n)
+    app.close()
+    span = (last.timestamp - first.timestamp).total_seconds()
+    picks = sorted(first.timestamp.timestamp() + rng.random() * span for _ in range(count))
+    from datetime import UTC, datetime
+
+    return [datetime.fromtimestamp(p, UTC).isoformat() for p in picks]
+
+
+def usccs_of(url: str) -> list[str]:
+    from ledger.storage import open_ledger
+    from projections.recorder import open_views
+
+    app = open_ledger(url)
+    rows = open_views(app).query("SELECT uscc FROM {q}pv_enterprises ORDER BY uscc")
+    app.close()
+    return [r["uscc"] for r in rows]
+
+
+@contextlib.contextmanager
+def serving(url: str, threads: int) -> Iterator[int]:
+    from bench_web import free_port
+
+    port = free_port()
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench",
+           "LEDGER_CACHE_ENTRIES": "0"}  # fmt: skip
+    ledger_bin = str(Path(sys.executable).parent / "ledger")
+    server = subprocess.Popen(
+        [ledger_bin, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        import socket
+
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("ledger serve did not start") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(20)
+
+
+def first_requests(
+    port: int, paths: list[str], headers: dict[str, str], clients: int
+) -> dict[str, Any]:
+    """Each path once, ``clients`` at a time over keep-alive connections: p50/p99, errors."""
+    import http.client
+
+    todo = list(paths)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        mine = []
+        while True:
+            with lock:
+                if not todo:
+                    break
+                path = todo.pop()
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - t0)
+            if response.status != 200:
+                with lock:
+                    errors[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {"requests": len(latencies), "errors": errors[0],
+            "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000, "rps": len(latencies) / elapsed}  # fmt: skip
+
+
+def http_phase(
+    url: str, built: dict[str, Any], args: argparse.Namespace, rng: random.Random
+) -> dict[str, Any]:
+    import bench_web
+    from bench_web import session_cookie
+
+    bench_web.VIEWER, bench_web.PASSWORD = VIEWER, PASSWORD
+    usccs = usccs_of(url)
+    sample = [rng.choice(usccs) for _ in range(args.requests)]
+    positions = [rng.randint(1, built["events"]) for _ in range(args.requests)]
+    bearer = {"Authorization": f"Bearer {built['token']}"}
+    out: dict[str, Any] = {}
+    with serving(url, args.threads) as port:
+        cookie = {"Cookie": session_cookie(port)}
+        out["enterprise page"] = first_requests(port, [f"/enterprises/{u}" for u in sample],
+                                                cookie, args.clients)  # fmt: skip
+        out["balances API"] = first_requests(port, [f"/api/v1/enterprises/{u}" for u in sample],
+                                             bearer, args.clients)  # fmt: skip
+        out["proof (HTTP)"] = first_requests(port, [f"/api/v1/audit/proofs/{p}" for p in positions],
+                                             bearer, args.clients)  # fmt: skip
+    return out
+
+
+# -- one store -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def fresh_store(backend: str, pg_url: str, work: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{work}/scale-{uuid.uuid4().hex[:8]}.sqlite3"
+        return
+    import psycopg
+
+    name = f"bench_scale_{uuid.uuid4().hex[:10]}"
+    base, _, _ = pg_url.rpartition("/")
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    with fresh_store(backend, args.postgres_url, work) as url:
+        say(f"{backend} {events:,}: build")
+        built = build(url, events)
+        result: dict[str, Any] = {
+            "backend": backend,
+            **{k: v for k, v in built.items() if k != "token"},
+        }
+        result["snapshot_every"] = int(os.environ["LEDGER_REPLAY_SNAPSHOT_EVERY"])
+        say(f"{backend} {events:,}: raw read")
+        raw_bytes, raw_s = min((raw_read(url) for _ in range(2)), key=lambda r: r[1])
+        result.update(raw_read_s=raw_s, raw_read_mib=raw_bytes / 2**20)
+        say(f"  raw read {raw_s:.2f} s ({raw_bytes / 2**20:.0f} MiB); rebuild")
+        rebuilt = child("rebuild", url, [])
+        result.update(rebuild_s=rebuilt["seconds"], rebuild_peak_mib=rebuilt["peak_mib"])
+        say(f"  rebuild {rebuilt['seconds']:.1f} s; verify")
+        verified = child("verify", url, [])
+        if not verified["intact"]:
+            raise SystemExit(f"verify found: {verified['findings']}")
+        result.update(verify_s=verified["seconds"], verify_peak_mib=verified["peak_mib"],
+                      snapshots_checked=verified["snapshots_checked"])  # fmt: skip
+        say(f"  verify {verified['seconds']:.1f} s; replay")
+        instants = json.dumps(instants_of(url, args.replays, rng))
+        fast = child("replay", url, ["--instants", instants])
+        some = json.dumps(json.loads(instants)[: args.full_replays])
+        slow = child("replay-full", url, ["--instants", some])
+        if fast["digests"][: args.full_replays] != slow["digests"]:
+            raise SystemExit("replay from snapshots differs from the full replay")
+        result.update(
+            replay_p50_s=statistics.median(fast["times"]), replay_max_s=max(fast["times"]),
+            replay_peak_mib=fast["peak_mib"],
+            replay_full_p50_s=statistics.median(slow["times"]), replay_full_max_s=max(slow["times"]),
+            replay_full_peak_mib=slow["peak_mib"], replay_full_times=slow["times"],
+        )  # fmt: skip
+        say(f"  replay p50 {result['replay_p50_s']:.2f} s (full {result['replay_full_p50_s']:.2f} s);"
+            " proofs")  # fmt: skip
+        proofs = proofs_in_process(url, args.proofs, rng)
+        result.update(proof_p50_ms=percentile(proofs, 0.5) * 1000,
+                      proof_p99_ms=percentile(proofs, 0.99) * 1000)  # fmt: skip
+        say(f"  proof p99 {result['proof_p99_ms']:.1f} ms; HTTP (cold server)")
+        result["http"] = http_phase(url, built, args, rng)
+        result["loadavg"] = os.getloadavg()
+        say(f"{backend} {events:,}: done")
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in results:
+        raw = r["raw_read_s"]
+        lines += [
+            f"\n{r['backend']}: {r['events']:,} events ({r['enterprises']:,} enterprises), built in "
+            f"{r['build_s']:.0f} s, {r['snapshots']} replay snapshots (every {r['snapshot_every']:,}) in "
+            f"{r['snapshots_s']:.1f} s; "
+            f"load average {' '.join(f'{x:.2f}' for x in r['loadavg'])}",
+            f"  {'raw read of the events table':<44}{raw:>9.2f} s   1.00×  "
+            f"({r['raw_read_mib']:.0f} MiB)",
+        ]
+        for name, key in (("rebuild of the views", "rebuild"), ("audit verify (full)", "verify")):
+            s = r[f"{key}_s"]
+            lines.append(
+                f"  {name:<44}{s:>9.2f} s {s / raw:>6.1f}×  peak {r[f'{key}_peak_mib']:.0f} MiB"
+            )
+        lines += [
+            f"  {'as-of replay, snapshots: p50 / max':<44}{r['replay_p50_s']:>9.2f} s "
+            f"{r['replay_p50_s'] / raw:>6.2f}×  max {r['replay_max_s']:.2f} s, "
+            f"peak {r['replay_peak_mib']:.0f} MiB",
+            f"  {'as-of replay, full log: p50 / max (' + str(len(r['replay_full_times'])) + ')':<44}{r['replay_full_p50_s']:>9.2f} s "
+            f"{r['replay_full_p50_s'] / raw:>6.2f}×  max {r['replay_full_max_s']:.2f} s, "
+            f"peak {r['replay_full_peak_mib']:.0f} MiB",
+            f"  {'inclusion proof (in process): p50 / p99':<44}{r['proof_p50_ms']:>9.2f} ms"
+            f"          p99 {r['proof_p99_ms']:.2f} ms",
+        ]
+        for name, h in r["http"].items():
+            lines.append(
+                f"  {name + ' (cold, 16 clients)':<44}{h['p50_ms']:>9.1f} ms          "
+                f"p99 {h['p99_ms']:.1f} ms, {h['rps']:.0f} req/s, {h['requests']} req, "
+                f"{h['errors']} errors"
+            )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--sizes", help="comma-separated sizes (instead of --events)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--postgres-url", default=os.environ.get("LEDGER_TEST_DATABASE_URL", DEFAULT_PG),
+                        help="a server and database to create the bench databases from")  # fmt: skip
+    parser.add_argument("--proofs", type=int, default=1_000)
+    parser.add_argument("--replays", type=int, default=20, help="random instants replayed")
+    parser.add_argument(
+        "--full-replays",
+        type=int,
+        default=3,
+        help="of those, replayed from the start of the log too (slow)",
+    )
+    parser.add_argument(
+        "--snapshot-every",
+        type=int,
+        help="LEDGER_REPLAY_SNAPSHOT_EVERY (default 50,000, or N/20 below 1M)",
+    )
+    parser.add_argument("--requests", type=int, default=1_000, help="HTTP requests per endpoint")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=16, help="server threads")
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--instants", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child, args.database_url, args)
+        return 0
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.events]
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    key = work / "signing-key.pem"
+    from audit.keys import generate_key
+
+    generate_key(key)
+    os.environ["LEDGER_SIGNING_KEY"] = str(key)
+    results = []
+    try:
+        for backend in backends:
+            for size in sizes:
+                every = args.snapshot_every or min(50_000, max(1_000, size // 20))
+                os.environ["LEDGER_REPLAY_SNAPSHOT_EVERY"] = str(every)
+                results.append(measure(backend, size, args, work))
+                print(table(results[-1:]), flush=True)
+    finally:
+        for path in work.glob("*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+    if args.json:
+        print(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
