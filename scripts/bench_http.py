@@ -20,7 +20,7 @@ compare; the machine is shared, so absolute figures move from run to run.
         .venv/bin/python scripts/bench_http.py --clients 16 --backend postgresql
 
 `--code DIR` also serves another checkout's code (e.g. `git worktree add /tmp/base main`) with
-this script's environment, before this checkout's, each on a fresh ledger, for the before/after
+its own `.venv/bin/ledger` if it has one (its own entry points), else this script's environment, before this checkout's, each on a fresh ledger, for the before/after
 ratio from one run:
 
     LEDGER_BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test \\
@@ -128,6 +128,8 @@ def start_server(
     if code:
         env["PYTHONPATH"] = str(Path(code).resolve())
     ledger = str(Path(sys.executable).parent / "ledger")
+    if code and (Path(code) / ".venv" / "bin" / "ledger").is_file():
+        ledger = str(Path(code) / ".venv" / "bin" / "ledger")  # its own entry points
     server = subprocess.Popen([ledger, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
                               env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
     deadline = time.monotonic() + 60
