@@ -41,7 +41,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -318,43 +317,9 @@ def first_requests(
     port: int, paths: list[str], headers: dict[str, str], clients: int
 ) -> dict[str, Any]:
     """Each path once, ``clients`` at a time over keep-alive connections: p50/p99, errors."""
-    import http.client
+    from bench_web import drive, each_once
 
-    todo = list(paths)
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors = [0]
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        mine = []
-        while True:
-            with lock:
-                if not todo:
-                    break
-                path = todo.pop()
-            t0 = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - t0)
-            if response.status != 200:
-                with lock:
-                    errors[0] += 1
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-
-    started = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    return {"requests": len(latencies), "errors": errors[0],
-            "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "rps": len(latencies) / elapsed}  # fmt: skip
+    return drive(port, each_once(paths), headers, clients, timeout_s=60.0)
 
 
 def http_phase(

@@ -149,20 +149,20 @@ def session_cookie(port: int) -> str:
     return response.getheader("Set-Cookie", "").split(";")[0]
 
 
-def run(port: int, path: Callable[[], str], headers: dict[str, str], clients: int,
-        seconds: float) -> dict[str, Any]:  # fmt: skip
-    """`clients` threads request `path()` over keep-alive connections for `seconds` seconds."""
+def drive(port: int, next_path: Callable[[], str | None], headers: dict[str, str], clients: int,
+          timeout_s: float = 30.0) -> dict[str, Any]:  # fmt: skip
+    """`clients` threads request `next_path()` over keep-alive connections until it gives None:
+    requests, errors (non-200), p50/p99 latency and requests/s."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
 
     def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
         mine: list[float] = []
-        while time.perf_counter() < stop_at:
+        while (path := next_path()) is not None:
             t0 = time.perf_counter()
-            conn.request("GET", path(), headers=headers)
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             mine.append(time.perf_counter() - t0)
@@ -190,27 +190,28 @@ def run(port: int, path: Callable[[], str], headers: dict[str, str], clients: in
     }
 
 
-def prefill(port: int, paths: list[str], headers: dict[str, str], clients: int) -> None:
-    """Ask for each path once (so that every body is kept), `clients` at a time."""
+def each_once(paths: list[str]) -> Callable[[], str | None]:
+    """A `next_path` for `drive` that hands out each path once, then None (thread-safe)."""
     todo = list(paths)
     lock = threading.Lock()
 
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while True:
-            with lock:
-                if not todo:
-                    break
-                path = todo.pop()
-            conn.request("GET", path, headers=headers)
-            conn.getresponse().read()
-        conn.close()
+    def next_path() -> str | None:
+        with lock:
+            return todo.pop() if todo else None
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    return next_path
+
+
+def run(port: int, path: Callable[[], str], headers: dict[str, str], clients: int,
+        seconds: float) -> dict[str, Any]:  # fmt: skip
+    """`clients` threads request `path()` over keep-alive connections for `seconds` seconds."""
+    stop_at = time.perf_counter() + seconds
+    return drive(port, lambda: path() if time.perf_counter() < stop_at else None, headers, clients)
+
+
+def prefill(port: int, paths: list[str], headers: dict[str, str], clients: int) -> None:
+    """Ask for each path once (so that every body is kept), `clients` at a time."""
+    drive(port, each_once(paths), headers, clients, timeout_s=60.0)
 
 
 def main() -> None:
