@@ -186,8 +186,21 @@ def _iso(instant: datetime | None) -> str | None:
 # -- reading the log -----------------------------------------------------------------------
 
 
+def money_fields(
+    app: SupportLedger, after: int, stop: int | None
+) -> Iterator[tuple[int, type, int, dict[str, Any]]]:
+    """``(position, event class, originator id as an integer, fields)`` for the money events in
+    ``(after, stop]`` (stop None: to the end), decoded from their stored rows
+    (:func:`audit.money_rows.money_rows`): what a replay reads."""
+    from audit.money_rows import money_rows
+    from audit.replay import REPLAYED_TOPICS
+
+    return money_rows(app, REPLAYED_TOPICS, after, stop)
+
+
 def money_events(app: SupportLedger, after: int, stop: int | None) -> Iterator[tuple[int, Any]]:
-    """``(position, event)`` for the money events in ``(after, stop]`` (stop None: to the end)."""
+    """``(position, event)`` for the money events in ``(after, stop]`` (stop None: to the end),
+    as domain events: the reference that :func:`money_fields` is tested against."""
     from audit.replay import REPLAYED_TOPICS
 
     last: int | None = after if after > 0 else None
@@ -214,11 +227,11 @@ class Progress:
     segment_min: datetime | None = None
 
     def apply_range(self, app: SupportLedger, after: int, stop: int | None) -> None:
-        for pos, event in money_events(app, after, stop):
-            self.books.apply(event)
+        for pos, cls, originator_id, fields in money_fields(app, after, stop):
+            self.books.apply_fields(cls, originator_id, fields)
             self.last_replayed = pos
             self.events += 1
-            ts = event.timestamp
+            ts = fields["timestamp"]
             if self.max_instant is None or ts > self.max_instant:
                 self.max_instant = ts
             if self.segment_min is None or ts < self.segment_min:
