@@ -30,8 +30,8 @@ BATCH = 5_000
 
 def money_rows(
     app: SupportLedger, topics: tuple[str, ...], after: int, stop: int | None
-) -> Iterator[tuple[int, type, int, dict[str, Any]]]:
-    """``(position, event class, originator id as an integer, fields)`` of the events of these
+) -> Iterator[tuple[int, type, str, dict[str, Any]]]:
+    """``(position, event class, originator id as UUID text, fields)`` of the events of these
     topics in ``(after, stop]`` (stop None: to the end), in position order.
 
     ``fields`` is the decoded state: what the domain event's ``__dict__`` holds, except its
@@ -59,10 +59,20 @@ def money_rows(
                 stored = StoredEvent(UUID(originator_id), version, topic, as_bytes(state))
                 fields = dict(vars(app.mapper.to_domain_event(stored)))
                 del fields["originator_id"], fields["originator_version"]
-            yield int(position), cls, int(originator_id.replace("-", ""), 16), fields
+            yield int(position), cls, uuid_text(originator_id), fields
         if len(rows) < BATCH:
             return
         last = int(rows[-1][0])
+
+
+def uuid_text(stored: str) -> str:
+    """A stored originator id (SQLite: 32 hex digits; PostgreSQL: ``uuid`` cast to text) as
+    ``str(UUID(stored))`` gives it, without making the UUID in the usual cases."""
+    if len(stored) == 32 and stored == stored.lower():
+        return f"{stored[:8]}-{stored[8:12]}-{stored[12:16]}-{stored[16:20]}-{stored[20:]}"
+    if len(stored) == 36 and stored == stored.lower() and stored[8::5][:4] == "----":
+        return stored
+    return str(UUID(stored))
 
 
 def _decoder(app: SupportLedger) -> Any:

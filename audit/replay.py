@@ -48,10 +48,11 @@ class _Books:
     """The running recomputation (award facts and the sums keyed by enterprise and measure)."""
 
     def __init__(self) -> None:
-        # ids are the aggregates' UUIDs as integers (cheap to hash, and to restore from text)
-        self.awards: dict[int, tuple[str, str, int]] = {}  # award id → uscc, measure, year
-        self.disbursements: dict[tuple[int, str], int] = {}  # (award id, ref) → amount
-        self.budgets: dict[int, tuple[str, int]] = {}
+        # ids are the aggregates' UUIDs as canonical text (``str(uuid)``), as the snapshots
+        # store them: a restored state needs no conversion
+        self.awards: dict[str, tuple[str, str, int]] = {}  # award id → uscc, measure, year
+        self.disbursements: dict[tuple[str, str], int] = {}  # (award id, ref) → amount
+        self.budgets: dict[str, tuple[str, int]] = {}
         self.enterprise: dict[tuple[str, int], dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(AWARD_SUMS, 0)
         )
@@ -59,7 +60,7 @@ class _Books:
             lambda: dict.fromkeys(AWARD_SUMS + BUDGET_SUMS, 0)
         )
 
-    def _award_add(self, award_id: int, column: str, amount: int) -> None:
+    def _award_add(self, award_id: str, column: str, amount: int) -> None:
         uscc, measure, year = self.awards[award_id]
         self.enterprise[(uscc, year)][column] += amount
         self.measure[(measure, year)][column] += amount
@@ -68,9 +69,9 @@ class _Books:
         """Apply a domain event."""
         handler = _APPLY.get(type(event))  # the other events change no balance
         if handler is not None:
-            handler(self, vars(event), event.originator_id.int)
+            handler(self, vars(event), str(event.originator_id))
 
-    def apply_fields(self, cls: type, originator_id: int, fields: dict[str, Any]) -> None:
+    def apply_fields(self, cls: type, originator_id: str, fields: dict[str, Any]) -> None:
         """Apply an event given as its class, its aggregate's id and its fields (the domain
         event's ``__dict__``, as :func:`audit.money_rows.money_rows` decodes them)."""
         handler = _APPLY.get(cls)
@@ -79,59 +80,59 @@ class _Books:
 
     # -- awards -------------------------------------------------------------------------------
 
-    def _granted(self, e: dict[str, Any], oid: int) -> None:
+    def _granted(self, e: dict[str, Any], oid: str) -> None:
         self.awards[oid] = (e["uscc"], e["measure"], int(e["fiscal_year"]))
         self._award_add(oid, "granted_fen", e["amount_fen"])
         self._award_add(oid, "awards", 1)
 
-    def _recorded(self, e: dict[str, Any], oid: int) -> None:
+    def _recorded(self, e: dict[str, Any], oid: str) -> None:
         self.disbursements[(oid, e["reference"])] = e["amount_fen"]
         self._award_add(oid, "pending_fen", e["amount_fen"])
 
-    def _approved(self, e: dict[str, Any], oid: int) -> None:
+    def _approved(self, e: dict[str, Any], oid: str) -> None:
         amount = self.disbursements[(oid, e["reference"])]
         self._award_add(oid, "pending_fen", -amount)
         self._award_add(oid, "approved_fen", amount)
 
-    def _rejected(self, e: dict[str, Any], oid: int) -> None:
+    def _rejected(self, e: dict[str, Any], oid: str) -> None:
         self._award_add(oid, "pending_fen", -self.disbursements[(oid, e["reference"])])
 
-    def _reversed(self, e: dict[str, Any], oid: int) -> None:
+    def _reversed(self, e: dict[str, Any], oid: str) -> None:
         self._award_add(oid, "reversed_fen", self.disbursements[(oid, e["reference"])])
 
-    def _revoked(self, e: dict[str, Any], oid: int) -> None:
+    def _revoked(self, e: dict[str, Any], oid: str) -> None:
         self._award_add(oid, "revoked_fen", e["revoked_fen"])
 
-    def _clawback_ordered(self, e: dict[str, Any], oid: int) -> None:
+    def _clawback_ordered(self, e: dict[str, Any], oid: str) -> None:
         self._award_add(oid, "clawback_ordered_fen", e["amount_fen"])
 
-    def _clawback_recovered(self, e: dict[str, Any], oid: int) -> None:
+    def _clawback_recovered(self, e: dict[str, Any], oid: str) -> None:
         self._award_add(oid, "clawback_recovered_fen", e["amount_fen"])
 
     # -- budgets ------------------------------------------------------------------------------
 
-    def _opened(self, e: dict[str, Any], oid: int) -> None:
+    def _opened(self, e: dict[str, Any], oid: str) -> None:
         self.budgets[oid] = (e["measure"], int(e["fiscal_year"]))
         _ = self.measure[self.budgets[oid]]  # a budget shows even when still empty
 
-    def _budget_add(self, oid: int, column: str, amount: int) -> None:
+    def _budget_add(self, oid: str, column: str, amount: int) -> None:
         self.measure[self.budgets[oid]][column] += amount
 
-    def _appropriated(self, e: dict[str, Any], oid: int) -> None:
+    def _appropriated(self, e: dict[str, Any], oid: str) -> None:
         self._budget_add(oid, "appropriated_fen", e["amount_fen"])
 
-    def _adjusted(self, e: dict[str, Any], oid: int) -> None:
+    def _adjusted(self, e: dict[str, Any], oid: str) -> None:
         self._budget_add(oid, "adjusted_fen", e["delta_fen"])
 
-    def _committed(self, e: dict[str, Any], oid: int) -> None:
+    def _committed(self, e: dict[str, Any], oid: str) -> None:
         self._budget_add(oid, "committed_fen", e["amount_fen"])
 
-    def _released(self, e: dict[str, Any], oid: int) -> None:
+    def _released(self, e: dict[str, Any], oid: str) -> None:
         self._budget_add(oid, "released_fen", e["amount_fen"])
 
 
 #: The events a replay reads (nothing else changes a balance), and what each one does.
-_APPLY: dict[type, Callable[[_Books, dict[str, Any], int], None]] = {
+_APPLY: dict[type, Callable[[_Books, dict[str, Any], str], None]] = {
     Award.Granted: _Books._granted,
     Award.DisbursementRecorded: _Books._recorded,
     Award.DisbursementApproved: _Books._approved,

@@ -124,23 +124,16 @@ def snapshot_message(s: Any) -> bytes:
 # -- the canonical state ------------------------------------------------------------------
 
 
-def _uuid_text(n: int) -> str:
-    """An id kept as an integer, as the canonical UUID text (``str(uuid.UUID(int=n))``)."""
-    h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 def encode_state(books: _Books) -> bytes:
     """The canonical JSON of a replay state (sorted lists, compact, UTF-8; ids as UUID text)."""
     from audit.replay import AWARD_SUMS, BUDGET_SUMS
 
-    text = _uuid_text
     state = {
-        "awards": sorted([text(k), u, m, y] for k, (u, m, y) in books.awards.items()),
+        "awards": sorted([k, u, m, y] for k, (u, m, y) in books.awards.items()),
         "disbursements": sorted(
-            [text(k), ref, amount] for (k, ref), amount in books.disbursements.items()
+            [k, ref, amount] for (k, ref), amount in books.disbursements.items()
         ),
-        "budgets": sorted([text(k), m, y] for k, (m, y) in books.budgets.items()),
+        "budgets": sorted([k, m, y] for k, (m, y) in books.budgets.items()),
         "enterprise": sorted(
             [u, y, [row[c] for c in AWARD_SUMS]] for (u, y), row in books.enterprise.items()
         ),
@@ -159,12 +152,9 @@ def decode_state(data: bytes) -> _Books:
     state = json.loads(data)
     books = _Books()
 
-    def number(text: str) -> int:
-        return int(text.replace("-", ""), 16)
-
-    books.awards = {number(k): (u, m, y) for k, u, m, y in state["awards"]}
-    books.disbursements = {(number(k), ref): amount for k, ref, amount in state["disbursements"]}
-    books.budgets = {number(k): (m, y) for k, m, y in state["budgets"]}
+    books.awards = {k: (u, m, y) for k, u, m, y in state["awards"]}
+    books.disbursements = {(k, ref): amount for k, ref, amount in state["disbursements"]}
+    books.budgets = {k: (m, y) for k, m, y in state["budgets"]}
     award_sums, budget_sums = AWARD_SUMS, AWARD_SUMS + BUDGET_SUMS
     for u, y, sums in state["enterprise"]:
         books.enterprise[(u, y)] = dict(zip(award_sums, sums, strict=True))
@@ -188,8 +178,8 @@ def _iso(instant: datetime | None) -> str | None:
 
 def money_fields(
     app: SupportLedger, after: int, stop: int | None
-) -> Iterator[tuple[int, type, int, dict[str, Any]]]:
-    """``(position, event class, originator id as an integer, fields)`` for the money events in
+) -> Iterator[tuple[int, type, str, dict[str, Any]]]:
+    """``(position, event class, originator id as UUID text, fields)`` for the money events in
     ``(after, stop]`` (stop None: to the end), decoded from their stored rows
     (:func:`audit.money_rows.money_rows`): what a replay reads."""
     from audit.money_rows import money_rows

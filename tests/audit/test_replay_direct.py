@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
-from audit.money_rows import money_rows
+from audit.money_rows import money_rows, uuid_text
 from audit.replay import _APPLY, REPLAYED_TOPICS, _Books, balance_rows, replay
 from audit.replay_snapshots import (
     decode_state,
@@ -51,7 +52,7 @@ def _as_domain(app: Any, after: int = 0, stop: int | None = None) -> list[tuple]
     for position, event in money_events(app, after, stop):
         fields = {k: v for k, v in vars(event).items()
                   if k not in ("originator_id", "originator_version")}  # fmt: skip
-        out.append((position, type(event), event.originator_id.int, fields))
+        out.append((position, type(event), str(event.originator_id), fields))
     return out
 
 
@@ -131,3 +132,11 @@ def test_a_row_of_an_upcast_event_class_goes_through_its_upcaster(
     assert appropriated and all(
         fields["amount_fen"] == 2 * f.budget()["amount_fen"] for fields in appropriated
     )
+
+
+def test_a_stored_originator_id_reads_as_its_uuid_text_in_every_stored_form() -> None:
+    for _ in range(20):
+        uuid = uuid4()
+        text = str(uuid)
+        for stored in (uuid.hex, text, uuid.hex.upper(), text.upper(), "{" + text + "}"):
+            assert uuid_text(stored) == text == str(UUID(stored))
