@@ -348,36 +348,37 @@ def ranges_after(
 ) -> list[tuple[int, int | None]]:
     """The ``(after, stop]`` ranges after position ``start`` that may hold money events at or
     before the instant: all of them, except the segments of later signed snapshots whose
-    earliest event is later (each such snapshot checked against the log first)."""
+    earliest event is later (each such snapshot checked against the log first, all in one
+    read of the log, whose node cache they share)."""
+    from audit.log import stored_tree
+
     ranges: list[tuple[int, int | None]] = []
     cursor = start
-    for s in later:
-        if s.previous_position < cursor:
-            continue  # a segment overlapping what is already decided: read it
-        earliest = s.segment_min_instant()
-        if (earliest is None or earliest > instant) and _matches_log(app, s):
-            if s.previous_position > cursor:
-                ranges.append((cursor, s.previous_position))
-            cursor = s.position
+    db = audit_db(app)
+    with db.read() as cur:
+        tree = stored_tree(db, cur)
+        for s in later:
+            if s.previous_position < cursor:
+                continue  # a segment overlapping what is already decided: read it
+            earliest = s.segment_min_instant()
+            if (earliest is None or earliest > instant) and _matches_log(db, cur, tree, s):
+                if s.previous_position > cursor:
+                    ranges.append((cursor, s.previous_position))
+                cursor = s.position
     ranges.append((cursor, None))
     return ranges
 
 
-def _matches_log(app: SupportLedger, snapshot: Snapshot) -> bool:
+def _matches_log(db: Any, cur: Any, tree: Any, snapshot: Snapshot) -> bool:
     """Whether the log still holds the tree a snapshot was taken of (size, position, root)."""
-    from audit.log import stored_tree
-
-    db = audit_db(app)
-    with db.read() as cur:
-        tree = stored_tree(db, cur)
-        if not 1 <= snapshot.tree_size <= len(tree):
-            return False
-        cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"),
-                    (snapshot.tree_size - 1,))  # fmt: skip
-        row = cur.fetchone()
-        if row is None or int(row[0]) != snapshot.position:
-            return False
-        return tree.root(snapshot.tree_size).hex() == snapshot.root_hash
+    if not 1 <= snapshot.tree_size <= len(tree):
+        return False
+    cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"),
+                (snapshot.tree_size - 1,))  # fmt: skip
+    row = cur.fetchone()
+    if row is None or int(row[0]) != snapshot.position:
+        return False
+    return tree.root(snapshot.tree_size).hex() == snapshot.root_hash
 
 
 # -- writing -------------------------------------------------------------------------------
