@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from audit.events import as_aware
-from audit.replay_snapshots import base_for, money_events, ranges_after
+from audit.replay_snapshots import base_for, money_fields, ranges_after
 from ledger.domain import Award, Budget
 from ledger.domain.events import topic_of
 
@@ -47,10 +48,11 @@ class _Books:
     """The running recomputation (award facts and the sums keyed by enterprise and measure)."""
 
     def __init__(self) -> None:
-        # ids are the aggregates' UUIDs as integers (cheap to hash, and to restore from text)
-        self.awards: dict[int, tuple[str, str, int]] = {}  # award id → uscc, measure, year
-        self.disbursements: dict[tuple[int, str], int] = {}  # (award id, ref) → amount
-        self.budgets: dict[int, tuple[str, int]] = {}
+        # ids are the aggregates' UUIDs as canonical text (``str(uuid)``), as the snapshots
+        # store them: a restored state needs no conversion
+        self.awards: dict[str, tuple[str, str, int]] = {}  # award id → uscc, measure, year
+        self.disbursements: dict[tuple[str, str], int] = {}  # (award id, ref) → amount
+        self.budgets: dict[str, tuple[str, int]] = {}
         self.enterprise: dict[tuple[str, int], dict[str, int]] = defaultdict(
             lambda: dict.fromkeys(AWARD_SUMS, 0)
         )
@@ -58,71 +60,79 @@ class _Books:
             lambda: dict.fromkeys(AWARD_SUMS + BUDGET_SUMS, 0)
         )
 
-    def _award_add(self, award_id: int, column: str, amount: int) -> None:
+    def _award_add(self, award_id: str, column: str, amount: int) -> None:
         uscc, measure, year = self.awards[award_id]
         self.enterprise[(uscc, year)][column] += amount
         self.measure[(measure, year)][column] += amount
 
     def apply(self, event: Any) -> None:
+        """Apply a domain event."""
         handler = _APPLY.get(type(event))  # the other events change no balance
         if handler is not None:
-            handler(self, event, event.originator_id.int)
+            handler(self, vars(event), str(event.originator_id))
+
+    def apply_fields(self, cls: type, originator_id: str, fields: dict[str, Any]) -> None:
+        """Apply an event given as its class, its aggregate's id and its fields (the domain
+        event's ``__dict__``, as :func:`audit.money_rows.money_rows` decodes them)."""
+        handler = _APPLY.get(cls)
+        if handler is not None:
+            handler(self, fields, originator_id)
 
     # -- awards -------------------------------------------------------------------------------
 
-    def _granted(self, e: Any, oid: Any) -> None:
-        self.awards[oid] = (e.uscc, e.measure, int(e.fiscal_year))
-        self._award_add(oid, "granted_fen", e.amount_fen)
+    def _granted(self, e: dict[str, Any], oid: str) -> None:
+        self.awards[oid] = (e["uscc"], e["measure"], int(e["fiscal_year"]))
+        self._award_add(oid, "granted_fen", e["amount_fen"])
         self._award_add(oid, "awards", 1)
 
-    def _recorded(self, e: Any, oid: Any) -> None:
-        self.disbursements[(oid, e.reference)] = e.amount_fen
-        self._award_add(oid, "pending_fen", e.amount_fen)
+    def _recorded(self, e: dict[str, Any], oid: str) -> None:
+        self.disbursements[(oid, e["reference"])] = e["amount_fen"]
+        self._award_add(oid, "pending_fen", e["amount_fen"])
 
-    def _approved(self, e: Any, oid: Any) -> None:
-        amount = self.disbursements[(oid, e.reference)]
+    def _approved(self, e: dict[str, Any], oid: str) -> None:
+        amount = self.disbursements[(oid, e["reference"])]
         self._award_add(oid, "pending_fen", -amount)
         self._award_add(oid, "approved_fen", amount)
 
-    def _rejected(self, e: Any, oid: Any) -> None:
-        self._award_add(oid, "pending_fen", -self.disbursements[(oid, e.reference)])
+    def _rejected(self, e: dict[str, Any], oid: str) -> None:
+        self._award_add(oid, "pending_fen", -self.disbursements[(oid, e["reference"])])
 
-    def _reversed(self, e: Any, oid: Any) -> None:
-        self._award_add(oid, "reversed_fen", self.disbursements[(oid, e.reference)])
+    def _reversed(self, e: dict[str, Any], oid: str) -> None:
+        self._award_add(oid, "reversed_fen", self.disbursements[(oid, e["reference"])])
 
-    def _revoked(self, e: Any, oid: Any) -> None:
-        self._award_add(oid, "revoked_fen", e.revoked_fen)
+    def _revoked(self, e: dict[str, Any], oid: str) -> None:
+        self._award_add(oid, "revoked_fen", e["revoked_fen"])
 
-    def _clawback_ordered(self, e: Any, oid: Any) -> None:
-        self._award_add(oid, "clawback_ordered_fen", e.amount_fen)
+    def _clawback_ordered(self, e: dict[str, Any], oid: str) -> None:
+        self._award_add(oid, "clawback_ordered_fen", e["amount_fen"])
 
-    def _clawback_recovered(self, e: Any, oid: Any) -> None:
-        self._award_add(oid, "clawback_recovered_fen", e.amount_fen)
+    def _clawback_recovered(self, e: dict[str, Any], oid: str) -> None:
+        self._award_add(oid, "clawback_recovered_fen", e["amount_fen"])
 
     # -- budgets ------------------------------------------------------------------------------
 
-    def _opened(self, e: Any, oid: Any) -> None:
-        self.budgets[oid] = (e.measure, int(e.fiscal_year))
+    def _opened(self, e: dict[str, Any], oid: str) -> None:
+        self.budgets[oid] = (e["measure"], int(e["fiscal_year"]))
         _ = self.measure[self.budgets[oid]]  # a budget shows even when still empty
 
-    def _budget_add(self, oid: Any, column: str, amount: int) -> None:
+    def _budget_add(self, oid: str, column: str, amount: int) -> None:
         self.measure[self.budgets[oid]][column] += amount
 
-    def _appropriated(self, e: Any, oid: Any) -> None:
-        self._budget_add(oid, "appropriated_fen", e.amount_fen)
+    def _appropriated(self, e: dict[str, Any], oid: str) -> None:
+        self._budget_add(oid, "appropriated_fen", e["amount_fen"])
 
-    def _adjusted(self, e: Any, oid: Any) -> None:
-        self._budget_add(oid, "adjusted_fen", e.delta_fen)
+    def _adjusted(self, e: dict[str, Any], oid: str) -> None:
+        self._budget_add(oid, "adjusted_fen", e["delta_fen"])
 
-    def _committed(self, e: Any, oid: Any) -> None:
-        self._budget_add(oid, "committed_fen", e.amount_fen)
+    def _committed(self, e: dict[str, Any], oid: str) -> None:
+        self._budget_add(oid, "committed_fen", e["amount_fen"])
 
-    def _released(self, e: Any, oid: Any) -> None:
-        self._budget_add(oid, "released_fen", e.amount_fen)
+    def _released(self, e: dict[str, Any], oid: str) -> None:
+        self._budget_add(oid, "released_fen", e["amount_fen"])
 
 
 #: The events a replay reads (nothing else changes a balance), and what each one does.
-_APPLY: dict[type, Callable[[_Books, Any, Any], None]] = {
+_APPLY: dict[type, Callable[[_Books, dict[str, Any], str], None]] = {
     Award.Granted: _Books._granted,
     Award.DisbursementRecorded: _Books._recorded,
     Award.DisbursementApproved: _Books._approved,
@@ -141,16 +151,34 @@ _APPLY: dict[type, Callable[[_Books, Any, Any], None]] = {
 REPLAYED_TOPICS = tuple(topic_of(cls) for cls in _APPLY)
 
 
-def _with_derived(row: dict[str, int]) -> dict[str, int]:
-    row = dict(row)
-    row["paid_fen"] = row["approved_fen"] - row["reversed_fen"]
-    row["outstanding_fen"] = row["granted_fen"] - row["revoked_fen"] - row["paid_fen"]
-    if "appropriated_fen" in row:
+def balance_rows(books: _Books) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of a state, sorted by key, each with its derived sums: ``paid_fen`` = approved
+    − reversed, ``outstanding_fen`` = granted − revoked − paid, and for a measure
+    ``remaining_fen`` = appropriated + adjusted − (committed − released)."""
+    enterprises = []
+    for (uscc, year), row in sorted(books.enterprise.items()):
+        _integer_fen(row)
+        paid = row["approved_fen"] - row["reversed_fen"]
+        outstanding = row["granted_fen"] - row["revoked_fen"] - paid
+        enterprises.append({"uscc": uscc, "fiscal_year": year, **row, "paid_fen": paid,
+                            "outstanding_fen": outstanding})  # fmt: skip
+    measures = []
+    for (code, year), row in sorted(books.measure.items()):
+        _integer_fen(row)
+        paid = row["approved_fen"] - row["reversed_fen"]
+        outstanding = row["granted_fen"] - row["revoked_fen"] - paid
         net_committed = row["committed_fen"] - row["released_fen"]
-        row["remaining_fen"] = row["appropriated_fen"] + row["adjusted_fen"] - net_committed
-    for name, value in row.items():
-        assert isinstance(value, int), (name, value)  # money stays integer fen
-    return row
+        remaining = row["appropriated_fen"] + row["adjusted_fen"] - net_committed
+        measures.append({"measure": code, "fiscal_year": year, **row, "paid_fen": paid,
+                         "outstanding_fen": outstanding, "remaining_fen": remaining})  # fmt: skip
+    return enterprises, measures
+
+
+def _integer_fen(row: dict[str, int]) -> None:
+    """Money stays integer fen (the derived sums of integers are integers too)."""
+    if not all(map(isinstance, row.values(), repeat(int))):
+        name, value = next((k, v) for k, v in row.items() if not isinstance(v, int))
+        raise AssertionError((name, value))
 
 
 def replay(
@@ -176,22 +204,15 @@ def replay(
     else:
         ranges = ranges_after(app, start, later, instant)
     for after, stop in ranges:
-        for pos, event in money_events(app, after, stop):
-            if instant is not None and event.timestamp > instant:
+        for pos, cls, originator_id, fields in money_fields(app, after, stop):
+            if instant is not None and fields["timestamp"] > instant:
                 continue
-            books.apply(event)
+            books.apply_fields(cls, originator_id, fields)
             last_position = pos
             count += 1
     if position is not None:
         last_position = position
-    enterprises = [
-        {"uscc": uscc, "fiscal_year": year, **_with_derived(row)}
-        for (uscc, year), row in sorted(books.enterprise.items())
-    ]
-    measures = [
-        {"measure": code, "fiscal_year": year, **_with_derived(row)}
-        for (code, year), row in sorted(books.measure.items())
-    ]
+    enterprises, measures = balance_rows(books)
     return {
         "as_of": instant.isoformat() if instant is not None else None,
         "position": last_position,

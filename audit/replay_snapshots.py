@@ -124,23 +124,16 @@ def snapshot_message(s: Any) -> bytes:
 # -- the canonical state ------------------------------------------------------------------
 
 
-def _uuid_text(n: int) -> str:
-    """An id kept as an integer, as the canonical UUID text (``str(uuid.UUID(int=n))``)."""
-    h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 def encode_state(books: _Books) -> bytes:
     """The canonical JSON of a replay state (sorted lists, compact, UTF-8; ids as UUID text)."""
     from audit.replay import AWARD_SUMS, BUDGET_SUMS
 
-    text = _uuid_text
     state = {
-        "awards": sorted([text(k), u, m, y] for k, (u, m, y) in books.awards.items()),
+        "awards": sorted([k, u, m, y] for k, (u, m, y) in books.awards.items()),
         "disbursements": sorted(
-            [text(k), ref, amount] for (k, ref), amount in books.disbursements.items()
+            [k, ref, amount] for (k, ref), amount in books.disbursements.items()
         ),
-        "budgets": sorted([text(k), m, y] for k, (m, y) in books.budgets.items()),
+        "budgets": sorted([k, m, y] for k, (m, y) in books.budgets.items()),
         "enterprise": sorted(
             [u, y, [row[c] for c in AWARD_SUMS]] for (u, y), row in books.enterprise.items()
         ),
@@ -159,12 +152,9 @@ def decode_state(data: bytes) -> _Books:
     state = json.loads(data)
     books = _Books()
 
-    def number(text: str) -> int:
-        return int(text.replace("-", ""), 16)
-
-    books.awards = {number(k): (u, m, y) for k, u, m, y in state["awards"]}
-    books.disbursements = {(number(k), ref): amount for k, ref, amount in state["disbursements"]}
-    books.budgets = {number(k): (m, y) for k, m, y in state["budgets"]}
+    books.awards = {k: (u, m, y) for k, u, m, y in state["awards"]}
+    books.disbursements = {(k, ref): amount for k, ref, amount in state["disbursements"]}
+    books.budgets = {k: (m, y) for k, m, y in state["budgets"]}
     award_sums, budget_sums = AWARD_SUMS, AWARD_SUMS + BUDGET_SUMS
     for u, y, sums in state["enterprise"]:
         books.enterprise[(u, y)] = dict(zip(award_sums, sums, strict=True))
@@ -186,8 +176,21 @@ def _iso(instant: datetime | None) -> str | None:
 # -- reading the log -----------------------------------------------------------------------
 
 
+def money_fields(
+    app: SupportLedger, after: int, stop: int | None
+) -> Iterator[tuple[int, type, str, dict[str, Any]]]:
+    """``(position, event class, originator id as UUID text, fields)`` for the money events in
+    ``(after, stop]`` (stop None: to the end), decoded from their stored rows
+    (:func:`audit.money_rows.money_rows`): what a replay reads."""
+    from audit.money_rows import money_rows
+    from audit.replay import REPLAYED_TOPICS
+
+    return money_rows(app, REPLAYED_TOPICS, after, stop)
+
+
 def money_events(app: SupportLedger, after: int, stop: int | None) -> Iterator[tuple[int, Any]]:
-    """``(position, event)`` for the money events in ``(after, stop]`` (stop None: to the end)."""
+    """``(position, event)`` for the money events in ``(after, stop]`` (stop None: to the end),
+    as domain events: the reference that :func:`money_fields` is tested against."""
     from audit.replay import REPLAYED_TOPICS
 
     last: int | None = after if after > 0 else None
@@ -214,11 +217,11 @@ class Progress:
     segment_min: datetime | None = None
 
     def apply_range(self, app: SupportLedger, after: int, stop: int | None) -> None:
-        for pos, event in money_events(app, after, stop):
-            self.books.apply(event)
+        for pos, cls, originator_id, fields in money_fields(app, after, stop):
+            self.books.apply_fields(cls, originator_id, fields)
             self.last_replayed = pos
             self.events += 1
-            ts = event.timestamp
+            ts = fields["timestamp"]
             if self.max_instant is None or ts > self.max_instant:
                 self.max_instant = ts
             if self.segment_min is None or ts < self.segment_min:
@@ -345,36 +348,37 @@ def ranges_after(
 ) -> list[tuple[int, int | None]]:
     """The ``(after, stop]`` ranges after position ``start`` that may hold money events at or
     before the instant: all of them, except the segments of later signed snapshots whose
-    earliest event is later (each such snapshot checked against the log first)."""
+    earliest event is later (each such snapshot checked against the log first, all in one
+    read of the log, whose node cache they share)."""
+    from audit.log import stored_tree
+
     ranges: list[tuple[int, int | None]] = []
     cursor = start
-    for s in later:
-        if s.previous_position < cursor:
-            continue  # a segment overlapping what is already decided: read it
-        earliest = s.segment_min_instant()
-        if (earliest is None or earliest > instant) and _matches_log(app, s):
-            if s.previous_position > cursor:
-                ranges.append((cursor, s.previous_position))
-            cursor = s.position
+    db = audit_db(app)
+    with db.read() as cur:
+        tree = stored_tree(db, cur)
+        for s in later:
+            if s.previous_position < cursor:
+                continue  # a segment overlapping what is already decided: read it
+            earliest = s.segment_min_instant()
+            if (earliest is None or earliest > instant) and _matches_log(db, cur, tree, s):
+                if s.previous_position > cursor:
+                    ranges.append((cursor, s.previous_position))
+                cursor = s.position
     ranges.append((cursor, None))
     return ranges
 
 
-def _matches_log(app: SupportLedger, snapshot: Snapshot) -> bool:
+def _matches_log(db: Any, cur: Any, tree: Any, snapshot: Snapshot) -> bool:
     """Whether the log still holds the tree a snapshot was taken of (size, position, root)."""
-    from audit.log import stored_tree
-
-    db = audit_db(app)
-    with db.read() as cur:
-        tree = stored_tree(db, cur)
-        if not 1 <= snapshot.tree_size <= len(tree):
-            return False
-        cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"),
-                    (snapshot.tree_size - 1,))  # fmt: skip
-        row = cur.fetchone()
-        if row is None or int(row[0]) != snapshot.position:
-            return False
-        return tree.root(snapshot.tree_size).hex() == snapshot.root_hash
+    if not 1 <= snapshot.tree_size <= len(tree):
+        return False
+    cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"),
+                (snapshot.tree_size - 1,))  # fmt: skip
+    row = cur.fetchone()
+    if row is None or int(row[0]) != snapshot.position:
+        return False
+    return tree.root(snapshot.tree_size).hex() == snapshot.root_hash
 
 
 # -- writing -------------------------------------------------------------------------------

@@ -169,11 +169,16 @@ def raw_read(url: str) -> tuple[int, float]:
 # -- phases in subprocesses (for their peak memory) ----------------------------------------
 
 
-def child(phase: str, url: str, extra: list[str]) -> dict[str, Any]:
-    """Run one phase in a fresh interpreter; its JSON result plus its peak memory."""
+def child(phase: str, url: str, extra: list[str], checkout: Path | None = None) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter (of another checkout's venv and script, if given);
+    its JSON result plus its peak memory."""
     env = {**os.environ, "LEDGER_DATABASE_URL": url}
+    python, script = sys.executable, __file__
+    if checkout is not None:
+        python = str(checkout / ".venv" / "bin" / "python")
+        script = str(checkout / "scripts" / "bench_scale.py")
     done = subprocess.run(
-        [sys.executable, __file__, "--child", phase, "--database-url", url, *extra],
+        [python, script, "--child", phase, "--database-url", url, *extra],
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if done.returncode != 0:
@@ -379,30 +384,26 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
         say(f"{backend} {events:,}: raw read")
         raw_bytes, raw_s = min((raw_read(url) for _ in range(2)), key=lambda r: r[1])
         result.update(raw_read_s=raw_s, raw_read_mib=raw_bytes / 2**20)
-        say(f"  raw read {raw_s:.2f} s ({raw_bytes / 2**20:.0f} MiB); rebuild")
-        rebuilt = child("rebuild", url, [])
-        result.update(rebuild_s=rebuilt["seconds"], rebuild_peak_mib=rebuilt["peak_mib"])
-        say(f"  rebuild {rebuilt['seconds']:.1f} s; verify")
-        verified = child("verify", url, [])
-        if not verified["intact"]:
-            raise SystemExit(f"verify found: {verified['findings']}")
-        result.update(verify_s=verified["seconds"], verify_peak_mib=verified["peak_mib"],
-                      snapshots_checked=verified["snapshots_checked"])  # fmt: skip
-        say(f"  verify {verified['seconds']:.1f} s; replay")
-        instants = json.dumps(instants_of(url, args.replays, rng))
-        fast = child("replay", url, ["--instants", instants])
-        some = json.dumps(json.loads(instants)[: args.full_replays])
-        slow = child("replay-full", url, ["--instants", some])
-        if fast["digests"][: args.full_replays] != slow["digests"]:
-            raise SystemExit("replay from snapshots differs from the full replay")
-        result.update(
-            replay_p50_s=statistics.median(fast["times"]), replay_max_s=max(fast["times"]),
-            replay_peak_mib=fast["peak_mib"],
-            replay_full_p50_s=statistics.median(slow["times"]), replay_full_max_s=max(slow["times"]),
-            replay_full_peak_mib=slow["peak_mib"], replay_full_times=slow["times"],
-        )  # fmt: skip
-        say(f"  replay p50 {result['replay_p50_s']:.2f} s (full {result['replay_full_p50_s']:.2f} s);"
-            " proofs")  # fmt: skip
+        say(f"  raw read {raw_s:.2f} s ({raw_bytes / 2**20:.0f} MiB)")
+        if not args.replay_only:
+            say("  rebuild")
+            rebuilt = child("rebuild", url, [])
+            result.update(rebuild_s=rebuilt["seconds"], rebuild_peak_mib=rebuilt["peak_mib"])
+            say(f"  rebuild {rebuilt['seconds']:.1f} s; verify")
+            verified = child("verify", url, [])
+            if not verified["intact"]:
+                raise SystemExit(f"verify found: {verified['findings']}")
+            result.update(verify_s=verified["seconds"], verify_peak_mib=verified["peak_mib"],
+                          snapshots_checked=verified["snapshots_checked"])  # fmt: skip
+            say(f"  verify {verified['seconds']:.1f} s")
+        say("  replay")
+        result.update(replay_phase(url, args, rng))
+        say(f"  replay p50 {result['replay_p50_s']:.2f} s (full {result['replay_full_p50_s']:.2f} s)")
+        if args.replay_only:
+            result["loadavg"] = os.getloadavg()
+            say(f"{backend} {events:,}: done (replay only)")
+            return result
+        say("  proofs")
         proofs = proofs_in_process(url, args.proofs, rng)
         result.update(proof_p50_ms=percentile(proofs, 0.5) * 1000,
                       proof_p99_ms=percentile(proofs, 0.99) * 1000)  # fmt: skip
@@ -411,6 +412,37 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
         result["loadavg"] = os.getloadavg()
         say(f"{backend} {events:,}: done")
     return result
+
+
+def replay_phase(url: str, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
+    """As-of replays at random instants from the snapshots, and some from the start of the log
+    (same results required); with ``--compare-with``, the same instants replayed by another
+    checkout's code right after, on the same store (same results required too)."""
+    instants = json.dumps(instants_of(url, args.replays, rng))
+    fast = child("replay", url, ["--instants", instants])
+    some = json.dumps(json.loads(instants)[: args.full_replays])
+    slow = child("replay-full", url, ["--instants", some])
+    if fast["digests"][: args.full_replays] != slow["digests"]:
+        raise SystemExit("replay from snapshots differs from the full replay")
+    out = dict(
+        replay_p50_s=statistics.median(fast["times"]), replay_max_s=max(fast["times"]),
+        replay_peak_mib=fast["peak_mib"], replay_times=fast["times"],
+        replay_full_p50_s=statistics.median(slow["times"]), replay_full_max_s=max(slow["times"]),
+        replay_full_peak_mib=slow["peak_mib"], replay_full_times=slow["times"],
+    )  # fmt: skip
+    if args.compare_with:
+        checkout = Path(args.compare_with).resolve()
+        other = child("replay", url, ["--instants", instants], checkout)
+        if other["digests"] != fast["digests"]:
+            raise SystemExit(f"replay of {checkout} differs from this checkout's")
+        again = child("replay", url, ["--instants", instants])  # this code once more, after
+        out.update(
+            compare_with=str(checkout), compare_p50_s=statistics.median(other["times"]),
+            compare_max_s=max(other["times"]), compare_peak_mib=other["peak_mib"],
+            compare_times=other["times"], replay_again_p50_s=statistics.median(again["times"]),
+            replay_again_max_s=max(again["times"]), replay_again_times=again["times"],
+        )  # fmt: skip
+    return out
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -426,6 +458,8 @@ def table(results: list[dict[str, Any]]) -> str:
             f"({r['raw_read_mib']:.0f} MiB)",
         ]
         for name, key in (("rebuild of the views", "rebuild"), ("audit verify (full)", "verify")):
+            if f"{key}_s" not in r:
+                continue  # --replay-only
             s = r[f"{key}_s"]
             lines.append(
                 f"  {name:<44}{s:>9.2f} s {s / raw:>6.1f}×  peak {r[f'{key}_peak_mib']:.0f} MiB"
@@ -437,9 +471,22 @@ def table(results: list[dict[str, Any]]) -> str:
             f"  {'as-of replay, full log: p50 / max (' + str(len(r['replay_full_times'])) + ')':<44}{r['replay_full_p50_s']:>9.2f} s "
             f"{r['replay_full_p50_s'] / raw:>6.2f}×  max {r['replay_full_max_s']:.2f} s, "
             f"peak {r['replay_full_peak_mib']:.0f} MiB",
-            f"  {'inclusion proof (in process): p50 / p99':<44}{r['proof_p50_ms']:>9.2f} ms"
-            f"          p99 {r['proof_p99_ms']:.2f} ms",
         ]
+        if "compare_with" in r:
+            lines += [
+                f"  {'  the same, then ' + Path(r['compare_with']).name + ': p50 / max':<44}"
+                f"{r['compare_p50_s']:>9.2f} s {r['compare_p50_s'] / raw:>6.2f}×  "
+                f"max {r['compare_max_s']:.2f} s, peak {r['compare_peak_mib']:.0f} MiB",
+                f"  {'  the same, then this code again: p50 / max':<44}"
+                f"{r['replay_again_p50_s']:>9.2f} s {r['replay_again_p50_s'] / raw:>6.2f}×  "
+                f"max {r['replay_again_max_s']:.2f} s",
+            ]
+        if "proof_p50_ms" not in r:
+            continue  # --replay-only
+        lines.append(
+            f"  {'inclusion proof (in process): p50 / p99':<44}{r['proof_p50_ms']:>9.2f} ms"
+            f"          p99 {r['proof_p99_ms']:.2f} ms"
+        )
         for name, h in r["http"].items():
             lines.append(
                 f"  {name + ' (cold, 16 clients)':<44}{h['p50_ms']:>9.1f} ms          "
@@ -469,6 +516,11 @@ def main() -> int:
         type=int,
         help="LEDGER_REPLAY_SNAPSHOT_EVERY (default 50,000, or N/20 below 1M)",
     )
+    parser.add_argument("--replay-only", action="store_true",
+                        help="after the build and the raw read, only the replays")  # fmt: skip
+    parser.add_argument("--compare-with", metavar="CHECKOUT",
+                        help="also replay the same instants with this checkout's code (its "
+                        ".venv and scripts/bench_scale.py), on the same store")  # fmt: skip
     parser.add_argument("--requests", type=int, default=1_000, help="HTTP requests per endpoint")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--threads", type=int, default=16, help="server threads")
