@@ -282,16 +282,9 @@ def problem(app: SupportLedger, snapshot: Snapshot, keys: list[Any]) -> tuple[st
         return "its signature does not verify under a trusted key", b""
     db = audit_db(app)
     with db.read() as cur:
-        tree = stored_tree(db, cur)
-        if snapshot.tree_size < 1 or snapshot.tree_size > len(tree):
-            return f"the Merkle log holds {len(tree)} leaves, not {snapshot.tree_size}", b""
-        cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"),
-                    (snapshot.tree_size - 1,))  # fmt: skip
-        row = cur.fetchone()
-        if row is None or int(row[0]) != snapshot.position:
-            return f"leaf {snapshot.tree_size - 1} is not at position {snapshot.position}", b""
-        if tree.root(snapshot.tree_size).hex() != snapshot.root_hash:
-            return f"the log's root at size {snapshot.tree_size} is not its root_hash", b""
+        wrong = _log_mismatch(db, cur, stored_tree(db, cur), snapshot)
+        if wrong is not None:
+            return wrong, b""
         cur.execute(db.sql(f"SELECT state FROM {{t}}{SNAPSHOTS} WHERE id = ?"), (snapshot.id,))
         stored = cur.fetchone()
     try:
@@ -371,14 +364,22 @@ def ranges_after(
 
 def _matches_log(db: Any, cur: Any, tree: Any, snapshot: Snapshot) -> bool:
     """Whether the log still holds the tree a snapshot was taken of (size, position, root)."""
+    return _log_mismatch(db, cur, tree, snapshot) is None
+
+
+def _log_mismatch(db: Any, cur: Any, tree: Any, snapshot: Snapshot) -> str | None:
+    """How the log differs from the tree a snapshot was taken of (size, position, root), or
+    None when it still holds that tree."""
     if not 1 <= snapshot.tree_size <= len(tree):
-        return False
+        return f"the Merkle log holds {len(tree)} leaves, not {snapshot.tree_size}"
     cur.execute(db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?"),
                 (snapshot.tree_size - 1,))  # fmt: skip
     row = cur.fetchone()
     if row is None or int(row[0]) != snapshot.position:
-        return False
-    return tree.root(snapshot.tree_size).hex() == snapshot.root_hash
+        return f"leaf {snapshot.tree_size - 1} is not at position {snapshot.position}"
+    if tree.root(snapshot.tree_size).hex() != snapshot.root_hash:
+        return f"the log's root at size {snapshot.tree_size} is not its root_hash"
+    return None
 
 
 # -- writing -------------------------------------------------------------------------------
