@@ -218,8 +218,11 @@ class KeepAlive:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending = b""
 
-    def prepare(self, method: str, path: str, token: str, body: bytes = b"") -> bytes:
-        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
+    def prepare(self, method: str, path: str, token: str, body: bytes = b"", cookie: str = "") -> bytes:
+        """A request signed in by the bearer ``token`` or, if it is empty, by the session
+        ``cookie`` (a ``name=value`` pair)."""
+        signed_in = f"Authorization: Bearer {token}" if token else f"Cookie: {cookie}"
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n{signed_in}\r\n"
                 + (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "")
                 + "\r\n")  # fmt: skip
         return head.encode() + body

@@ -21,7 +21,12 @@ recorded and approved), signs a tree head, stores the replay snapshots
 - inclusion proofs at random positions through :func:`audit.proofs.inclusion_proof`, and
   through HTTP against a real ``ledger serve``; the enterprise page and the balances API with
   16 concurrent clients against a server started cold (``LEDGER_CACHE_ENTRIES=0``, so every
-  request reads and renders; p99 of the first requests after the start).
+  request reads and renders; p99 of the first requests after its processes have loaded the
+  application). Each client is a process of its own over its own keep-alive connection, as in
+  ``bench_http.py`` (threads of one interpreter would queue for its lock and add that to the
+  latencies); ``--workers 1,2`` measures the server with one and then two processes.
+
+``--web-only`` skips verify and the replays (the views are still rebuilt: the pages read them).
 
 Progress goes to stderr, one line per phase; the table (or ``--json``) to stdout. Timings on a
 shared machine are noisy: read the ratios to the raw read of the same run, and the load average
@@ -289,15 +294,19 @@ def usccs_of(url: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(url: str, threads: int) -> Iterator[int]:
+def serving(url: str, threads: int, workers: int | None) -> Iterator[int]:
+    """A ``ledger serve`` on the store, its page cache off, once its worker processes have
+    loaded the application (bench_http.settled: the port opens before they do)."""
+    from bench_http import settled
     from bench_web import free_port
 
     port = free_port()
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench",
            "LEDGER_CACHE_ENTRIES": "0"}  # fmt: skip
     ledger_bin = str(Path(sys.executable).parent / "ledger")
+    server_args = ["--threads", str(threads)] + (["--workers", str(workers)] if workers else [])
     server = subprocess.Popen(
-        [ledger_bin, "serve", "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads)],
+        [ledger_bin, "serve", "--host", "127.0.0.1", "--port", str(port), *server_args],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -312,19 +321,45 @@ def serving(url: str, threads: int) -> Iterator[int]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise SystemExit("ledger serve did not start") from None
                 time.sleep(0.2)
+        settled(server)
         yield port
     finally:
         server.terminate()
         server.wait(20)
 
 
-def first_requests(
-    port: int, paths: list[str], headers: dict[str, str], clients: int
-) -> dict[str, Any]:
-    """Each path once, ``clients`` at a time over keep-alive connections: p50/p99, errors."""
-    from bench_web import drive, each_once
+def page_client(index: int, port: int, paths: list[list[str]], token: str, cookie: str,
+                ready: Any) -> tuple[Any, ...]:  # fmt: skip
+    """One reader's machine (a process of its own, bench_http.run_clients): its share of the
+    paths one by one over one keep-alive connection; every answer must be 200."""
+    from bench_http import KeepAlive
 
-    return drive(port, each_once(paths), headers, clients, timeout_s=60.0)
+    connection = KeepAlive(port)
+    requests = [connection.prepare("GET", path, token, cookie=cookie) for path in paths[index]]
+    connection.exchange(connection.prepare("GET", "/signin", token, cookie=cookie))  # connected
+    ready.wait()
+    latencies, failures = [], []
+    cpu_before, began = time.process_time(), time.perf_counter()
+    for request in requests:
+        sent = time.perf_counter()
+        status, answer = connection.exchange(request)
+        latencies.append(time.perf_counter() - sent)
+        if status != 200:
+            failures.append(f"{status} {answer[:200]!r}")
+    ended = time.perf_counter()
+    connection.close()
+    return began, ended, latencies, failures, time.process_time() - cpu_before
+
+
+def first_requests(port: int, paths: list[str], token: str, cookie: str, clients: int) -> dict[str, Any]:
+    """Each path once, by ``clients`` client processes at a time (each its share, over its own
+    keep-alive connection): p50/p99, requests/s. A non-200 answer ends the benchmark."""
+    from bench_http import run_clients
+
+    shares = [paths[k::clients] for k in range(clients)]
+    elapsed, latencies, _cpu = run_clients(clients, page_client, (port, shares, token, cookie))
+    return {"requests": len(latencies), "errors": 0, "p50_ms": percentile(latencies, 0.5) * 1000,
+            "p99_ms": percentile(latencies, 0.99) * 1000, "rps": len(latencies) / elapsed}  # fmt: skip
 
 
 def http_phase(
@@ -337,16 +372,18 @@ def http_phase(
     usccs = usccs_of(url)
     sample = [rng.choice(usccs) for _ in range(args.requests)]
     positions = [rng.randint(1, built["events"]) for _ in range(args.requests)]
-    bearer = {"Authorization": f"Bearer {built['token']}"}
     out: dict[str, Any] = {}
-    with serving(url, args.threads) as port:
-        cookie = {"Cookie": session_cookie(port)}
-        out["enterprise page"] = first_requests(port, [f"/enterprises/{u}" for u in sample],
-                                                cookie, args.clients)  # fmt: skip
-        out["balances API"] = first_requests(port, [f"/api/v1/enterprises/{u}" for u in sample],
-                                             bearer, args.clients)  # fmt: skip
-        out["proof (HTTP)"] = first_requests(port, [f"/api/v1/audit/proofs/{p}" for p in positions],
-                                             bearer, args.clients)  # fmt: skip
+    for workers in args.workers:
+        suffix = f", {workers} process{'es' if workers > 1 else ''}" if len(args.workers) > 1 else ""
+        with serving(url, args.threads, workers) as port:
+            cookie = session_cookie(port)
+            token = built["token"]
+            out["enterprise page" + suffix] = first_requests(
+                port, [f"/enterprises/{u}" for u in sample], "", cookie, args.clients)
+            out["balances API" + suffix] = first_requests(
+                port, [f"/api/v1/enterprises/{u}" for u in sample], token, "", args.clients)
+            out["proof (HTTP)" + suffix] = first_requests(
+                port, [f"/api/v1/audit/proofs/{p}" for p in positions], token, "", args.clients)
     return out
 
 
@@ -385,20 +422,23 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
         raw_bytes, raw_s = min((raw_read(url) for _ in range(2)), key=lambda r: r[1])
         result.update(raw_read_s=raw_s, raw_read_mib=raw_bytes / 2**20)
         say(f"  raw read {raw_s:.2f} s ({raw_bytes / 2**20:.0f} MiB)")
-        if not args.replay_only:
+        if not args.replay_only:  # the pages read the views: rebuilt for --web-only too
             say("  rebuild")
             rebuilt = child("rebuild", url, [])
             result.update(rebuild_s=rebuilt["seconds"], rebuild_peak_mib=rebuilt["peak_mib"])
-            say(f"  rebuild {rebuilt['seconds']:.1f} s; verify")
+            say(f"  rebuild {rebuilt['seconds']:.1f} s")
+        if not (args.replay_only or args.web_only):
+            say("  verify")
             verified = child("verify", url, [])
             if not verified["intact"]:
                 raise SystemExit(f"verify found: {verified['findings']}")
             result.update(verify_s=verified["seconds"], verify_peak_mib=verified["peak_mib"],
                           snapshots_checked=verified["snapshots_checked"])  # fmt: skip
             say(f"  verify {verified['seconds']:.1f} s")
-        say("  replay")
-        result.update(replay_phase(url, args, rng))
-        say(f"  replay p50 {result['replay_p50_s']:.2f} s (full {result['replay_full_p50_s']:.2f} s)")
+        if not args.web_only:
+            say("  replay")
+            result.update(replay_phase(url, args, rng))
+            say(f"  replay p50 {result['replay_p50_s']:.2f} s (full {result['replay_full_p50_s']:.2f} s)")
         if args.replay_only:
             result["loadavg"] = os.getloadavg()
             say(f"{backend} {events:,}: done (replay only)")
@@ -409,6 +449,7 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
                       proof_p99_ms=percentile(proofs, 0.99) * 1000)  # fmt: skip
         say(f"  proof p99 {result['proof_p99_ms']:.1f} ms; HTTP (cold server)")
         result["http"] = http_phase(url, built, args, rng)
+        result["clients"] = args.clients
         result["loadavg"] = os.getloadavg()
         say(f"{backend} {events:,}: done")
     return result
@@ -464,7 +505,7 @@ def table(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"  {name:<44}{s:>9.2f} s {s / raw:>6.1f}×  peak {r[f'{key}_peak_mib']:.0f} MiB"
             )
-        lines += [
+        lines += [] if "replay_p50_s" not in r else [  # --web-only
             f"  {'as-of replay, snapshots: p50 / max':<44}{r['replay_p50_s']:>9.2f} s "
             f"{r['replay_p50_s'] / raw:>6.2f}×  max {r['replay_max_s']:.2f} s, "
             f"peak {r['replay_peak_mib']:.0f} MiB",
@@ -489,7 +530,7 @@ def table(results: list[dict[str, Any]]) -> str:
         )
         for name, h in r["http"].items():
             lines.append(
-                f"  {name + ' (cold, 16 clients)':<44}{h['p50_ms']:>9.1f} ms          "
+                f"  {name + ' (cold, ' + str(r['clients']) + ' clients)':<44}{h['p50_ms']:>9.1f} ms          "
                 f"p99 {h['p99_ms']:.1f} ms, {h['rps']:.0f} req/s, {h['requests']} req, "
                 f"{h['errors']} errors"
             )
@@ -518,12 +559,17 @@ def main() -> int:
     )
     parser.add_argument("--replay-only", action="store_true",
                         help="after the build and the raw read, only the replays")  # fmt: skip
+    parser.add_argument("--web-only", action="store_true",
+                        help="after the build and the raw read, only the proofs and the HTTP reads")  # fmt: skip
     parser.add_argument("--compare-with", metavar="CHECKOUT",
                         help="also replay the same instants with this checkout's code (its "
                         ".venv and scripts/bench_scale.py), on the same store")  # fmt: skip
     parser.add_argument("--requests", type=int, default=1_000, help="HTTP requests per endpoint")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--threads", type=int, default=16, help="server threads")
+    parser.add_argument("--workers", type=lambda v: [int(w) for w in v.split(",")], default=[0],
+                        help="server processes, comma-separated to measure each in turn "
+                        "(default: as `ledger serve`)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
