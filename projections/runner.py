@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ledger.schema import OwnerRequired
+from ledger.waits import while_waiting
 from projections.recorder import PositionMoved, ViewsOutOfDate, ViewsRecorderMixin, open_views
 from projections.state import ViewState
 
@@ -346,7 +347,8 @@ def wait_for_position(app: SupportLedger, position: int, timeout_s: float) -> No
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise ViewsBehind(position, reached, timeout_s)
-        time.sleep(min(sleep_s, remaining))
+        with while_waiting():  # a web read lends its slot out meanwhile (ledger.waits)
+            time.sleep(min(sleep_s, remaining))
         sleep_s = min(sleep_s * 2, 0.2)
 
 

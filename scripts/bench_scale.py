@@ -24,7 +24,8 @@ recorded and approved), signs a tree head, stores the replay snapshots
   request reads and renders; p99 of the first requests after its processes have loaded the
   application). Each client is a process of its own over its own keep-alive connection, as in
   ``bench_http.py`` (threads of one interpreter would queue for its lock and add that to the
-  latencies); ``--workers 1,2`` measures the server with one and then two processes.
+  latencies); ``--workers 1,2`` measures the server with one and then two processes, and
+``--reads-at-once 2,0`` with two read slots per process and then unlimited (web.read_slots).
 
 ``--web-only`` skips verify and the replays (the views are still rebuilt: the pages read them).
 
@@ -294,7 +295,7 @@ def usccs_of(url: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(url: str, threads: int, workers: int | None) -> Iterator[int]:
+def serving(url: str, threads: int, workers: int | None, reads: int | None = None) -> Iterator[int]:
     """A ``ledger serve`` on the store, its page cache off, once its worker processes have
     loaded the application (bench_http.settled: the port opens before they do)."""
     from bench_http import settled
@@ -303,6 +304,8 @@ def serving(url: str, threads: int, workers: int | None) -> Iterator[int]:
     port = free_port()
     env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_SECRET_KEY": "bench",
            "LEDGER_CACHE_ENTRIES": "0"}  # fmt: skip
+    if reads is not None:
+        env["LEDGER_READS_AT_ONCE"] = str(reads)
     ledger_bin = str(Path(sys.executable).parent / "ledger")
     server_args = ["--threads", str(threads)] + (["--workers", str(workers)] if workers else [])
     server = subprocess.Popen(
@@ -351,7 +354,9 @@ def page_client(index: int, port: int, paths: list[list[str]], token: str, cooki
     return began, ended, latencies, failures, time.process_time() - cpu_before
 
 
-def first_requests(port: int, paths: list[str], token: str, cookie: str, clients: int) -> dict[str, Any]:
+def first_requests(
+    port: int, paths: list[str], token: str, cookie: str, clients: int
+) -> dict[str, Any]:
     """Each path once, by ``clients`` client processes at a time (each its share, over its own
     keep-alive connection): p50/p99, requests/s. A non-200 answer ends the benchmark."""
     from bench_http import run_clients
@@ -373,17 +378,24 @@ def http_phase(
     sample = [rng.choice(usccs) for _ in range(args.requests)]
     positions = [rng.randint(1, built["events"]) for _ in range(args.requests)]
     out: dict[str, Any] = {}
-    for workers in args.workers:
-        suffix = f", {workers} process{'es' if workers > 1 else ''}" if len(args.workers) > 1 else ""
-        with serving(url, args.threads, workers) as port:
+    for workers, reads in [(w, r) for w in args.workers for r in args.reads_at_once]:
+        suffix = (
+            f", {workers} process{'es' if workers > 1 else ''}" if len(args.workers) > 1 else ""
+        )
+        if len(args.reads_at_once) > 1:
+            suffix += f", {reads or 'unlimited'} reads at once"
+        with serving(url, args.threads, workers, reads) as port:
             cookie = session_cookie(port)
             token = built["token"]
             out["enterprise page" + suffix] = first_requests(
-                port, [f"/enterprises/{u}" for u in sample], "", cookie, args.clients)
+                port, [f"/enterprises/{u}" for u in sample], "", cookie, args.clients
+            )
             out["balances API" + suffix] = first_requests(
-                port, [f"/api/v1/enterprises/{u}" for u in sample], token, "", args.clients)
+                port, [f"/api/v1/enterprises/{u}" for u in sample], token, "", args.clients
+            )
             out["proof (HTTP)" + suffix] = first_requests(
-                port, [f"/api/v1/audit/proofs/{p}" for p in positions], token, "", args.clients)
+                port, [f"/api/v1/audit/proofs/{p}" for p in positions], token, "", args.clients
+            )
     return out
 
 
@@ -438,7 +450,9 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
         if not args.web_only:
             say("  replay")
             result.update(replay_phase(url, args, rng))
-            say(f"  replay p50 {result['replay_p50_s']:.2f} s (full {result['replay_full_p50_s']:.2f} s)")
+            say(
+                f"  replay p50 {result['replay_p50_s']:.2f} s (full {result['replay_full_p50_s']:.2f} s)"
+            )
         if args.replay_only:
             result["loadavg"] = os.getloadavg()
             say(f"{backend} {events:,}: done (replay only)")
@@ -505,14 +519,18 @@ def table(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"  {name:<44}{s:>9.2f} s {s / raw:>6.1f}×  peak {r[f'{key}_peak_mib']:.0f} MiB"
             )
-        lines += [] if "replay_p50_s" not in r else [  # --web-only
-            f"  {'as-of replay, snapshots: p50 / max':<44}{r['replay_p50_s']:>9.2f} s "
-            f"{r['replay_p50_s'] / raw:>6.2f}×  max {r['replay_max_s']:.2f} s, "
-            f"peak {r['replay_peak_mib']:.0f} MiB",
-            f"  {'as-of replay, full log: p50 / max (' + str(len(r['replay_full_times'])) + ')':<44}{r['replay_full_p50_s']:>9.2f} s "
-            f"{r['replay_full_p50_s'] / raw:>6.2f}×  max {r['replay_full_max_s']:.2f} s, "
-            f"peak {r['replay_full_peak_mib']:.0f} MiB",
-        ]
+        lines += (
+            []
+            if "replay_p50_s" not in r
+            else [  # --web-only
+                f"  {'as-of replay, snapshots: p50 / max':<44}{r['replay_p50_s']:>9.2f} s "
+                f"{r['replay_p50_s'] / raw:>6.2f}×  max {r['replay_max_s']:.2f} s, "
+                f"peak {r['replay_peak_mib']:.0f} MiB",
+                f"  {'as-of replay, full log: p50 / max (' + str(len(r['replay_full_times'])) + ')':<44}{r['replay_full_p50_s']:>9.2f} s "
+                f"{r['replay_full_p50_s'] / raw:>6.2f}×  max {r['replay_full_max_s']:.2f} s, "
+                f"peak {r['replay_full_peak_mib']:.0f} MiB",
+            ]
+        )
         if "compare_with" in r:
             lines += [
                 f"  {'  the same, then ' + Path(r['compare_with']).name + ': p50 / max':<44}"
@@ -570,6 +588,9 @@ def main() -> int:
     parser.add_argument("--workers", type=lambda v: [int(w) for w in v.split(",")], default=[0],
                         help="server processes, comma-separated to measure each in turn "
                         "(default: as `ledger serve`)")  # fmt: skip
+    parser.add_argument("--reads-at-once", type=lambda v: [int(r) for r in v.split(",")], default=[None],
+                        help="LEDGER_READS_AT_ONCE of the server, comma-separated to measure each "
+                        "in turn (0: unlimited; default: the server's)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)

@@ -62,6 +62,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     replica.init_app(app)
     app.after_request(security_headers)
     _init_error_handlers(app)
+    from web import read_slots  # last: around the whole application
+
+    read_slots.init_app(app)
     return app
 
 

@@ -20,6 +20,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from ledger.waits import while_waiting
+
 #: How long a request waits for another one making the same body before making it itself.
 WAIT_S = 30.0
 
@@ -60,7 +62,9 @@ class PositionCache:
                     event = self._making[key] = threading.Event()
                     self.misses += 1
                     break
-            if not event.wait(WAIT_S):
+            with while_waiting():  # this request's read slot is lent out meanwhile (web.read_slots)
+                waited = event.wait(WAIT_S)
+            if not waited:
                 return make()  # the other request is stuck: do not wait for it any longer
             # look again: kept by the other request, or (it failed or did not keep it) ours to make
         try:

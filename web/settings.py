@@ -11,7 +11,10 @@
 - `LEDGER_SIGNIN_FREE_FAILURES`: failed sign-ins allowed before each further attempt is delayed
   (default 3);
 - `LEDGER_CACHE_ENTRIES`: rendered bodies kept per process, per views position (default 5000;
-  0 keeps none, see `web.cache`).
+  0 keeps none, see `web.cache`);
+- `LEDGER_READS_AT_ONCE`: reads (GET requests) a server process runs at once, the others
+  waiting their turn (default 2; 0 for no limit; commands are never held, see
+  `web.read_slots`).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def settings_from_env() -> dict[str, Any]:
         "LEDGER_READ_TIMEOUT_S": _float("LEDGER_READ_TIMEOUT_S", 5.0),
         "LEDGER_SIGNIN_FREE_FAILURES": int(_float("LEDGER_SIGNIN_FREE_FAILURES", 3)),
         "LEDGER_CACHE_ENTRIES": max(0, int(_float("LEDGER_CACHE_ENTRIES", 5_000))),
+        "LEDGER_READS_AT_ONCE": max(0, int(_float("LEDGER_READS_AT_ONCE", 2))),
         "LEDGER_COMMANDS_MAX": 1000,
         "LEDGER_PAGE_SIZE": 50,
         "LEDGER_EVENTS_LIMIT_MAX": 500,

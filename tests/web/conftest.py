@@ -98,6 +98,13 @@ def sign_in(client: FlaskClient, name: str, password: str = PASSWORD) -> Any:
 
 
 @pytest.fixture
+def sign_in_as():  # type: ignore[no-untyped-def]
+    """The function that signs a test client of any app in through the form (a fixture, not an
+    import of this module: tests/browser has a conftest of the same module name)."""
+    return sign_in
+
+
+@pytest.fixture
 def csrf():  # type: ignore[no-untyped-def]
     """The function that reads a page's CSRF token."""
     return csrf_token

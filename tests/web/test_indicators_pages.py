@@ -67,7 +67,7 @@ def test_the_help_page_explains_every_indicator_in_chinese_and_english(as_user: 
 
 
 def test_the_json_is_the_query_and_the_threshold_follows_the_request_and_the_setting(
-    as_user: Any, seeded: Any
+    as_user: Any, seeded: Any, sign_in_as: Any
 ) -> None:
     client = as_user("vic")
     want = json.loads(json.dumps(indicators(seeded, YEAR).to_dict()))  # tuples as lists
@@ -77,9 +77,7 @@ def test_the_json_is_the_query_and_the_threshold_follows_the_request_and_the_set
     configured = create_app({"LEDGER_APP": seeded, "TESTING": True, "SECRET_KEY": "test",
                              "LEDGER_ON_TIME_DAYS": 45})  # fmt: skip
     other = configured.test_client()
-    from conftest import sign_in
-
-    sign_in(other, "vic")
+    sign_in_as(other, "vic")
     assert other.get(f"/indicators.json?year={YEAR}").get_json()["on_time_days"] == 45
 
 

@@ -1,0 +1,60 @@
+"""Read slots: at most `LEDGER_READS_AT_ONCE` reads (GET and HEAD requests) of this process
+run at once (default 2; 0 leaves them unlimited); the others wait for a slot in turn.
+
+A page is a few milliseconds of Python. Sixteen of them in the threads of one process at once
+do not finish sooner: they take turns at the interpreter's lock, and each turn costs. Measured
+with `scripts/bench_scale.py` (cold enterprise pages, 16 client processes, one server process),
+the server's CPU per page halves with two slots against sixteen threads unlimited on SQLite.
+
+Commands and the other writes (POST and the rest) are never held: the group committer
+(`ledger.group_commit`) gathers requests that wait side by side, which is its point, and a
+sign-in's password hash runs outside the interpreter's lock. A read that waits for the views
+(`min_position`) or for another thread's rendering lends its slot out while it waits
+(`ledger.waits`), so slow readers cannot stall quick ones.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flask import Flask
+
+from ledger.waits import lending
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class ReadSlots:
+    """WSGI middleware: a read runs once it holds one of ``slots`` slots."""
+
+    def __init__(self, wsgi_app: Any, slots: int) -> None:
+        if slots < 1:
+            raise ValueError("read slots must be at least 1")
+        self.wsgi_app = wsgi_app
+        self.slots = slots
+        self._free = threading.Semaphore(slots)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD", "GET").upper() not in READ_METHODS:
+            return self.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
+        with self._free, lending(self._lent):
+            return self.wsgi_app(environ, start_response)  # type: ignore[no-any-return]
+
+    @contextlib.contextmanager
+    def _lent(self) -> Iterator[None]:
+        """The slot of the read now waiting, free for another until the wait ends."""
+        self._free.release()
+        try:
+            yield
+        finally:
+            self._free.acquire()
+
+
+def init_app(app: Flask) -> None:
+    """Wrap the application in read slots, as many as `LEDGER_READS_AT_ONCE` (0: none)."""
+    slots = int(app.config.get("LEDGER_READS_AT_ONCE", 0) or 0)
+    if slots > 0:
+        app.wsgi_app = ReadSlots(app.wsgi_app, slots)  # type: ignore[method-assign]
