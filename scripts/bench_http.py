@@ -218,7 +218,9 @@ class KeepAlive:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending = b""
 
-    def prepare(self, method: str, path: str, token: str, body: bytes = b"", cookie: str = "") -> bytes:
+    def prepare(
+        self, method: str, path: str, token: str, body: bytes = b"", cookie: str = ""
+    ) -> bytes:
         """A request signed in by the bearer ``token`` or, if it is empty, by the session
         ``cookie`` (a ``name=value`` pair)."""
         signed_in = f"Authorization: Bearer {token}" if token else f"Cookie: {cookie}"
