@@ -262,7 +262,7 @@ def http_client(
     index: int, port: int, tokens: dict[str, str], streams: list[Any], ready: Any
 ) -> tuple[Any, ...]:
     """One officer's machine: its commands one by one over one keep-alive connection."""
-    latencies, failures = [], []
+    failures: list[str] = []
     connection = KeepAlive(port)
     requests = [connection.prepare("POST", "/api/v1/commands", tokens[role],
                                    json.dumps(command, ensure_ascii=False).encode())
@@ -274,12 +274,25 @@ def http_client(
     if status != 200:
         failures.append(f"status {status}")
     ready.wait()
+    return timed(connection, requests, _recorded, failures)
+
+
+def _recorded(status: int, answer: bytes) -> bool:
+    return status == 200 and json.loads(answer)["results"][0]["status"] == "recorded"
+
+
+def timed(
+    connection: KeepAlive, requests: list[bytes], ok: Any, failures: list[str]
+) -> tuple[Any, ...]:
+    """Send the prepared requests one by one, each answer checked by ``ok(status, body)``, then
+    close: (start, end, latencies, failures, client CPU s), as `run_clients` takes them."""
+    latencies = []
     cpu_before, began = time.process_time(), time.perf_counter()
     for request in requests:
         sent = time.perf_counter()
         status, answer = connection.exchange(request)
         latencies.append(time.perf_counter() - sent)
-        if status != 200 or json.loads(answer)["results"][0]["status"] != "recorded":
+        if not ok(status, answer):
             failures.append(f"{status} {answer[:300]!r}")
     ended = time.perf_counter()
     connection.close()

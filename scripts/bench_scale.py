@@ -335,23 +335,13 @@ def page_client(index: int, port: int, paths: list[list[str]], token: str, cooki
                 ready: Any) -> tuple[Any, ...]:  # fmt: skip
     """One reader's machine (a process of its own, bench_http.run_clients): its share of the
     paths one by one over one keep-alive connection; every answer must be 200."""
-    from bench_http import KeepAlive
+    from bench_http import KeepAlive, timed
 
     connection = KeepAlive(port)
     requests = [connection.prepare("GET", path, token, cookie=cookie) for path in paths[index]]
     connection.exchange(connection.prepare("GET", "/signin", token, cookie=cookie))  # connected
     ready.wait()
-    latencies, failures = [], []
-    cpu_before, began = time.process_time(), time.perf_counter()
-    for request in requests:
-        sent = time.perf_counter()
-        status, answer = connection.exchange(request)
-        latencies.append(time.perf_counter() - sent)
-        if status != 200:
-            failures.append(f"{status} {answer[:200]!r}")
-    ended = time.perf_counter()
-    connection.close()
-    return began, ended, latencies, failures, time.process_time() - cpu_before
+    return timed(connection, requests, lambda status, _answer: status == 200, [])
 
 
 def first_requests(

@@ -134,7 +134,7 @@ def test_the_setting_comes_from_the_environment(
     monkeypatch.setenv("LEDGER_READS_AT_ONCE", "3")
     app = create_app({"LEDGER_APP": seeded, "SECRET_KEY": "test"})
     assert isinstance(app.wsgi_app, ReadSlots) and app.wsgi_app.slots == 3
-    monkeypatch.setenv("LEDGER_READS_AT_ONCE", "lots")  # not a number: the default, and a warning
+    monkeypatch.setenv("LEDGER_READS_AT_ONCE", "lots")  # not a number: the default
     app = create_app({"LEDGER_APP": seeded, "SECRET_KEY": "test"})
     assert isinstance(app.wsgi_app, ReadSlots) and app.wsgi_app.slots == 2
 
