@@ -203,7 +203,7 @@ class SupportLedger(Application[UUID]):
             try:
                 parsed.append(parse_command(data))
             except LedgerError as error:
-                parsed.append(error)
+                parsed.append(error.as_result())
         return run_batch(self, parsed, [actor for _data, actor in commands], dry_run, carry)
 
     # -- reading current state (for `ledger show`) -------------------------------------------

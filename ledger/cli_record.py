@@ -127,6 +127,7 @@ def import_(
     """
     from ledger.importer import import_lines
     from ledger.sheets.headers import type_for_name
+    from ledger.tuning import old_objects_unscanned
 
     if encoding is not None:
         _check_codec(encoding)
@@ -139,7 +140,8 @@ def import_(
     except LedgerError as error:  # unreadable_file: refused before anything is read
         echo_error(error, as_json)
         sys.exit(2)
-    with workbook:
+    # This process does nothing else meanwhile (ledger.tuning).
+    with workbook, old_objects_unscanned():
         report = import_lines(
             open_app(ctx), lines, default_actor=resolve_actor(ctx, actor), dry_run=dry_run,
             batch_size=batch_size, progress=_import_progress,

@@ -92,7 +92,7 @@ def read_jsonl(stream: IO[str]) -> Iterator[Line]:
         try:
             data = load_json(text, what="the line")
         except LedgerError as error:
-            yield Line(number, None, None, error)
+            yield Line(number, None, None, error.as_result())
             continue
         if not isinstance(data, dict):
             yield Line(number, None, None, ValidationFailed(variant="line_not_object"))
@@ -147,7 +147,7 @@ def read_table(
         try:
             data = row_command(columns, values, command_type)
         except LedgerError as error:
-            yield Line(number, None, None, error, sheet)
+            yield Line(number, None, None, error.as_result(), sheet)
             continue
         yield _line(number, data, data.pop("actor", None), sheet)
 
@@ -158,7 +158,7 @@ def _line(number: int, data: dict[str, Any], actor: Any, sheet: str | None = Non
         if actor is not None:
             _check_actor(actor)
     except LedgerError as error:
-        return Line(number, None, None, error, sheet)
+        return Line(number, None, None, error.as_result(), sheet)
     return Line(number, fen_data, actor or None, sheet=sheet)
 
 

@@ -354,7 +354,7 @@ def _attempt(
             outcome = uow.perform(command, actor)
         except LedgerError as error:
             assert uow.pending_count() == before, "a refused command changed state"
-            results.append(error)
+            results.append(error.as_result())
             produced.append([])
         else:
             results.append(outcome)

@@ -16,12 +16,15 @@ Without --backend both stores are measured (PostgreSQL when one of those variabl
 `--code DIR` also imports with the ledger of another checkout (say, `git worktree add
 /tmp/base-import main`), in a subprocess, into a fresh store of its own, so before and after
 print side by side in one run, and compares what the two imports stored.
+`--untuned` does the same with this checkout's ledger, without the process-wide switches
+`ledger import` applies (ledger/tuning.py).
 Timings are noisy on a shared machine: compare the ratios of one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -85,7 +88,7 @@ def workload(commands: int, seed: int = 7) -> list[dict]:
     return lines
 
 
-def run_import(url: str, path: Path, batch_size: int) -> dict:
+def run_import(url: str, path: Path, batch_size: int, untuned: bool = False) -> dict:
     """Import the workload file into a fresh store; its time, its events and their digest."""
     app = open_ledger(url)
     app.define_measures()
@@ -93,7 +96,7 @@ def run_import(url: str, path: Path, batch_size: int) -> dict:
     for name, roles in (("olga", ["officer"]), ("oscar", ["officer"]), (APPROVER, ["approver"])):
         app.register_user(name, roles, actor="admin")
     before = app.log_position()
-    with path.open(encoding="utf-8") as stream:
+    with path.open(encoding="utf-8") as stream, _as_ledger_import_runs(untuned):
         started, cpu_started = time.perf_counter(), time.process_time()
         report = import_lines(app, read_jsonl(stream), default_actor=None, batch_size=batch_size)
         elapsed_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
@@ -102,6 +105,15 @@ def run_import(url: str, path: Path, batch_size: int) -> dict:
     app.close()
     return {"elapsed_s": elapsed_s, "cpu_s": cpu_s, "events": len(rows), "digest": _digest(rows),
             "rows": rows}  # fmt: skip
+
+
+def _as_ledger_import_runs(untuned: bool) -> contextlib.AbstractContextManager:
+    """The process-wide switches `ledger import` applies in the checkout that imports (none in
+    one from before they existed, none with --untuned)."""
+    from ledger import tuning
+
+    switch = getattr(tuning, "old_objects_unscanned", None)
+    return contextlib.nullcontext() if untuned or switch is None else switch()
 
 
 def _stored_rows(app, after: int) -> list[tuple]:  # type: ignore[no-untyped-def]
@@ -129,11 +141,14 @@ def _digest(rows: list[tuple]) -> str:
     return h.hexdigest()
 
 
-def _import_elsewhere(code: Path, url: str, path: Path, batch_size: int) -> dict:
-    """`run_import` with the ledger of another checkout, in a subprocess."""
+def _import_elsewhere(code: Path | None, url: str, path: Path, batch_size: int,
+                      untuned: bool) -> dict:  # fmt: skip
+    """`run_import` with the ledger of another checkout (or this one), in a subprocess."""
+    code = code or ROOT
     env = {**os.environ, "BENCH_INGEST_CODE_ROOT": str(code)}
     done = subprocess.run(
-        [sys.executable, __file__, "--import-only", url, str(path), str(batch_size)],
+        [sys.executable, __file__, "--import-only", url, str(path), str(batch_size)]
+        + (["--untuned"] if untuned else []),
         env=env, cwd=code, check=True, capture_output=True, text=True,
     )  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -183,7 +198,7 @@ def raw_postgres(url: str, rows: list[tuple], batch: int) -> float:
 def main() -> None:
     if sys.argv[1:2] == ["--import-only"]:  # the subprocess of --code DIR
         url, path, batch_size = sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
-        result = run_import(url, path, batch_size)
+        result = run_import(url, path, batch_size, untuned=sys.argv[5:6] == ["--untuned"])
         result.pop("rows")
         print(json.dumps(result))
         return
@@ -197,6 +212,9 @@ def main() -> None:
     parser.add_argument(
         "--code", type=Path, help="Another checkout to import with too (before/after)."
     )
+    parser.add_argument("--untuned", action="store_true",
+                        help="Also import with this checkout's ledger without the process-wide "
+                        "switches `ledger import` applies (ledger/tuning.py), in a subprocess.")  # fmt: skip
     args = parser.parse_args()
     pg_env = os.environ.get("LEDGER_BENCH_DATABASE_URL") or os.environ.get(
         "LEDGER_TEST_DATABASE_URL"
@@ -233,14 +251,18 @@ def measure(
             return f"sqlite:///{tmp}/{name}.sqlite3"
         return f"{pg_url}{'&' if '?' in pg_url else '?'}schema=bench_{uuid.uuid4().hex[:8]}"
 
-    base = None
-    if args.code:
-        base_url = fresh_url("base")
+    others: list[tuple[str, dict]] = []
+    for label, code, untuned in (("base", args.code, False), ("untuned", None, True)):
+        if (label == "base" and not args.code) or (label == "untuned" and not args.untuned):
+            continue
+        other_url = fresh_url(label)
         try:
-            base = _import_elsewhere(args.code.resolve(), base_url, path, args.batch_size)
+            others.append((label, _import_elsewhere(
+                code and code.resolve(), other_url, path, args.batch_size, untuned
+            )))  # fmt: skip
         finally:
             if backend == "postgresql":
-                _drop_schema(base_url)
+                _drop_schema(other_url)
     url = fresh_url("ledger")
     try:
         ours = run_import(url, path, args.batch_size)
@@ -257,18 +279,17 @@ def measure(
     state_size = sum(len(r[3]) for r in rows) // max(1, len(rows))
     print(f"{backend:<10} raw executemany: the {events:,} stored rows (mean state {state_size} "
           f"bytes) in {raw_s:.2f} s = {raw:,.0f} rows/s")  # fmt: skip
-    for label, result in (("base", base), ("import", ours)):
-        if result is None:
-            continue
+    for label, result in [*others, ("import", ours)]:
         rate = result["events"] / result["elapsed_s"]
         print(f"{backend:<10} {label:<6} {commands:,} commands → {result['events']:,} events "
               f"in {result['elapsed_s']:.2f} s = {rate:,.0f} events/s "
               f"({commands / result['elapsed_s']:,.0f} commands/s) = {rate / raw:.1%} of raw; "
               f"this process's CPU {result['cpu_s']:.2f} s")  # fmt: skip
-    if base is not None:
-        same = "the same" if base["digest"] == ours["digest"] else "DIFFERENT"
-        print(f"{backend:<10} speed-up: {base['elapsed_s'] / ours['elapsed_s']:.2f}× over "
-              f"{args.code}; {same} events stored (ids, versions, topics, states but times)")  # fmt: skip
+    for label, other in others:
+        same = "the same" if other["digest"] == ours["digest"] else "DIFFERENT"
+        over = args.code if label == "base" else "this ledger untuned"
+        print(f"{backend:<10} speed-up: {other['elapsed_s'] / ours['elapsed_s']:.2f}× over "
+              f"{over}; {same} events stored (ids, versions, topics, states but times)")  # fmt: skip
 
 
 def _drop_schema(url: str) -> None:

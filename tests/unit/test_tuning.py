@@ -14,7 +14,7 @@ import pytest
 from ledger import tuning
 
 ROOT = Path(__file__).resolve().parents[2]
-SWITCHES = re.compile(r"\bgc\.(disable|enable|freeze|unfreeze)\(|\bsetswitchinterval\(")
+SWITCHES = re.compile(r"\bgc\.(disable|enable|freeze|unfreeze|set_threshold)\(|\bsetswitchinterval\(")
 
 
 def test_the_switches_are_flipped_in_ledger_tuning_only() -> None:
@@ -68,3 +68,29 @@ def test_freezing_moves_what_lives_now_to_the_permanent_generation() -> None:
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_old_objects_go_unscanned_in_the_block_while_young_cycles_are_still_freed() -> None:
+    before = gc.get_threshold()
+    with tuning.old_objects_unscanned():
+        young, middle, old = gc.get_threshold()
+        assert (young, middle) == before[:2] and old > 10**9
+        collected = []
+
+        def count(phase: str, info: dict) -> None:
+            if phase == "stop":
+                collected.append((info["generation"], info["collected"]))
+
+        gc.callbacks.append(count)
+        try:
+            for _ in range(young * 20):  # each a cycle, dropped at once
+                cycle: list = []
+                cycle.append(cycle)
+        finally:
+            gc.callbacks.remove(count)
+        assert sum(n for generation, n in collected if generation < 2) > 0
+        assert all(generation < 2 for generation, _n in collected)
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), tuning.old_objects_unscanned():
+        raise RuntimeError("boom")
+    assert gc.get_threshold() == before
