@@ -83,6 +83,10 @@ class Line:
     error: LedgerError | None = None
     sheet: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.error is not None:  # kept until its batch is answered: as a value
+            self.error.as_result()
+
 
 def read_jsonl(stream: IO[str]) -> Iterator[Line]:
     """Read JSON Lines; blank lines and lines starting with `#` are skipped (but counted)."""
@@ -92,7 +96,7 @@ def read_jsonl(stream: IO[str]) -> Iterator[Line]:
         try:
             data = load_json(text, what="the line")
         except LedgerError as error:
-            yield Line(number, None, None, error.as_result())
+            yield Line(number, None, None, error)
             continue
         if not isinstance(data, dict):
             yield Line(number, None, None, ValidationFailed(variant="line_not_object"))
@@ -147,7 +151,7 @@ def read_table(
         try:
             data = row_command(columns, values, command_type)
         except LedgerError as error:
-            yield Line(number, None, None, error.as_result(), sheet)
+            yield Line(number, None, None, error, sheet)
             continue
         yield _line(number, data, data.pop("actor", None), sheet)
 
@@ -158,7 +162,7 @@ def _line(number: int, data: dict[str, Any], actor: Any, sheet: str | None = Non
         if actor is not None:
             _check_actor(actor)
     except LedgerError as error:
-        return Line(number, None, None, error.as_result(), sheet)
+        return Line(number, None, None, error, sheet)
     return Line(number, fen_data, actor or None, sheet=sheet)
 
 

@@ -141,10 +141,8 @@ def _digest(rows: list[tuple]) -> str:
     return h.hexdigest()
 
 
-def _import_elsewhere(code: Path | None, url: str, path: Path, batch_size: int,
-                      untuned: bool) -> dict:  # fmt: skip
+def _import_elsewhere(code: Path, url: str, path: Path, batch_size: int, untuned: bool) -> dict:
     """`run_import` with the ledger of another checkout (or this one), in a subprocess."""
-    code = code or ROOT
     env = {**os.environ, "BENCH_INGEST_CODE_ROOT": str(code)}
     done = subprocess.run(
         [sys.executable, __file__, "--import-only", url, str(path), str(batch_size)]
@@ -251,15 +249,16 @@ def measure(
             return f"sqlite:///{tmp}/{name}.sqlite3"
         return f"{pg_url}{'&' if '?' in pg_url else '?'}schema=bench_{uuid.uuid4().hex[:8]}"
 
-    others: list[tuple[str, dict]] = []
-    for label, code, untuned in (("base", args.code, False), ("untuned", None, True)):
-        if (label == "base" and not args.code) or (label == "untuned" and not args.untuned):
-            continue
+    # (label, the checkout, untuned, what the speed-up is over) of each import in a subprocess
+    runs = [("base", args.code.resolve(), False, str(args.code))] if args.code else []
+    if args.untuned:
+        runs.append(("untuned", ROOT, True, "this ledger untuned"))
+    others: list[tuple[str, str, dict]] = []
+    for label, code, untuned, over in runs:
         other_url = fresh_url(label)
         try:
-            others.append((label, _import_elsewhere(
-                code and code.resolve(), other_url, path, args.batch_size, untuned
-            )))  # fmt: skip
+            other = _import_elsewhere(code, other_url, path, args.batch_size, untuned)
+            others.append((label, over, other))
         finally:
             if backend == "postgresql":
                 _drop_schema(other_url)
@@ -279,15 +278,14 @@ def measure(
     state_size = sum(len(r[3]) for r in rows) // max(1, len(rows))
     print(f"{backend:<10} raw executemany: the {events:,} stored rows (mean state {state_size} "
           f"bytes) in {raw_s:.2f} s = {raw:,.0f} rows/s")  # fmt: skip
-    for label, result in [*others, ("import", ours)]:
+    for label, _over, result in [*others, ("import", "", ours)]:
         rate = result["events"] / result["elapsed_s"]
         print(f"{backend:<10} {label:<6} {commands:,} commands → {result['events']:,} events "
               f"in {result['elapsed_s']:.2f} s = {rate:,.0f} events/s "
               f"({commands / result['elapsed_s']:,.0f} commands/s) = {rate / raw:.1%} of raw; "
               f"this process's CPU {result['cpu_s']:.2f} s")  # fmt: skip
-    for label, other in others:
+    for _label, over, other in others:
         same = "the same" if other["digest"] == ours["digest"] else "DIFFERENT"
-        over = args.code if label == "base" else "this ledger untuned"
         print(f"{backend:<10} speed-up: {other['elapsed_s'] / ours['elapsed_s']:.2f}× over "
               f"{over}; {same} events stored (ids, versions, topics, states but times)")  # fmt: skip
 
