@@ -1,22 +1,19 @@
 """eventsourcing's PostgreSQL persistence, with each event's Merkle leaf indexed as it is recorded.
 
 ``PERSISTENCE_MODULE=ledger.log_recorder_postgres:LeafIndexingPostgresFactory`` (set by
-:mod:`ledger.storage`). The application recorder's ``insert_events`` is eventsourcing 9.5.6's,
-with one step added: after the events are inserted (under ``LOCK TABLE … IN EXCLUSIVE MODE``,
-which orders every inserting transaction) and their notification ids returned, the same
-transaction inserts one ``audit_leaves`` row per event (:mod:`ledger.leaf_index`), in one
-``executemany``. If anything fails, leaves or events, the whole transaction is rolled back.
+:mod:`ledger.storage`). The application recorder writes every batch of events (one command's,
+a group commit's, a bulk import's) with ``COPY … FROM STDIN (FORMAT BINARY)`` instead of
+eventsourcing 9.5.6's INSERT of an array of composite values (which the driver builds in Python:
+at 30 events about twice the CPU, at 100 about three times). Under eventsourcing's own
+``LOCK TABLE … IN EXCLUSIVE MODE``, which orders every inserting transaction, and its NOTIFY,
+the batch takes its notification ids from the events table's own sequence in one statement (in
+order, so the log's order is the insert order), the rows are copied with those ids, and one
+``audit_leaves`` row per event is inserted (:mod:`ledger.leaf_index`) — one transaction: if
+anything fails, leaves or events, all of it is rolled back. A duplicate (originator, version)
+fails the COPY with eventsourcing's IntegrityError, so concurrent writers retry as before.
 
 Creating the events table creates ``audit_leaves`` beside it; a store whose events table
 exists but has no ``audit_leaves`` (made before) gets it when the factory makes its recorder.
-A large batch (a bulk import's, `COPY_MIN_EVENTS` events or more) is written with `COPY … FROM
-STDIN (FORMAT BINARY)` instead: under the same table lock, its notification ids are taken from
-the events table's own sequence in one statement (in order, so the log's order is the insert
-order, as with eventsourcing's INSERT), then the rows are copied with those ids, then the
-leaves inserted — one transaction, the same rows, a fraction of the encoding work (eventsourcing
-sends a batch as an array of composite values that the driver builds in Python). A duplicate
-(originator, version) fails the COPY with the same IntegrityError, so concurrent writers retry
-as before.
 
 The database functions of eventsourcing (``POSTGRES_ENABLE_DB_FUNCTIONS``) are refused: they
 insert events without leaves.
@@ -29,7 +26,6 @@ from typing import Any
 from uuid import UUID
 
 import eventsourcing.postgres as es_postgres
-import psycopg
 from eventsourcing.persistence import (
     InterfaceError,
     OperationalError,
@@ -58,51 +54,13 @@ class LeafIndexingPostgresApplicationRecorder(es_postgres.PostgresApplicationRec
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
+        """The events by binary COPY with ids taken from their sequence, then their leaves."""
         if self.datastore.enable_db_functions:
             raise ProgrammingError(
                 "POSTGRES_ENABLE_DB_FUNCTIONS inserts events without their Merkle leaves"
             )
-        if len(stored_events) >= COPY_MIN_EVENTS:
-            return self._insert_by_copy(stored_events)
-        exc: Exception | None = None
-        notification_ids: Sequence[int] | None = None
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline() as pipeline, conn.transaction():
-                with conn.cursor() as curs:
-                    self._insert_events(curs, stored_events, **kwargs)
-                if len(stored_events) > 0:
-                    with conn.cursor() as curs:
-                        try:
-                            self._insert_stored_events(curs, stored_events, **kwargs)
-                            # Sync now, so that a uniqueness violation raises IntegrityError
-                            # here (as in eventsourcing).
-                            pipeline.sync()
-                            notification_ids = self._fetch_ids_after_insert_events(
-                                curs, stored_events, **kwargs
-                            )
-                            with conn.cursor(row_factory=tuple_row) as leaf_cursor:
-                                index_leaves(
-                                    leaf_cursor,
-                                    self.leaf_statements,
-                                    notification_ids or [],
-                                    stored_events,
-                                    _as_uuid,
-                                )
-                            pipeline.sync()
-                        except Exception as e:
-                            # Kept until the pipeline has exited (as eventsourcing does), and
-                            # the transaction rolled back explicitly: the events must never be
-                            # committed without their leaves.
-                            exc = e
-                    if exc is not None:
-                        raise psycopg.Rollback
-            if exc:
-                raise exc
-        return notification_ids
-
-
-    def _insert_by_copy(self, stored_events: Sequence[StoredEvent]) -> Sequence[int]:
-        """The events by binary COPY with ids taken from their sequence, then their leaves."""
+        if not stored_events:
+            return []
         with self.datastore.get_connection() as conn, conn.transaction():
             with conn.cursor() as curs:
                 self._lock_table(curs)  # also orders this transaction among every writer's
@@ -131,10 +89,6 @@ class LeafIndexingPostgresApplicationRecorder(es_postgres.PostgresApplicationRec
         table = f'"{self.datastore.schema}"."{self.events_table_name}"'
         return (f"COPY {table} (notification_id, originator_id, originator_version, topic, state) "
                 "FROM STDIN (FORMAT BINARY)")  # fmt: skip
-
-
-#: Events in one batch from which COPY is used instead of eventsourcing's INSERT.
-COPY_MIN_EVENTS = 200
 
 
 def _as_uuid(originator_id: Any) -> Any:

@@ -1,9 +1,9 @@
-"""Bulk import's large batches: on PostgreSQL written by binary COPY (ledger/log_recorder_postgres.py,
-from `COPY_MIN_EVENTS` events), on SQLite by eventsourcing's insert; the same rows either way.
+"""Batches of events: on PostgreSQL written by binary COPY (ledger/log_recorder_postgres.py, every
+batch, one command's or an import's), on SQLite by executemany; the same rows either way.
 
-Both stores: every event of a batch above the threshold gets its leaf, positions follow the
-insert order without gaps, the log verifies, a later small write follows on, and a batch that
-clashes with a stored event is refused whole (nothing of it, leaves included, is kept).
+Both stores: every event of a large batch gets its leaf, positions follow the insert order
+without gaps, the log verifies, a later small write follows on, and a batch that clashes with a
+stored event is refused whole (nothing of it, leaves included, is kept), a single event too.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import pytest
 from eventsourcing.persistence import IntegrityError
 
 from audit.verify import verify
-from ledger import log_recorder_postgres
 from ledger.application import SupportLedger
 from ledger.importer import import_lines, read_jsonl
 
-ENTERPRISES = 120  # each: its event and its receipt, so one batch of 240 ≥ COPY_MIN_EVENTS
+ENTERPRISES = 120  # each: its event and its receipt, so one batch of 240 events
 
 
 def import_enterprises(app: SupportLedger, numbers: range) -> None:
@@ -39,7 +38,6 @@ def positions_and_leaves(app: SupportLedger) -> tuple[list[int], int]:
 
 
 def test_a_large_batch_is_recorded_whole_with_its_leaves(app: SupportLedger) -> None:
-    assert 2 * ENTERPRISES >= log_recorder_postgres.COPY_MIN_EVENTS
     before = app.log_position()
     import_enterprises(app, range(ENTERPRISES))
     assert app.log_position() - before == 2 * ENTERPRISES
@@ -62,6 +60,9 @@ def test_a_large_batch_that_clashes_is_refused_whole(app: SupportLedger) -> None
     clash = app.recorder.select_events(Enterprise.create_id(f.synthetic_uscc(0)))[0]
     with pytest.raises(IntegrityError):
         app.recorder.insert_events([*stored, clash])
+    assert positions_and_leaves(app) == (positions_before, leaves_before)
+    with pytest.raises(IntegrityError):  # one event alone, as one command's save
+        app.recorder.insert_events([clash])
     assert positions_and_leaves(app) == (positions_before, leaves_before)
     assert verify(app).intact
 
