@@ -295,9 +295,11 @@ def usccs_of(url: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(url: str, threads: int, workers: int | None, reads: int | None = None) -> Iterator[int]:
-    """A ``ledger serve`` on the store, its page cache off, once its worker processes have
-    loaded the application (bench_http.settled: the port opens before they do)."""
+def serving(url: str, threads: int, workers: int | None, reads: int | None = None,
+            checkout: Path | None = None) -> Iterator[tuple[int, int]]:  # fmt: skip
+    """A ``ledger serve`` on the store (of another checkout's venv and code, if given), its page
+    cache off, once its worker processes have loaded the application (bench_http.settled: the
+    port opens before they do): its port and process id."""
     from bench_http import settled
     from bench_web import free_port
 
@@ -307,6 +309,9 @@ def serving(url: str, threads: int, workers: int | None, reads: int | None = Non
     if reads is not None:
         env["LEDGER_READS_AT_ONCE"] = str(reads)
     ledger_bin = str(Path(sys.executable).parent / "ledger")
+    if checkout is not None:
+        env["PYTHONPATH"] = str(checkout)
+        ledger_bin = str(checkout / ".venv" / "bin" / "ledger")
     server_args = ["--threads", str(threads)] + (["--workers", str(workers)] if workers else [])
     server = subprocess.Popen(
         [ledger_bin, "serve", "--host", "127.0.0.1", "--port", str(port), *server_args],
@@ -325,7 +330,7 @@ def serving(url: str, threads: int, workers: int | None, reads: int | None = Non
                     raise SystemExit("ledger serve did not start") from None
                 time.sleep(0.2)
         settled(server)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(20)
@@ -345,21 +350,28 @@ def page_client(index: int, port: int, paths: list[list[str]], token: str, cooki
 
 
 def first_requests(
-    port: int, paths: list[str], token: str, cookie: str, clients: int
+    port: int, pid: int, paths: list[str], token: str, cookie: str, clients: int
 ) -> dict[str, Any]:
     """Each path once, by ``clients`` client processes at a time (each its share, over its own
-    keep-alive connection): p50/p99, requests/s. A non-200 answer ends the benchmark."""
-    from bench_http import run_clients
+    keep-alive connection): p50/p99, requests/s, and the server's CPU time per request (all its
+    processes). A non-200 answer ends the benchmark."""
+    from bench_http import cpu_seconds, run_clients
 
     shares = [paths[k::clients] for k in range(clients)]
+    cpu_before = cpu_seconds(pid)
     elapsed, latencies, _cpu = run_clients(clients, page_client, (port, shares, token, cookie))
+    server_cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(len(latencies), 1)
     return {"requests": len(latencies), "errors": 0, "p50_ms": percentile(latencies, 0.5) * 1000,
-            "p99_ms": percentile(latencies, 0.99) * 1000, "rps": len(latencies) / elapsed}  # fmt: skip
+            "p99_ms": percentile(latencies, 0.99) * 1000, "rps": len(latencies) / elapsed,
+            "server_cpu_ms": server_cpu_ms}  # fmt: skip
 
 
 def http_phase(
     url: str, built: dict[str, Any], args: argparse.Namespace, rng: random.Random
 ) -> dict[str, Any]:
+    """The pages and APIs by 16 clients against a cold server; with ``--compare-with``, each
+    setting served by that checkout's code first and then by this one, on the same store, with
+    the same requests."""
     import bench_web
     from bench_web import session_cookie
 
@@ -367,6 +379,9 @@ def http_phase(
     usccs = usccs_of(url)
     sample = [rng.choice(usccs) for _ in range(args.requests)]
     positions = [rng.randint(1, built["events"]) for _ in range(args.requests)]
+    codes: list[Path | None] = [None]
+    if args.compare_with:
+        codes.insert(0, Path(args.compare_with).resolve())
     out: dict[str, Any] = {}
     for workers, reads in [(w, r) for w in args.workers for r in args.reads_at_once]:
         suffix = (
@@ -374,18 +389,21 @@ def http_phase(
         )
         if len(args.reads_at_once) > 1:
             suffix += f", {reads or 'unlimited'} reads at once"
-        with serving(url, args.threads, workers, reads) as port:
-            cookie = session_cookie(port)
-            token = built["token"]
-            out["enterprise page" + suffix] = first_requests(
-                port, [f"/enterprises/{u}" for u in sample], "", cookie, args.clients
-            )
-            out["balances API" + suffix] = first_requests(
-                port, [f"/api/v1/enterprises/{u}" for u in sample], token, "", args.clients
-            )
-            out["proof (HTTP)" + suffix] = first_requests(
-                port, [f"/api/v1/audit/proofs/{p}" for p in positions], token, "", args.clients
-            )
+        for checkout in codes:
+            by = "" if not args.compare_with else f", {checkout.name if checkout else 'this code'}"
+            with serving(url, args.threads, workers, reads, checkout) as (port, pid):
+                cookie = session_cookie(port)
+                token = built["token"]
+                out["enterprise page" + suffix + by] = first_requests(
+                    port, pid, [f"/enterprises/{u}" for u in sample], "", cookie, args.clients
+                )
+                out["balances API" + suffix + by] = first_requests(
+                    port, pid, [f"/api/v1/enterprises/{u}" for u in sample], token, "", args.clients
+                )
+                out["proof (HTTP)" + suffix + by] = first_requests(
+                    port, pid, [f"/api/v1/audit/proofs/{p}" for p in positions], token, "",
+                    args.clients,
+                )  # fmt: skip
     return out
 
 
@@ -540,7 +558,7 @@ def table(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"  {name + ' (cold, ' + str(r['clients']) + ' clients)':<44}{h['p50_ms']:>9.1f} ms          "
                 f"p99 {h['p99_ms']:.1f} ms, {h['rps']:.0f} req/s, {h['requests']} req, "
-                f"{h['errors']} errors"
+                f"{h['errors']} errors, server CPU {h['server_cpu_ms']:.2f} ms/req"
             )
     return "\n".join(lines)
 
@@ -570,8 +588,9 @@ def main() -> int:
     parser.add_argument("--web-only", action="store_true",
                         help="after the build and the raw read, only the proofs and the HTTP reads")  # fmt: skip
     parser.add_argument("--compare-with", metavar="CHECKOUT",
-                        help="also replay the same instants with this checkout's code (its "
-                        ".venv and scripts/bench_scale.py), on the same store")  # fmt: skip
+                        help="also replay the same instants, and serve the same HTTP requests, "
+                        "with this checkout's code (its .venv and scripts/bench_scale.py), on the "
+                        "same store")  # fmt: skip
     parser.add_argument("--requests", type=int, default=1_000, help="HTTP requests per endpoint")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--threads", type=int, default=16, help="server threads")

@@ -38,10 +38,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ledger"] = ledger
     _set_token_cache(app, ledger)
 
-    from web import api, auth, cache, i18n, pages, public, replica
+    from web import api, auth, cache, frame, i18n, pages, public, replica
 
     cache.init_app(app)
     i18n.init_app(app)
+    frame.init_app(app)
     auth.init_app(app)
     pages.init_app(app)
     api.init_app(app)

@@ -13,13 +13,16 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, g, redirect, request, url_for
 from flask_babel import Babel, get_locale, get_translations
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
 
 from ledger.identifiers import TOWNS
 from ledger.labels import VOCABULARIES
 from ledger.money import format_wan, format_yuan
 from ledger.shanghai import shanghai_time
 
-__all__ = ["PILLARS", "is_english", "percent", "pick", "shanghai_time", "town_name", "wan", "yuan"]
+__all__ = ["PILLARS", "is_english", "percent", "pick", "shanghai_time", "texts", "town_name", "wan",
+           "yuan"]
 
 LANGUAGES = ("zh", "en")
 LANG_COOKIE = "lang"
@@ -107,6 +110,27 @@ def template_ngettext(singular: str, plural: str, n: int) -> str:
     return _translations().ungettext(singular, plural, n)
 
 
+class _Texts(dict[str, Markup]):
+    """Fixed texts of a page in one language, each translated (and escaped) once per process."""
+
+    def __missing__(self, text: str) -> Markup:
+        value = self[text] = escape(_(text))
+        return value
+
+
+_TEXTS: dict[str, _Texts] = {}
+
+
+def texts() -> _Texts:
+    """The fixed texts in this request's language: `T['Awards']` in a template instead of a
+    gettext call for every label of every page (Jinja's gettext costs ~8 µs a call)."""
+    locale = str(get_locale())
+    found = _TEXTS.get(locale)
+    if found is None:
+        found = _TEXTS.setdefault(locale, _Texts())
+    return found
+
+
 def printed_at() -> str:
     """Now, in Beijing time: the date a printed page carries."""
     return shanghai_time(datetime.now(UTC))
@@ -120,4 +144,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters.update(yuan=yuan, wan=wan, shanghai_time=shanghai_time, percent=percent)
     app.jinja_env.globals.update(pick=pick, is_english=is_english, get_locale=get_locale,
-                                 printed_at=printed_at)  # fmt: skip
+                                 printed_at=printed_at, texts=texts)  # fmt: skip

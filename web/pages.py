@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from flask import Blueprint, Flask, Response, abort, g, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from ledger.csvsafe import SafeDictWriter
 from ledger.identifiers import TOWNS
@@ -26,7 +25,7 @@ from web import audit_files, charts, display, reads
 from web.auth import ledger, requires
 from web.cache import cached
 from web.display import event_kind, item_name, lab
-from web.i18n import is_english, pick, shanghai_time, town_name, yuan
+from web.i18n import is_english, pick, shanghai_time, texts, town_name, yuan
 from web.schemas import NOT_QUERY_TEXT, REQUEST_MAX
 
 bp = Blueprint("pages", __name__)
@@ -182,27 +181,6 @@ def enterprise(uscc: str) -> Any:
         abort(404)
     title, body = found
     return render_template("_frame.html", title=title, body=body)
-
-
-class _Texts(dict[str, Markup]):
-    """Fixed texts of a page in one language, each translated (and escaped) once per process."""
-
-    def __missing__(self, text: str) -> Markup:
-        value = self[text] = escape(_(text))
-        return value
-
-
-_TEXTS: dict[str, _Texts] = {}
-
-
-def texts() -> _Texts:
-    """The fixed texts in this request's language: `T['Awards']` in a template instead of a
-    gettext call for every label of every page (Jinja's gettext costs ~8 µs a call)."""
-    locale = str(get_locale())
-    found = _TEXTS.get(locale)
-    if found is None:
-        found = _TEXTS.setdefault(locale, _Texts())
-    return found
 
 
 class TrailRow(NamedTuple):
@@ -409,4 +387,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(audit_files.bp)  # head.json, proof.json (the audit page's downloads)
     display.init_app(app)
-    app.jinja_env.globals.update(freshness=freshness, town_name=town_name, texts=texts)
+    app.jinja_env.globals.update(freshness=freshness, town_name=town_name)
