@@ -309,8 +309,8 @@ def serving(url: str, threads: int, workers: int | None, reads: int | None = Non
     if reads is not None:
         env["LEDGER_READS_AT_ONCE"] = str(reads)
     ledger_bin = str(Path(sys.executable).parent / "ledger")
+    env["PYTHONPATH"] = str(checkout or ROOT)  # this checkout's code, whatever the venv holds
     if checkout is not None:
-        env["PYTHONPATH"] = str(checkout)
         ledger_bin = str(checkout / ".venv" / "bin" / "ledger")
     server_args = ["--threads", str(threads)] + (["--workers", str(workers)] if workers else [])
     server = subprocess.Popen(
