@@ -76,7 +76,8 @@ class Credentials:
         app = app_or_store if hasattr(app_or_store, "recorder") else None
         self.store = app.store if app is not None else app_or_store
         self.is_postgres = self.store.is_postgres
-        self._datastore = app.recorder.datastore if app is not None and self.is_postgres else None
+        #: The application's connection pool (either store), which reads use; None on a bare store.
+        self._datastore = app.recorder.datastore if app is not None else None
         if self.is_postgres:
             self.table = f'"{self.store.postgres_schema}".{TABLE}'
         else:
@@ -107,13 +108,17 @@ class Credentials:
     def _read_cursor(self) -> Iterator[Any]:
         """A cursor for one SELECT (tuple rows): a single statement reads one consistent
         snapshot, so no transaction is opened around it (no BEGIN/COMMIT round trips on
-        PostgreSQL, no write lock on SQLite)."""
+        PostgreSQL, no write lock on SQLite). On a ledger application the connection comes from
+        its pool (on SQLite, opening a connection costs more than the lookup itself)."""
         self.ensure_table()
         if self.is_postgres:
             from psycopg.rows import tuple_row
 
             with self._pg_connection() as conn:
                 yield conn.cursor(row_factory=tuple_row)
+        elif self._datastore is not None:
+            with self._datastore.get_connection(commit=False) as pooled:
+                yield pooled.cursor()  # autocommit: the SELECT is a transaction of its own
         else:
             conn = self._sqlite_connect()
             try:
@@ -123,7 +128,7 @@ class Credentials:
 
     @contextmanager
     def _pg_connection(self) -> Iterator[Any]:
-        if self._datastore is not None:
+        if self._datastore is not None and self.is_postgres:
             with self._datastore.get_connection() as conn:
                 yield conn
             return

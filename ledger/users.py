@@ -202,6 +202,14 @@ class Users:
         except AggregateNotFoundError:
             return None
 
+    def _peek_user(self, name: str) -> User | None:
+        """The user as the repository's cache holds it, not a copy: for reading only (who is
+        asking, with which roles), never to change."""
+        try:
+            return self.app.repository.get(User.create_id(name), deepcopy_from_cache=False)
+        except AggregateNotFoundError:
+            return None
+
     def user(self, name: str) -> User:
         user = self.get_user(name)
         if user is None:
@@ -267,7 +275,7 @@ class Users:
     def user_for_token(self, token: str) -> User | None:
         """The user an API token belongs to, or None if it is not (or no longer) valid."""
         verified = self._verified(token)
-        return None if verified is None else verified[0]
+        return None if verified is None else self.get_user(verified[0].name)  # a copy, to keep
 
     def _verified(self, token: str) -> tuple[User, Any] | None:
         """(the user, the credentials row) of a valid token, read from the store; else None."""
@@ -279,7 +287,7 @@ class Users:
             return None
         if not row.usable_at(self.clock()):
             return None
-        user = self.get_user(row.user_name)
+        user = self._peek_user(row.user_name)
         if user is None or token_id not in user.tokens:
             return None
         return user, row
@@ -313,7 +321,7 @@ class Users:
             return found
         try:
             changes = _CHANGES.count  # read before the store: a change meanwhile makes it stale
-            user = self.get_user(name)
+            user = self._peek_user(name)
             if user is None:
                 self._signed_in.pop(key, None)
                 return None
