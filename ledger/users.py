@@ -9,14 +9,12 @@ dots and Chinese characters included). It is looked up by its id, compared in co
 with the SHA-256 stored for that id, and refused once expired or revoked.
 
 Verified tokens are remembered for at most `TOKEN_CACHE_S` (1 s) per process (`token_holder`),
-and so are signed-in names (`signed_in`: roles and password marker, which a session cookie is
-checked against), so that a busy API or web does not read the credentials table and the user's
-history on every request; once an answer is half that old, one request reads it again while the
-others keep it. Any change to users or credentials made in this process (a token issued or
-revoked, a role granted or revoked, a password set, a rotation), through any ledger application
-of the process, forgets every remembered answer at once: such a change takes effect immediately
-in the process that made it, and within `TOKEN_CACHE_S` in every other process (another server,
-or `ledger users revoke-token` run from a shell). Expiry is checked on every request.
+so that a busy API does not read the credentials table and the user's history on every
+request; once an answer is half that old, one request reads it again while the others keep it. Any change to users or credentials made in this process (a token issued or revoked, a
+role granted or revoked, a password set, a rotation), through any ledger application of the
+process, forgets every remembered token at once: such a change takes effect immediately in the
+process that made it, and within `TOKEN_CACHE_S` in every other process (another server, or
+`ledger users revoke-token` run from a shell). Expiry is checked on every request.
 """
 
 from __future__ import annotations
@@ -56,8 +54,7 @@ _TOKEN_SECRET_BYTES = 32
 #: How long a process may answer for a verified token without reading the store again: the
 #: bound within which a change made by another process takes effect here (0: never remember).
 TOKEN_CACHE_S = 1.0
-#: Verified tokens (and signed-in names) remembered at most per ledger application (all are
-#: forgotten when full).
+#: Verified tokens remembered at most per ledger application (all are forgotten when full).
 TOKEN_CACHE_MAX = 10_000
 
 
@@ -85,18 +82,6 @@ class TokenHolder:
     roles: frozenset[str]
     token_id: str
     expires_at: datetime | None
-    verified_at: float
-    changes: int
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    """Who a signed-in name is, as read at `verified_at` (time.monotonic): the roles, and the
-    marker of the password (None without one) that the session must carry."""
-
-    name: str
-    roles: frozenset[str]
-    password_marker: str | None
     verified_at: float
     changes: int
 
@@ -183,8 +168,7 @@ class Users:
         #: Seconds on a clock that only goes forward; a remembered token's age is judged by it.
         self.monotonic = time.monotonic
         self._holders: dict[str, TokenHolder] = {}  # by the token's SHA-256
-        self._signed_in: dict[str, SignedIn] = {}  # by "user:" and the name
-        self._refreshing: set[str] = set()  # keys (as above) one request is reading again
+        self._refreshing: set[str] = set()  # tokens one request is reading again
         self._refresh_lock = threading.Lock()
 
     # -- reading -----------------------------------------------------------------------------
@@ -202,9 +186,11 @@ class Users:
         except AggregateNotFoundError:
             return None
 
-    def _peek_user(self, name: str) -> User | None:
+    def peek_user(self, name: str) -> User | None:
         """The user as the repository's cache holds it, not a copy: for reading only (who is
         asking, with which roles), never to change."""
+        if not isinstance(name, str) or not name:
+            return None
         try:
             return self.app.repository.get(User.create_id(name), deepcopy_from_cache=False)
         except AggregateNotFoundError:
@@ -287,7 +273,7 @@ class Users:
             return None
         if not row.usable_at(self.clock()):
             return None
-        user = self._peek_user(row.user_name)
+        user = self.peek_user(row.user_name)
         if user is None or token_id not in user.tokens:
             return None
         return user, row
@@ -299,70 +285,33 @@ class Users:
             return None
         key = token_sha256(token)
         now_s = self.monotonic()
-        holder = self._recall(self._holders, key, now_s)
-        if holder is None:
+        holder = self._holders.get(key)
+        fresh = (
+            holder is not None
+            and holder.changes == _CHANGES.count
+            and 0 <= now_s - holder.verified_at < self.token_cache_s
+        )
+        if fresh and now_s - holder.verified_at >= self.token_cache_s / 2 and self._claim(key):
+            fresh = False  # half as old as the bound: this request reads it again, the others
+            # meanwhile keep the remembered answer (so they do not all read at once at the bound)
+        if not fresh:
             try:
                 return self._verify_and_remember(token, key, now_s)
             finally:
-                self._release(key)
+                with self._refresh_lock:
+                    self._refreshing.discard(key)
+        assert holder is not None
         if holder.expires_at is not None and holder.expires_at <= self.clock():
             return None
         return holder
 
-    def signed_in(self, name: str) -> SignedIn | None:
-        """Who a signed-in name is (roles, password marker), or None if no user has it;
-        remembered as long as a verified token (see above)."""
-        if not isinstance(name, str) or not name:
-            return None
-        key = f"user:{name}"
-        now_s = self.monotonic()
-        found = self._recall(self._signed_in, key, now_s)
-        if found is not None:
-            return found
-        try:
-            changes = _CHANGES.count  # read before the store: a change meanwhile makes it stale
-            user = self._peek_user(name)
-            if user is None:
-                self._signed_in.pop(key, None)
-                return None
-            found = SignedIn(user.name, frozenset(user.roles), self.password_marker(name), now_s,
-                             changes)  # fmt: skip
-            self._remember(self._signed_in, key, found)
-            return found
-        finally:
-            self._release(key)
-
-    def _recall(self, remembered: dict[str, Any], key: str, now_s: float) -> Any:
-        """The answer remembered under `key` if this request may use it; None if it must read
-        the store (and then `_release` the key)."""
-        held = remembered.get(key)
-        fresh = (
-            held is not None
-            and held.changes == _CHANGES.count
-            and 0 <= now_s - held.verified_at < self.token_cache_s
-        )
-        if fresh and now_s - held.verified_at >= self.token_cache_s / 2 and self._claim(key):
-            fresh = False  # half as old as the bound: this request reads it again, the others
-            # meanwhile keep the remembered answer (so they do not all read at once at the bound)
-        return held if fresh else None
-
     def _claim(self, key: str) -> bool:
-        """Whether this request is the one to read a remembered answer again (no other is)."""
+        """Whether this request is the one to read a remembered token again (no other is)."""
         with self._refresh_lock:
             if key in self._refreshing:
                 return False
             self._refreshing.add(key)
             return True
-
-    def _release(self, key: str) -> None:
-        with self._refresh_lock:
-            self._refreshing.discard(key)
-
-    def _remember(self, remembered: dict[str, Any], key: str, answer: Any) -> None:
-        if self.token_cache_s > 0:
-            if len(remembered) >= TOKEN_CACHE_MAX:
-                remembered.clear()
-            remembered[key] = answer
 
     def _verify_and_remember(self, token: str, key: str, now_s: float) -> TokenHolder | None:
         changes = _CHANGES.count  # read before the store: a change meanwhile makes it stale
@@ -374,7 +323,10 @@ class Users:
         expires_at = None if row.expires_at is None else datetime.fromisoformat(row.expires_at)
         holder = TokenHolder(user.name, frozenset(user.roles), row.credential_id, expires_at,
                              now_s, changes)  # fmt: skip
-        self._remember(self._holders, key, holder)
+        if self.token_cache_s > 0:
+            if len(self._holders) >= TOKEN_CACHE_MAX:
+                self._holders.clear()
+            self._holders[key] = holder
         return holder
 
     def check_password(self, name: str, password: str) -> User | None:

@@ -93,10 +93,11 @@ def current_user() -> Viewer | None:
         if holder is not None:
             viewer = Viewer(holder.name, holder.roles, via_token=True)
     elif session.get("user"):
-        # remembered as long as a token (ledger.users: TOKEN_CACHE_S)
-        who = ledger().users.signed_in(session["user"])
-        if who is not None and who.password_marker is not None and session.get("pw") == who.password_marker:
-            viewer = Viewer(who.name, who.roles)
+        # read afresh on every request: a change made anywhere counts at the next one
+        user = ledger().users.peek_user(session["user"])
+        marker = _password_marker(user.name) if user is not None else None
+        if user is not None and marker is not None and session.get("pw") == marker:
+            viewer = Viewer(user.name, frozenset(user.roles))
         else:
             session.clear()
     g.viewer = viewer
