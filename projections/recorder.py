@@ -61,9 +61,19 @@ class ViewsRecorderMixin:
 
     # -- reading ------------------------------------------------------------------------------
 
+    def _read_cursor(self) -> Any:
+        """A cursor outside any transaction, for one read-only statement (see `query`)."""
+        raise NotImplementedError
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Rows of a read-only query; `%s` is the placeholder, `{q}` the table-name prefix."""
-        with self._tx(commit=False) as c:
+        """Rows of a read-only query; `%s` is the placeholder, `{q}` the table-name prefix.
+
+        One statement reads one consistent snapshot by itself, so it runs on a pooled
+        connection in autocommit mode, with no BEGIN and ROLLBACK around it (on PostgreSQL two
+        round trips fewer per query; a page makes about ten). Reads that must agree with each
+        other go in one transaction instead (`load`, `projections.queries.snapshot`).
+        """
+        with self._read_cursor() as c:
             c.execute(self._sql(sql.replace("{q}", self.qualify)), tuple(params))
             return [dict(row) for row in c.fetchall()]
 
@@ -223,6 +233,15 @@ class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):
     #: Most rows one INSERT … VALUES (…), (…) takes (fewer if the variable limit says so).
     MAX_ROWS_PER_INSERT = 1024
 
+    @contextlib.contextmanager
+    def _read_cursor(self) -> Iterator[Any]:
+        with self.datastore.get_connection(commit=False) as connection:
+            cursor = connection.cursor()  # the pool's connections are in autocommit mode
+            try:
+                yield cursor
+            finally:
+                cursor.sqlite_cursor.close()
+
     def _write_rows(self, c: Any, table: t.Table, rows: list[tuple[Any, ...]]) -> None:
         self._insert_many(c, table, rows, upsert=True)
 
@@ -340,6 +359,11 @@ class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
                 f"VALUES ('{t.TRACKING_NAME}', 0) ON CONFLICT (application_name) DO NOTHING"
             )
         )
+
+    @contextlib.contextmanager
+    def _read_cursor(self) -> Iterator[Any]:
+        with self.datastore.get_connection() as connection, connection.cursor() as cursor:
+            yield cursor  # the pool's connections are in autocommit mode
 
     def _begin_batch(self, c: Any) -> None:
         # A batch need not wait for its commit to reach the disk: if the server crashed
