@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections.queries.common import DEFAULT_TIMEOUT_S, Record, read_views, ready
 from projections.queries.paging import PAGE_SIZE, Page, fetch_rows
+from projections.tables import TRACKING_NAME
 from projections.trail import recorded_text, recorded_us, render
 
 if TYPE_CHECKING:
@@ -135,10 +136,14 @@ def views_at(app: SupportLedger) -> int:
 def views_position(app: SupportLedger) -> ViewsPosition:
     """The position every view has reached, when that event was recorded, and the log's end."""
     views = read_views(app)
-    position = views.position()
-    rows = views.query("SELECT recorded_at FROM {q}pv_trail WHERE position = %s", [position])
+    rows = views.query(  # the position and its event's time in one statement: one snapshot
+        f"SELECT t.notification_id AS position, p.recorded_at FROM {views.tracking_table} t "
+        "LEFT JOIN {q}pv_trail p ON p.position = t.notification_id WHERE t.application_name = %s",
+        [TRACKING_NAME],
+    )
+    found = rows[0] if rows else {"position": 0, "recorded_at": None}
     return ViewsPosition(
-        position=position,
-        recorded_at=recorded_text(rows[0]["recorded_at"]) if rows else None,
+        position=int(found["position"] or 0),
+        recorded_at=None if found["recorded_at"] is None else recorded_text(found["recorded_at"]),
         log_position=app.recorder.max_notification_id() or 0,
     )
