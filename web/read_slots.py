@@ -1,5 +1,6 @@
 """Read slots: at most `LEDGER_READS_AT_ONCE` reads (GET and HEAD requests) of this process
-run at once (default 2; 0 leaves them unlimited); the others wait for a slot in turn.
+run at once (default 2; 0 leaves them unlimited); the others wait for a slot in turn, first
+come, first served (`FairSlots`).
 
 A page is a few milliseconds of Python. Sixteen of them in the threads of one process at once
 do not finish sooner: they take turns at the interpreter's lock, and each turn costs. With
@@ -16,6 +17,7 @@ sign-in's password hash runs outside the interpreter's lock. A read that waits f
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections.abc import Iterable, Iterator
@@ -28,15 +30,54 @@ from ledger.waits import lending
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
+class FairSlots:
+    """A semaphore that serves its waiters first come, first served.
+
+    `threading.Semaphore` lets whoever asks at the moment a slot is freed take it — often a
+    request that has just arrived, or the thread that freed it — while earlier ones keep
+    waiting: the waits are short on average but have a long tail. Here a freed slot is handed
+    straight to the longest waiter, so a read waits behind those that came before it, never
+    behind later ones.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._lock = threading.Lock()
+        self._free = slots
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free > 0 and not self._waiting:
+                self._free -= 1
+                return
+            handed = threading.Lock()
+            handed.acquire()
+            self._waiting.append(handed)
+        handed.acquire()  # until `release` hands this waiter the slot
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()  # the slot passes on, never free in between
+            else:
+                self._free += 1
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class ReadSlots:
-    """WSGI middleware: a read runs once it holds one of ``slots`` slots."""
+    """WSGI middleware: a read runs once it holds one of ``slots`` slots (in arrival order)."""
 
     def __init__(self, wsgi_app: Any, slots: int) -> None:
         if slots < 1:
             raise ValueError("read slots must be at least 1")
         self.wsgi_app = wsgi_app
         self.slots = slots
-        self._free = threading.Semaphore(slots)
+        self._free = FairSlots(slots)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD", "GET").upper() not in READ_METHODS:

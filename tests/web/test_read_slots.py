@@ -164,3 +164,47 @@ def test_a_read_waiting_for_the_views_does_not_stall_other_reads(seeded: Any, to
     assert answers["quick"][0] == 200
     assert answers["waiting"][0] == 503  # views_behind, after its full wait
     assert answers["quick"][1] < 2.0 < answers["waiting"][1]
+
+
+def test_slots_are_taken_in_the_order_asked_for_even_by_one_that_just_gave_its_own_back() -> None:
+    """First come, first served: a freed slot goes to the longest waiter, not to a request that
+    arrives at that moment, nor back to the read that freed it (web.read_slots.FairSlots)."""
+    from web.read_slots import FairSlots
+
+    slots = FairSlots(1)
+    order: list[str] = []
+    d_queued = threading.Event()
+
+    def queued(count: int) -> None:
+        deadline = time.monotonic() + WAIT_S
+        while len(slots._waiting) < count:
+            assert time.monotonic() < deadline, "a waiter never queued"
+            time.sleep(0.001)
+
+    def reader(name: str) -> None:
+        slots.acquire()
+        order.append(name)
+        if name == "a":
+            assert d_queued.wait(WAIT_S)  # d asks while a holds the slot, behind b and c
+            slots.release()
+            slots.acquire()  # a asks again at once: it goes behind d
+            order.append("a again")
+        slots.release()
+
+    slots.acquire()  # the slot is taken: everyone below waits
+    threads = []
+    for count, name in enumerate("abc", start=1):
+        threads.append(threading.Thread(target=reader, args=(name,), daemon=True))
+        threads[-1].start()
+        queued(count)
+    slots.release()  # to a
+    queued(2)  # b and c still wait; a holds the slot
+    threads.append(threading.Thread(target=reader, args=("d",), daemon=True))
+    threads[-1].start()
+    queued(3)
+    d_queued.set()
+    for thread in threads:
+        thread.join(WAIT_S)
+    assert order == ["a", "b", "c", "d", "a again"]
+    slots.acquire()  # every slot came back
+    slots.release()
