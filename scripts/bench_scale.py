@@ -26,6 +26,9 @@ recorded and approved), signs a tree head, stores the replay snapshots
   ``bench_http.py`` (threads of one interpreter would queue for its lock and add that to the
   latencies); ``--workers 1,2`` measures the server with one and then two processes, and
 ``--reads-at-once 2,0`` with two read slots per process and then unlimited (web.read_slots).
+``--compare-with CHECKOUT`` also replays the same instants and serves the same requests with
+another checkout's code (its .venv) on the same store; ``--http-rounds N`` serves them N times,
+the two checkouts in turn, and every answer reports the server's CPU time per request.
 
 ``--web-only`` skips verify and the replays (the views are still rebuilt: the pages read them).
 
@@ -371,7 +374,7 @@ def http_phase(
 ) -> dict[str, Any]:
     """The pages and APIs by 16 clients against a cold server; with ``--compare-with``, each
     setting served by that checkout's code first and then by this one, on the same store, with
-    the same requests."""
+    the same requests (``--http-rounds`` times, in turn)."""
     import bench_web
     from bench_web import session_cookie
 
@@ -389,8 +392,10 @@ def http_phase(
         )
         if len(args.reads_at_once) > 1:
             suffix += f", {reads or 'unlimited'} reads at once"
-        for checkout in codes:
+        for round_no, checkout in [(k, c) for k in range(args.http_rounds) for c in codes]:
             by = "" if not args.compare_with else f", {checkout.name if checkout else 'this code'}"
+            if args.http_rounds > 1:
+                by += f", round {round_no + 1}"
             with serving(url, args.threads, workers, reads, checkout) as (port, pid):
                 cookie = session_cookie(port)
                 token = built["token"]
@@ -592,6 +597,9 @@ def main() -> int:
                         "with this checkout's code (its .venv and scripts/bench_scale.py), on the "
                         "same store")  # fmt: skip
     parser.add_argument("--requests", type=int, default=1_000, help="HTTP requests per endpoint")
+    parser.add_argument("--http-rounds", type=int, default=1,
+                        help="serve the HTTP reads this many times (with --compare-with, the two "
+                        "checkouts in turn each time: on a shared machine one pair is noise)")  # fmt: skip
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--threads", type=int, default=16, help="server threads")
     parser.add_argument("--workers", type=lambda v: [int(w) for w in v.split(",")], default=[0],
