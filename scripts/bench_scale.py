@@ -24,7 +24,8 @@ recorded and approved), signs a tree head, stores the replay snapshots
   request reads and renders; p99 of the first requests after its processes have loaded the
   application). Each client is a process of its own over its own keep-alive connection, as in
   ``bench_http.py`` (threads of one interpreter would queue for its lock and add that to the
-  latencies); ``--workers 1,2`` measures the server with one and then two processes, and
+  latencies); beside them, a static file through the same server and clients, the floor any
+  request pays; ``--workers 1,2`` measures the server with one and then two processes, and
 ``--reads-at-once 2,0`` with two read slots per process and then unlimited (web.read_slots).
 ``--compare-with CHECKOUT`` also replays the same instants and serves the same requests with
 another checkout's code (its .venv) on the same store; ``--http-rounds N`` serves them N times,
@@ -409,6 +410,10 @@ def http_phase(
                     port, pid, [f"/api/v1/audit/proofs/{p}" for p in positions], token, "",
                     args.clients,
                 )  # fmt: skip
+                # the floor: a static file through the same server, clients and connections
+                out["static file (the floor)" + suffix + by] = first_requests(
+                    port, pid, ["/static/style.css"] * len(sample), "", "", args.clients
+                )
     return out
 
 
