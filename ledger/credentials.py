@@ -117,8 +117,8 @@ class Credentials:
             with self._pg_connection() as conn:
                 yield conn.cursor(row_factory=tuple_row)
         elif self._datastore is not None:
-            with self._datastore.get_connection(commit=False) as pooled:
-                yield pooled.cursor()  # autocommit: the SELECT is a transaction of its own
+            with self._datastore.get_connection(commit=False) as pooled, pooled.cursor() as cursor:
+                yield cursor  # autocommit: the SELECT is a transaction of its own; closed after
         else:
             conn = self._sqlite_connect()
             try:
