@@ -1,10 +1,10 @@
-"""The frame every page shares (base.html): its links, made once per process.
+"""The frame every page shares (base.html): its links, made once per application.
 
 A page's header links to a dozen places; `url_for` for each of them on every page costs more
 than the rest of a small page's header. The links depend only on where the application is
-mounted (the request's script root), so `links()` builds each one, per application, the first time a page asks
-for it and keeps it. An endpoint the application lacks (a blueprint not registered) raises on
-first use, as `url_for` would.
+mounted (the request's script root), so `links()` builds each one the first time a page asks
+for it and keeps it, per application and script root. An endpoint the application lacks (a
+blueprint not registered) raises on first use, as `url_for` would.
 """
 
 from __future__ import annotations
