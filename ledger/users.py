@@ -178,23 +178,19 @@ class Users:
             start=None, limit=1, topics=[topic_of(User.Registered)]
         ))  # fmt: skip
 
-    def get_user(self, name: str) -> User | None:
+    def get_user(self, name: str, *, copy: bool = True) -> User | None:
+        """The user of that name, or None. A copy unless `copy` is false: then the repository's
+        cached user itself, for reading only (who is asking, with which roles), never to change."""
         if not isinstance(name, str) or not name:
             return None
         try:
-            return self.app.repository.get(User.create_id(name))
+            return self.app.repository.get(User.create_id(name), deepcopy_from_cache=copy)
         except AggregateNotFoundError:
             return None
 
     def peek_user(self, name: str) -> User | None:
-        """The user as the repository's cache holds it, not a copy: for reading only (who is
-        asking, with which roles), never to change."""
-        if not isinstance(name, str) or not name:
-            return None
-        try:
-            return self.app.repository.get(User.create_id(name), deepcopy_from_cache=False)
-        except AggregateNotFoundError:
-            return None
+        """The cached user, not a copy (`get_user(name, copy=False)`): for reading only."""
+        return self.get_user(name, copy=False)
 
     def user(self, name: str) -> User:
         user = self.get_user(name)

@@ -235,12 +235,8 @@ class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):
 
     @contextlib.contextmanager
     def _read_cursor(self) -> Iterator[Any]:
-        with self.datastore.get_connection(commit=False) as connection:
-            cursor = connection.cursor()  # the pool's connections are in autocommit mode
-            try:
-                yield cursor
-            finally:
-                cursor.sqlite_cursor.close()
+        with self.datastore.get_connection(commit=False) as connection, connection.cursor() as cursor:
+            yield cursor  # the pool's connections are in autocommit mode; closed after
 
     def _write_rows(self, c: Any, table: t.Table, rows: list[tuple[Any, ...]]) -> None:
         self._insert_many(c, table, rows, upsert=True)
