@@ -10,6 +10,11 @@ commands as fast as they are answered: per round a `grant_award`, its `record_di
 (officer) and its `approve_disbursement` (approver), --rounds rounds per client. Every answer
 must be 200 `recorded`. Printed: accepted commands/s, p50/p99 latency.
 
+After the commands, the same server answers as many GETs of a static file and of
+`/api/v1/status` (a token checked, a JSON answer) through the same clients and connections: the
+floors, the most requests a second this server, these clients and this machine allow before a
+command is checked or stored (`--no-floors` leaves them out).
+
 In the same run, the same number of client processes commit the same number of single rows of the
 same size, each in its own transaction, straight through the driver (psycopg on PostgreSQL,
 sqlite3 in WAL mode on SQLite) into a bare table: the physical baseline. The ratio is what to
@@ -277,6 +282,27 @@ def http_client(
     return timed(connection, requests, _recorded, failures)
 
 
+def floor_client(
+    _index: int, port: int, path: str, token: str, count: int, ready: Any
+) -> tuple[Any, ...]:
+    """One client's `count` GETs of `path` over one keep-alive connection (the floors)."""
+    connection = KeepAlive(port)
+    request = connection.prepare("GET", path, token)
+    failures: list[str] = []
+    status, _answer = connection.exchange(request)  # one first, not measured, as the commands'
+    if status != 200:
+        failures.append(f"status {status}")
+    ready.wait()
+    return timed(connection, [request] * count, lambda status, _answer: status == 200, failures)
+
+
+#: What the same server answers beside the commands, through the same clients and connections:
+#: the least any request costs (a static file: the HTTP server and Flask's routing) and the least
+#: an API request does (a token checked, a JSON answer, no command and no store read).
+FLOORS = (("HTTP floor: a static file", "/static/style.css", None),
+          ("API floor: /api/v1/status with a token", "/api/v1/status", "officer"))  # fmt: skip
+
+
 def _recorded(status: int, answer: bytes) -> bool:
     return status == 200 and json.loads(answer)["results"][0]["status"] == "recorded"
 
@@ -396,17 +422,29 @@ def serve_once(backend: str, pg_url: str | None, tmp: str, args: argparse.Namesp
         server = start_server(
             url, port, serve_args, code, Path(tmp) / f"serve-{backend}-{port}.log"
         )
+        count = sum(len(s) for s in streams)
         try:
             cpu_before = cpu_seconds(server.pid)
             elapsed_s, latencies, client_cpu_s = drive(port, tokens, streams)
             server_cpu_s = cpu_seconds(server.pid) - cpu_before
+            floors = []
+            for floor_label, path, role in FLOORS if args.floors else ():
+                cpu_before = cpu_seconds(server.pid)
+                floor_args = (port, path, tokens[role] if role else "", count // args.clients)
+                floor_s, floor_latencies, _cpu = run_clients(args.clients, floor_client, floor_args)
+                floor_cpu_s = cpu_seconds(server.pid) - cpu_before
+                floors.append((floor_label, floor_s, floor_latencies, floor_cpu_s))
         finally:
             server.terminate()
             server.wait(30)
-        count = sum(len(s) for s in streams)
         rate = summary(label, count, elapsed_s, latencies)
         print(f"  {'':<34} server CPU {server_cpu_s / count * 1000:.2f} ms/command, "
               f"clients' CPU {client_cpu_s / count * 1000:.2f} ms/command")  # fmt: skip
+        for floor_label, floor_s, floor_latencies, floor_cpu_s in floors:
+            served = len(floor_latencies)
+            floor_rate = summary(f"  {floor_label}", served, floor_s, floor_latencies)
+            print(f"  {'':<34} server CPU {floor_cpu_s / served * 1000:.2f} ms/request; "
+                  f"the commands {rate / floor_rate:.1%} of its rate")  # fmt: skip
         return rate, count, size
     finally:
         if backend == "postgresql":
@@ -436,6 +474,9 @@ def main() -> None:
     parser.add_argument(
         "--follow", action="store_true", help="Let the server follow the log (default --no-follow)."
     )
+    parser.add_argument("--no-floors", dest="floors", action="store_false",
+                        help="Do not also serve, after the commands, as many static-file and "
+                             "API-status requests through the same server and clients (the floors).")  # fmt: skip
     parser.add_argument("--code", action="append", default=[], metavar="DIR",
                         help="Also serve this checkout's code (PYTHONPATH), beside this one's, for "
                              "before/after figures from one run (e.g. a `git worktree add /tmp/base main`).")  # fmt: skip
