@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 #: The store's query for the stored events of many aggregates: (recorder, ids) → {id: events}.
 EventsLoader = Callable[[Any, list[UUID]], dict[UUID, list[Any]]]
+EventsAfterLoader = Callable[[Any, Mapping[UUID, int]], dict[UUID, list[Any]]]
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -71,10 +72,14 @@ class SupportLedger(Application[UUID]):
         catalogue: Catalogue | None = None,
         store: Store | None = None,
         load_events_many: EventsLoader | None = None,
+        load_events_after: EventsAfterLoader | None = None,
     ) -> None:
         """`store`: where the events are (given by `ledger.storage.open_ledger`, which
         composes the application); `load_events_many(recorder, ids)`: the store's query for
-        the stored events of many aggregates at once (without it, one query per aggregate)."""
+        the stored events of many aggregates at once (without it, one query per aggregate);
+        `load_events_after(recorder, {id: version})`: its query for the events of a few
+        aggregates after given versions (without it, cached aggregates are brought up to
+        date one query each, by the repository)."""
         # A bounded LRU cache of aggregates, fast-forwarded from the store on every get (so it
         # is never stale); a hot budget is then not replayed from its first event every time.
         base_env = {
@@ -91,6 +96,10 @@ class SupportLedger(Application[UUID]):
         #: The stored events of many aggregates in one query (None: one query per aggregate).
         self.select_events_many: Callable[[list[UUID]], dict[UUID, list[Any]]] | None = (
             None if load_events_many is None else partial(load_events_many, self.recorder)
+        )
+        #: The stored events of a few aggregates after given versions, in one query (or None).
+        self.select_events_after: Callable[[Mapping[UUID, int]], dict[UUID, list[Any]]] | None = (
+            None if load_events_after is None else partial(load_events_after, self.recorder)
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -167,6 +167,10 @@ class GroupCommitter:
         self.batches += 1
         self.commands += len(items)
         log_position = self._log_position(results)
+        if log.isEnabledFor(logging.INFO):
+            log.info("group commit: %d request(s), %d command(s), %d refused; log at %d",
+                     len(batch), len(items), sum(isinstance(r, LedgerError) for r in results),
+                     log_position)  # fmt: skip
         start = 0
         for request in batch:
             request.log_position = log_position

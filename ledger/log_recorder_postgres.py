@@ -34,7 +34,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Identifier
 
 from ledger.leaf_index import LEAVES_TABLE, LeafStatements, index_leaves, leaves_ddl
 
@@ -48,6 +48,7 @@ class LeafIndexingPostgresApplicationRecorder(es_postgres.PostgresApplicationRec
         super().__init__(datastore, events_table_name=events_table_name)
         schema = datastore.schema
         self.leaf_statements = LeafStatements.postgres(schema, events_table_name)
+        self._lock_and_notify: str | None = None  # rendered on the first insert
         self.sql_create_statements.append(SQL(leaves_ddl("postgresql", schema)))  # type: ignore[arg-type]
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
@@ -63,10 +64,12 @@ class LeafIndexingPostgresApplicationRecorder(es_postgres.PostgresApplicationRec
             return []
         with self.datastore.get_connection() as conn, conn.transaction():
             with conn.cursor() as curs:
-                self._lock_table(curs)  # also orders this transaction among every writer's
-                self._notify_channel(curs)
-                curs.execute(self._allocate_ids_statement, (len(stored_events),))
-                notification_ids = [row["id"] for row in curs.fetchall()]
+                # eventsourcing's lock (it also orders this transaction among every writer's),
+                # its NOTIFY and the ids, in one round trip
+                curs.execute(self._lock_notify_and_ids_statement(conn, len(stored_events)))
+                while curs.description is None and curs.nextset():
+                    pass  # past the results of SET, LOCK and NOTIFY, to the ids
+                notification_ids = curs.fetchone()["ids"]
                 with curs.copy(self._copy_statement) as copy:
                     copy.set_types(["int8", self.datastore.originator_id_type, "int8", "text", "bytea"])
                     for notification_id, e in zip(notification_ids, stored_events, strict=True):
@@ -77,12 +80,19 @@ class LeafIndexingPostgresApplicationRecorder(es_postgres.PostgresApplicationRec
                              _as_uuid)  # fmt: skip
         return notification_ids
 
-    @property
-    def _allocate_ids_statement(self) -> str:
+    def _lock_notify_and_ids_statement(self, conn: Any, count: int) -> str:
+        """eventsourcing's lock statements (its lock timeout, then the table's lock), its NOTIFY
+        and the taking of `count` ids from the table's sequence (an array, in order): several
+        statements without parameters, which PostgreSQL runs in one round trip."""
+        if self._lock_and_notify is None:
+            statements = [*self.lock_table_statements,
+                          SQL("NOTIFY {0}").format(Identifier(self.channel_name))]  # fmt: skip
+            self._lock_and_notify = "; ".join(s.as_string(conn) for s in statements)
         # The schema and table names are checked identifiers (ledger.storage); quoted here.
         table = f'"{self.datastore.schema}"."{self.events_table_name}"'
-        return (f"SELECT nextval(pg_get_serial_sequence('{table}', 'notification_id')) AS id "
-                "FROM generate_series(1, %s) ORDER BY 1")  # fmt: skip
+        return (f"{self._lock_and_notify}; SELECT array_agg(id ORDER BY id) AS ids FROM (SELECT "
+                f"nextval(pg_get_serial_sequence('{table}', 'notification_id')) AS id "
+                f"FROM generate_series(1, {int(count)})) AS taken")  # fmt: skip
 
     @property
     def _copy_statement(self) -> str:

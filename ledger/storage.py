@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -363,7 +364,8 @@ def compose(store: Store, env: dict[str, str], **kwargs: Any) -> SupportLedger:
     from ledger.guards import install_append_only_guards
 
     app = SupportLedger(
-        env=env, store=store, load_events_many=partial(select_events_many, store), **kwargs
+        env=env, store=store, load_events_many=partial(select_events_many, store),
+        load_events_after=partial(select_events_after, store), **kwargs
     )
     if store.is_postgres:
         _ping_only_idle_connections(app, env)
@@ -419,4 +421,57 @@ def select_events_many(store: Store, recorder: Any, aggregate_ids: list[UUID]) -
                 found.setdefault(aggregate_id, []).append(
                     StoredEvent(aggregate_id, version, topic, state)
                 )
+    return found
+
+
+def select_events_after(store: Store, recorder: Any, after: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
+    """The stored events of a few aggregates after the given versions, in one query: {id:
+    [StoredEvent, …]} in version order (none for one stored no further).
+
+    A batch asks this once for the measures and budgets its commands name, which the
+    repository caches: one query brings them all up to date, where the repository's own
+    fast-forward asks once for each. Each id is one index range (an OR of them: a handful).
+    """
+    from eventsourcing.persistence import StoredEvent
+
+    found: dict[UUID, list[Any]] = {}
+    wanted = list(after.items())
+    table = recorder.events_table_name
+    for start in range(0, len(wanted), 100):
+        chunk = wanted[start : start + 100]
+        if store.is_postgres:
+            from psycopg.rows import tuple_row
+            from psycopg.sql import SQL, Identifier
+
+            ranges = " OR ".join(["(originator_id = %s AND originator_version > %s)"] * len(chunk))
+            statement = SQL(
+                "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+                f"WHERE {ranges} ORDER BY originator_id, originator_version"
+            ).format(schema=Identifier(store.postgres_schema), table=Identifier(table))
+            # one statement, one snapshot, no BEGIN/ROLLBACK; rows as tuples
+            with (
+                recorder.datastore.get_connection() as conn,
+                conn.cursor(row_factory=tuple_row) as cursor,
+            ):
+                cursor.execute(statement, [p for pair in chunk for p in pair])
+                rows = cursor.fetchall()
+            for originator_id, version, topic, state in rows:
+                found.setdefault(originator_id, []).append(
+                    StoredEvent(originator_id, version, topic, bytes(state))
+                )
+            continue
+        by_hex = {aggregate_id.hex: aggregate_id for aggregate_id, _version in chunk}
+        ranges = " OR ".join(["(originator_id = ? AND originator_version > ?)"] * len(chunk))
+        with recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(
+                "SELECT originator_id, originator_version, topic, state FROM "
+                f"{table} WHERE {ranges} ORDER BY originator_id, originator_version",
+                [p for aggregate_id, version in chunk for p in (aggregate_id.hex, version)],
+            )
+            rows = cursor.fetchall()
+        for originator_hex, version, topic, state in rows:
+            aggregate_id = by_hex[originator_hex]
+            found.setdefault(aggregate_id, []).append(
+                StoredEvent(aggregate_id, version, topic, state)
+            )
     return found

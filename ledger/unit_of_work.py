@@ -9,6 +9,7 @@ conflict; the work is then reloaded and redone (`run_batch`), which is why retri
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
 import random
@@ -23,7 +24,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import RecordConflictError
 
 from ledger.commands import Command
-from ledger.domain import Award, CommandReceipt, User
+from ledger.domain import Award, Budget, CommandReceipt, Measure, User
 from ledger.errors import Forbidden, LedgerError, ReferenceConflict, UnknownActor, ValidationFailed
 from ledger.handlers import HANDLERS
 from ledger.leaves import entry_size
@@ -85,6 +86,8 @@ class UnitOfWork:
     #: Aggregates as an earlier batch of the same caller saved them (`AggregateCarry`), taken
     #: by `preload` instead of being replayed from their first event.
     carry: AggregateCarry | None = None
+    #: Aggregates got as copies of the repository's cached ones (`cache_saved` puts them back).
+    cached_ids: list[UUID] = field(default_factory=list)
 
     def get(self, cls: type[A], aggregate_id: UUID) -> A | None:
         """The aggregate with this id as this unit of work sees it, or None."""
@@ -97,6 +100,8 @@ class UnitOfWork:
                     self.loaded[aggregate_id] = self.app.repository.get(aggregate_id)
                 except AggregateNotFoundError:
                     self.loaded[aggregate_id] = None
+                else:
+                    self.cached_ids.append(aggregate_id)  # a copy of the one it caches
         aggregate = self.loaded[aggregate_id]
         assert aggregate is None or isinstance(aggregate, cls), (aggregate_id, cls)
         if aggregate is not None:
@@ -165,6 +170,50 @@ class UnitOfWork:
             if receipt is not None:
                 second.append(Award.create_id(receipt.content["award_reference"]))
         self.preload(second)
+        self.fast_forward_cached(_measures_and_budgets(commands))
+
+    def fast_forward_cached(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Those of these aggregates the repository caches (a batch's measures and budgets: few
+        and hot, a budget with an event per award), brought up to date in one query: what the
+        repository's fast-forward does with one query each. Each is a copy of the cached one,
+        as the repository gives it; once the batch is saved, `cache_saved` puts it back."""
+        cache = self.app.repository.cache
+        select_events_after = self.app.select_events_after
+        if cache is None or select_events_after is None:
+            return
+        carried = self.carry if self.carry is not None else {}
+        cached: dict[UUID, Aggregate] = {}
+        for aggregate_id in aggregate_ids:
+            if aggregate_id in self.loaded or aggregate_id in carried:
+                continue
+            try:
+                cached[aggregate_id] = cache.get(aggregate_id)
+            except KeyError:
+                continue  # not cached: the repository replays it, if a command asks
+        if not cached:
+            return
+        stored = select_events_after({i: aggregate.version for i, aggregate in cached.items()})
+        to_domain_event = self.app.mapper.to_domain_event
+        for aggregate_id, aggregate in cached.items():
+            aggregate = copy.deepcopy(aggregate)  # never the cached object itself
+            for stored_event in stored.get(aggregate_id, ()):
+                aggregate = to_domain_event(stored_event).mutate(aggregate)
+            self.loaded[aggregate_id] = aggregate
+            self.cached_ids.append(aggregate_id)
+
+    def cache_saved(self) -> None:
+        """Once the batch is saved: the aggregates it had from the repository's cache, as saved,
+        back into the cache, so that the next batch reads only what was stored after them (not
+        the events this one stored, again). Not for a caller that carries them (a bulk import):
+        the next batch changes a carried aggregate itself, and the cache must never hold one
+        changed but unsaved."""
+        cache = self.app.repository.cache
+        if cache is None or self.carry is not None:
+            return
+        for aggregate_id in self.cached_ids:
+            aggregate = self.loaded.get(aggregate_id)
+            if aggregate is not None and not aggregate.pending_events:
+                cache.put(aggregate_id, aggregate)
 
     def begin_command(self) -> None:
         self.touched = {}
@@ -231,6 +280,20 @@ class UnitOfWork:
             raise RecordedMeanwhile(f"{len(recorded)} refused command(s) recorded meanwhile")
 
 
+def _measures_and_budgets(commands: Sequence[Command]) -> list[UUID]:
+    """The measures and budgets these commands name (by their `measure` and `fiscal_year`)."""
+    ids: dict[UUID, None] = {}
+    for command in commands:
+        measure = getattr(command, "measure", None)
+        if not isinstance(measure, str):
+            continue
+        ids[Measure.create_id(measure)] = None
+        fiscal_year = getattr(command, "fiscal_year", None)
+        if isinstance(fiscal_year, int):
+            ids[Budget.create_id(measure, fiscal_year)] = None
+    return list(ids)
+
+
 def _nothing_carried(_aggregate_id: UUID, _events: Sequence[Any]) -> None:
     return None
 
@@ -253,6 +316,9 @@ class AggregateCarry:
 
     def __len__(self) -> int:
         return len(self._aggregates)
+
+    def __contains__(self, aggregate_id: object) -> bool:
+        return aggregate_id in self._aggregates
 
     def take(self, aggregate_id: UUID) -> Aggregate | None:
         """The carried aggregate (taken out: the caller applies the events stored after it)."""
@@ -315,7 +381,10 @@ def run_batch(
                 uow.preload_batch([c for c in parsed if isinstance(c, Command)])
                 results, produced = _attempt(uow, parsed, actors)
                 stored, refused = _stored_events(app, produced)
-            if dry_run or not uow.events:
+            if dry_run:
+                return results
+            if not uow.events:  # nothing to record: what it read is what is stored
+                uow.cache_saved()
                 return results
             # The recorder directly: the events are already collected, in command order, and
             # encoded (once, by `_stored_events`).
@@ -327,6 +396,7 @@ def run_batch(
         if not notification_ids or len(notification_ids) != len(stored):
             raise AssertionError("the recorder returned no position for some events")
         uow.carry_on()
+        uow.cache_saved()
         positions = {
             (s.originator_id, s.originator_version): notification_id
             for s, notification_id in zip(stored, notification_ids, strict=True)

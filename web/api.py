@@ -361,7 +361,9 @@ def commands() -> Any:
         else:
             out.append({"index": index, "ok": True, **result.to_dict(), "error": None})
     rejected = sum(1 for r in out if not r["ok"])
-    log.info("commands by %s: %d sent, %d rejected", viewer.name, len(out), rejected)
+    # the batch it was committed in is logged once (`ledger.group_commit`); each request only
+    # when debugging (a line per request cost 5% of the server's interpreter time)
+    log.debug("commands by %s: %d sent, %d rejected", viewer.name, len(out), rejected)
     if single and rejected:
         error = results[0]
         assert isinstance(error, LedgerError)
