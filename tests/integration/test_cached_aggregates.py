@@ -49,7 +49,9 @@ def test_another_writers_award_counts_at_the_next_batch(
     funded: SupportLedger, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = funded
-    results = app.execute_many([(f.award("A-1", f.USCC_A), "olga"), (f.award("A-2", f.USCC_B), "olga")])
+    results = app.execute_many(
+        [(f.award("A-1", f.USCC_A), "olga"), (f.award("A-2", f.USCC_B), "olga")]
+    )
     assert _outcomes(results) == ["recorded", "recorded"]
     assert _cached(app, BUDGET_ID).committed_fen == 20_000_000  # saved, then put back
     other = open_ledger(database_url)
