@@ -424,7 +424,9 @@ def select_events_many(store: Store, recorder: Any, aggregate_ids: list[UUID]) -
     return found
 
 
-def select_events_after(store: Store, recorder: Any, after: Mapping[UUID, int]) -> dict[UUID, list[Any]]:
+def select_events_after(
+    store: Store, recorder: Any, after: Mapping[UUID, int]
+) -> dict[UUID, list[Any]]:
     """The stored events of a few aggregates after the given versions, in one query: {id:
     [StoredEvent, …]} in version order (none for one stored no further).
 
