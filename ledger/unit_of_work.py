@@ -152,8 +152,9 @@ class UnitOfWork:
 
         First the commands' receipts, the receipts of the commands they refer to (the
         disbursement an approval names), the aggregates they name and the users who act; then
-        the awards that the disbursements and clawbacks they refer to belong to. Budgets are
-        few and hot: they come through the repository's cache.
+        the awards that the disbursements and clawbacks they refer to belong to. Measures and
+        budgets are few and hot (a budget has an event per award): they come from the
+        repository's cache, brought up to date in a third query (`fast_forward_cached`).
         """
         if self.app.select_events_many is None or len(commands) < 2:
             return
