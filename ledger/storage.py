@@ -379,49 +379,15 @@ def select_events_many(store: Store, recorder: Any, aggregate_ids: list[UUID]) -
     The application asks this once per batch for the receipts, enterprises and awards its
     commands name, so a bulk import does not spend one round trip per aggregate.
     """
-    from eventsourcing.persistence import StoredEvent
-
-    found: dict[UUID, list[Any]] = {}
     if not aggregate_ids:
-        return found
-    table = recorder.events_table_name
+        return {}
     if store.is_postgres:
-        from psycopg.rows import tuple_row
-        from psycopg.sql import SQL, Identifier
-
-        statement = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(schema=Identifier(store.postgres_schema), table=Identifier(table))
-        # one statement reads one snapshot: no BEGIN/ROLLBACK round trips around it; rows as
-        # tuples (the pool's connections make dicts, a dict per row a bulk import pays for)
-        with (
-            recorder.datastore.get_connection() as conn,
-            conn.cursor(row_factory=tuple_row) as cursor,
-        ):
-            cursor.execute(statement, (list(aggregate_ids),))
-            for originator_id, version, topic, state in cursor.fetchall():
-                found.setdefault(originator_id, []).append(
-                    StoredEvent(originator_id, version, topic, bytes(state))
-                )
-        return found
-    by_hex = {aggregate_id.hex: aggregate_id for aggregate_id in aggregate_ids}
-    hexes = list(by_hex)
-    with recorder.datastore.transaction(commit=False) as cursor:
-        for start in range(0, len(hexes), 500):
-            chunk = hexes[start : start + 500]
-            cursor.execute(
-                "SELECT originator_id, originator_version, topic, state FROM "
-                f"{table} WHERE originator_id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY originator_id, originator_version",
-                chunk,
-            )
-            for originator_hex, version, topic, state in cursor.fetchall():
-                aggregate_id = by_hex[originator_hex]
-                found.setdefault(aggregate_id, []).append(
-                    StoredEvent(aggregate_id, version, topic, state)
-                )
-    return found
+        return _select_events(store, recorder, [("originator_id = ANY(%s)", [list(aggregate_ids)])])
+    ids = list(dict.fromkeys(aggregate_ids))
+    return _select_events(store, recorder, [
+        (f"originator_id IN ({','.join(['%s'] * len(chunk))})", chunk)
+        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500))
+    ])  # fmt: skip
 
 
 def select_events_after(
@@ -434,46 +400,55 @@ def select_events_after(
     repository caches: one query brings them all up to date, where the repository's own
     fast-forward asks once for each. Each id is one index range (an OR of them: a handful).
     """
+    pairs = list(after.items())
+    return _select_events(store, recorder, [
+        (" OR ".join(["(originator_id = %s AND originator_version > %s)"] * len(chunk)),
+         [value for pair in chunk for value in pair])
+        for chunk in (pairs[i : i + 100] for i in range(0, len(pairs), 100))
+    ])  # fmt: skip
+
+
+def _select_events(
+    store: Store, recorder: Any, queries: list[tuple[str, list[Any]]]
+) -> dict[UUID, list[Any]]:
+    """The stored events each (WHERE clause, parameters) selects, {id: [StoredEvent, …]} in
+    version order, read on one connection. The clauses are the callers' own text, with `%s`
+    placeholders; ids are given as UUIDs (on SQLite, which stores them as hex, turned so)."""
     from eventsourcing.persistence import StoredEvent
 
     found: dict[UUID, list[Any]] = {}
-    wanted = list(after.items())
     table = recorder.events_table_name
-    for start in range(0, len(wanted), 100):
-        chunk = wanted[start : start + 100]
-        if store.is_postgres:
-            from psycopg.rows import tuple_row
-            from psycopg.sql import SQL, Identifier
+    select = "SELECT originator_id, originator_version, topic, state FROM {table} WHERE {where} "
+    order = "ORDER BY originator_id, originator_version"
+    if store.is_postgres:
+        from psycopg.rows import tuple_row
+        from psycopg.sql import SQL, Identifier
 
-            ranges = " OR ".join(["(originator_id = %s AND originator_version > %s)"] * len(chunk))
-            statement = SQL(
-                "SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
-                f"WHERE {ranges} ORDER BY originator_id, originator_version"
-            ).format(schema=Identifier(store.postgres_schema), table=Identifier(table))
-            # one statement, one snapshot, no BEGIN/ROLLBACK; rows as tuples
-            with (
-                recorder.datastore.get_connection() as conn,
-                conn.cursor(row_factory=tuple_row) as cursor,
-            ):
-                cursor.execute(statement, [p for pair in chunk for p in pair])
-                rows = cursor.fetchall()
-            for originator_id, version, topic, state in rows:
-                found.setdefault(originator_id, []).append(
-                    StoredEvent(originator_id, version, topic, bytes(state))
-                )
-            continue
-        by_hex = {aggregate_id.hex: aggregate_id for aggregate_id, _version in chunk}
-        ranges = " OR ".join(["(originator_id = ? AND originator_version > ?)"] * len(chunk))
-        with recorder.datastore.transaction(commit=False) as cursor:
+        qualified = SQL("{}.{}").format(Identifier(store.postgres_schema), Identifier(table))
+        # a statement reads one snapshot: no BEGIN/ROLLBACK round trips around it; rows as
+        # tuples (the pool's connections make dicts, a dict per row a bulk import pays for)
+        with (
+            recorder.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row) as cursor,
+        ):
+            for where, params in queries:
+                statement = SQL(select.replace("{where}", where) + order).format(table=qualified)
+                cursor.execute(statement, params)
+                for originator_id, version, topic, state in cursor.fetchall():
+                    found.setdefault(originator_id, []).append(
+                        StoredEvent(originator_id, version, topic, bytes(state))
+                    )
+        return found
+    with recorder.datastore.transaction(commit=False) as cursor:
+        for where, params in queries:
+            by_hex = {value.hex: value for value in params if isinstance(value, UUID)}
             cursor.execute(
-                "SELECT originator_id, originator_version, topic, state FROM "
-                f"{table} WHERE {ranges} ORDER BY originator_id, originator_version",
-                [p for aggregate_id, version in chunk for p in (aggregate_id.hex, version)],
+                select.format(table=table, where=where.replace("%s", "?")) + order,
+                [value.hex if isinstance(value, UUID) else value for value in params],
             )
-            rows = cursor.fetchall()
-        for originator_hex, version, topic, state in rows:
-            aggregate_id = by_hex[originator_hex]
-            found.setdefault(aggregate_id, []).append(
-                StoredEvent(aggregate_id, version, topic, state)
-            )
+            for originator_hex, version, topic, state in cursor.fetchall():
+                aggregate_id = by_hex[originator_hex]
+                found.setdefault(aggregate_id, []).append(
+                    StoredEvent(aggregate_id, version, topic, state)
+                )
     return found

@@ -3,8 +3,8 @@ cache in one query, and puts them back into the cache once they are saved
 (`UnitOfWork.fast_forward_cached`, `UnitOfWork.cache_saved`). Both stores, real writers.
 
 What another writer (another application on the same store, as another process would be)
-stores between two batches counts at the next one; a batch run dry, or refused as a whole,
-leaves in the cache what was saved before it, never what it only tried; and what the cache
+stores between two batches counts at the next one; a batch run dry, or one whose insert
+fails, leaves in the cache what was saved before it, never what it only tried; and what the cache
 holds after many batches is what a replay of the store gives.
 """
 
