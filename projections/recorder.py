@@ -11,6 +11,7 @@ same event twice: the slower one finds the position moved, rolls back and starts
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import sqlite3
 import threading
@@ -44,6 +45,60 @@ def _column_names(cursor: Any) -> list[str]:
     return [column[0] for column in description or ()]
 
 
+class _SharedReads:
+    """The cursors the read-only queries of one `shared_reads()` share, one per recorder."""
+
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[Any, Any]] = {}  # id(recorder): (its context, its cursor)
+
+    def query(
+        self, recorder: ViewsRecorderMixin, statement: str, params: tuple[Any, ...]
+    ) -> list[Row]:
+        held = self._held.get(id(recorder))
+        if held is None:
+            context = recorder._read_cursor()
+            held = self._held[id(recorder)] = (context, context.__enter__())
+        context, cursor = held
+        try:
+            cursor.execute(statement, params)
+            return [dict(row) for row in cursor.fetchall()]
+        except BaseException as error:
+            # the cursor's context ends with the error, as a `with` would end it: the store's
+            # error types, and a broken connection not given back to the pool for reuse
+            del self._held[id(recorder)]
+            context.__exit__(type(error), error, error.__traceback__)
+            raise
+
+    def close(self) -> None:
+        held, self._held = self._held, {}
+        for context, _cursor in held.values():
+            context.__exit__(None, None, None)
+
+
+_SHARED_READS: contextvars.ContextVar[_SharedReads | None] = contextvars.ContextVar(
+    "shared_reads", default=None
+)
+
+
+@contextlib.contextmanager
+def shared_reads() -> Iterator[None]:
+    """Within this, the read-only queries (`query`) of each views recorder share one pooled
+    connection: taken at the first, given back at the end.
+
+    A page makes about ten queries; each took a connection from the pool and gave it back
+    (on PostgreSQL with the pool's checks). This is not a transaction: each statement still
+    reads its own snapshot, as outside. Keep it around work that is short (a page), never
+    around a wait.
+    """
+    shared = _SharedReads()
+    token = _SHARED_READS.set(shared)
+    try:
+        yield
+    finally:
+        _SHARED_READS.reset(token)
+        shared.close()
+
+
 class ViewsRecorderMixin:
     """What both stores' view recorders offer the runner and the queries."""
 
@@ -73,8 +128,12 @@ class ViewsRecorderMixin:
         round trips fewer per query; a page makes about ten). Reads that must agree with each
         other go in one transaction instead (`load`, `projections.queries.snapshot`).
         """
+        statement = self._sql(sql.replace("{q}", self.qualify))
+        shared = _SHARED_READS.get()
+        if shared is not None:
+            return shared.query(self, statement, tuple(params))
         with self._read_cursor() as c:
-            c.execute(self._sql(sql.replace("{q}", self.qualify)), tuple(params))
+            c.execute(statement, tuple(params))
             return [dict(row) for row in c.fetchall()]
 
     def position(self) -> int:

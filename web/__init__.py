@@ -38,8 +38,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["ledger"] = ledger
     _set_token_cache(app, ledger)
 
-    from web import api, auth, cache, frame, i18n, pages, public, replica
+    from web import api, auth, cache, frame, i18n, pages, public, replica, sessions
 
+    sessions.init_app(app)
     cache.init_app(app)
     i18n.init_app(app)
     frame.init_app(app)

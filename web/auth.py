@@ -40,6 +40,7 @@ from flask import (
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf import CSRFProtect
+from flask_wtf.csrf import generate_csrf
 
 from web.i18n import is_english
 
@@ -358,6 +359,10 @@ def sign_in() -> Any:
     session.permanent = True
     session["user"] = user.name
     session["pw"] = _password_marker(user.name)
+    # a new CSRF token for the new session, in the cookie sign-in sends: the pages after need
+    # not change the session (and sign its cookie again) to make one
+    g.pop("csrf_token", None)
+    generate_csrf()
     log.info("sign-in name=%r addr=%s", user.name, request.remote_addr)
     return redirect(_safe_next(next_url))
 

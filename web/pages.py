@@ -383,6 +383,20 @@ def export_trail() -> Any:
     )  # fmt: skip
 
 
+@bp.before_request
+def _share_reads() -> None:
+    """A page's queries share one pooled connection (`projections.recorder.shared_reads`)."""
+    g.shared_reads = queries.shared_reads()
+    g.shared_reads.__enter__()
+
+
+@bp.teardown_request
+def _end_shared_reads(_error: BaseException | None) -> None:
+    shared = g.pop("shared_reads", None)
+    if shared is not None:
+        shared.__exit__(None, None, None)
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(audit_files.bp)  # head.json, proof.json (the audit page's downloads)

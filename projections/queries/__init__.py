@@ -45,6 +45,7 @@ from projections.queries.registry import (
     financings,
     transfers,
 )
+from projections.recorder import shared_reads
 from projections.runner import ViewsBehind
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "metrics",
     "page_limit",
     "payments_by_month",
+    "shared_reads",
     "town_balances",
     "trail",
     "transfers",
