@@ -105,6 +105,8 @@ class ViewsRecorderMixin:
     qualify: str
     placeholder: str
     tracking_table: str
+    #: The events table's column of log positions (for a query of the log's end beside the views).
+    notification_id_column: str
     #: Whether the runner commits a batch in a second thread while it prepares the next.
     commit_in_background = False
 
@@ -288,6 +290,7 @@ class SQLiteViewsRecorder(ViewsRecorderMixin, SQLiteTrackingRecorder):
     qualify = ""
     placeholder = "?"
     tracking_table = "tracking"
+    notification_id_column = "rowid"  # of the events table (eventsourcing's SQLite recorder)
     commit_in_background = True
     #: Most rows one INSERT … VALUES (…), (…) takes (fewer if the variable limit says so).
     MAX_ROWS_PER_INSERT = 1024
@@ -399,6 +402,7 @@ class PostgresViewsRecorder(ViewsRecorderMixin, PostgresTrackingRecorder):
     """The views in the ledger's PostgreSQL schema."""
 
     placeholder = "%s"
+    notification_id_column = "notification_id"
     commit_in_background = True
 
     def __init__(self, datastore: Any, **kwargs: Any) -> None:

@@ -377,11 +377,48 @@ def sign_out() -> Any:
     return redirect(url_for("auth.sign_in"))
 
 
+class PageCsrfTokens:
+    """`csrf_token()` for the pages: Flask-WTF's signed token of the session's CSRF secret, but
+    signed at most once every `REUSE_S` seconds per session, not on every page.
+
+    Every page carries a form (sign out), and signing the token afresh took about 5% of a
+    page's time. A token is good for `WTF_CSRF_TIME_LIMIT` (an hour); one signed less than a
+    minute ago is as good, and is checked the same way.
+    """
+
+    REUSE_S = 60.0
+    MOST = 10_000  # sessions remembered at once (then forgotten all together)
+
+    def __init__(self) -> None:
+        self._signed: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        field = current_app.config["WTF_CSRF_FIELD_NAME"]
+        secret = session.get(field)
+        if not isinstance(secret, str) or field in g:
+            return str(generate_csrf())  # a new session's first, or this request's own
+        now = time.monotonic()
+        found = self._signed.get(secret)
+        if found is not None and 0 <= now - found[1] < self.REUSE_S:
+            setattr(g, field, found[0])  # the same token for the rest of the request
+            return found[0]
+        token = str(generate_csrf())
+        with self._lock:
+            if len(self._signed) >= self.MOST:
+                self._signed.clear()
+            self._signed[secret] = (token, now)
+        return token
+
+
 def init_app(app: Flask) -> None:
     shared = app.config.get("LEDGER_SIGNIN_THROTTLE_FILE")
     free = app.config["LEDGER_SIGNIN_FREE_FAILURES"]
     app.extensions["signin_throttle"] = SharedSignInThrottle(shared, free) if shared else SignInThrottle(free)
     csrf.init_app(app)
+    page_csrf_token = PageCsrfTokens()
+    app.jinja_env.globals["csrf_token"] = page_csrf_token
+    app.context_processor(lambda: {"csrf_token": page_csrf_token})  # after Flask-WTF's own
     app.register_blueprint(bp)
 
     @app.context_processor

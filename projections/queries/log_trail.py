@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from projections.queries.common import DEFAULT_TIMEOUT_S, Record, read_views, ready
+from projections.queries.common import DEFAULT_TIMEOUT_S, Record, read_views, reader, ready
 from projections.queries.paging import PAGE_SIZE, Page, fetch_rows
 from projections.tables import TRACKING_NAME
 from projections.trail import recorded_text, recorded_us, render
@@ -134,16 +134,31 @@ def views_at(app: SupportLedger) -> int:
 
 
 def views_position(app: SupportLedger) -> ViewsPosition:
-    """The position every view has reached, when that event was recorded, and the log's end."""
+    """The position every view has reached, when that event was recorded, and the log's end.
+
+    With no replica, the three come from one statement (one snapshot, one round trip); on a
+    replica, the log's end is the primary's, so that the lag counts the replication's too."""
     views = read_views(app)
+    same_store = reader(app) is app
+    log_end = (
+        f", (SELECT MAX({views.notification_id_column}) FROM {{q}}{app.recorder.events_table_name})"
+        " AS log_position"
+        if same_store
+        else ""
+    )
     rows = views.query(  # the position and its event's time in one statement: one snapshot
-        f"SELECT t.notification_id AS position, p.recorded_at FROM {views.tracking_table} t "
+        f"SELECT t.notification_id AS position, p.recorded_at{log_end} "
+        f"FROM {views.tracking_table} t "
         "LEFT JOIN {q}pv_trail p ON p.position = t.notification_id WHERE t.application_name = %s",
         [TRACKING_NAME],
     )
     found = rows[0] if rows else {"position": 0, "recorded_at": None}
+    if same_store and rows:
+        log_position = found["log_position"]
+    else:
+        log_position = app.recorder.max_notification_id()
     return ViewsPosition(
         position=int(found["position"] or 0),
         recorded_at=None if found["recorded_at"] is None else recorded_text(found["recorded_at"]),
-        log_position=app.recorder.max_notification_id() or 0,
+        log_position=int(log_position or 0),
     )

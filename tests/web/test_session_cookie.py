@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from itsdangerous import URLSafeTimedSerializer
 
-from web import create_app
+from web import auth, create_app
 
 COOKIE = "ledger_session"
 
@@ -94,3 +94,27 @@ def test_while_an_older_key_is_accepted_each_answer_signs_with_the_current_one(
     URLSafeTimedSerializer(
         "new", salt="cookie-session", signer_kwargs={"key_derivation": "hmac"}
     ).loads(value)  # signed by the current key
+
+
+def page_token(client: Any, csrf: Any) -> str:
+    return str(csrf(client, "/enterprises"))
+
+
+def test_a_sessions_pages_share_a_csrf_token_for_a_minute_and_it_works(
+    web_app: Flask, as_user: Any, csrf: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = as_user("vic")
+    first = page_token(client, csrf)
+    time.sleep(1.1)  # a signature made now would differ (its timestamp is in whole seconds)
+    assert page_token(client, csrf) == first  # signed once, not on every page
+    other = as_user("vic")  # another session of the same person
+    assert page_token(other, csrf) != first
+    assert client.post("/signout", data={"csrf_token": "x" + first[1:]}).status_code == 400
+    answer = client.post("/signout", data={"csrf_token": first})
+    assert answer.status_code == 302 and set_cookie(answer) is not None  # signed out
+    monkeypatch.setattr(auth.PageCsrfTokens, "REUSE_S", 0.0)
+    signed_anew = page_token(other, csrf)
+    time.sleep(1.1)  # the signature's timestamp is in whole seconds
+    assert page_token(other, csrf) != signed_anew  # a minute on: signed again
+    answer = other.post("/signout", data={"csrf_token": page_token(other, csrf)})
+    assert answer.status_code == 302 and set_cookie(answer) is not None
