@@ -51,17 +51,16 @@ class _SharedReads:
     def __init__(self) -> None:
         self._held: dict[int, tuple[Any, Any]] = {}  # id(recorder): (its context, its cursor)
 
-    def query(
-        self, recorder: ViewsRecorderMixin, statement: str, params: tuple[Any, ...]
-    ) -> list[Row]:
+    @contextlib.contextmanager
+    def cursor(self, recorder: ViewsRecorderMixin) -> Iterator[Any]:
+        """The recorder's shared cursor (taken from its pool at the first use)."""
         held = self._held.get(id(recorder))
         if held is None:
             context = recorder._read_cursor()
             held = self._held[id(recorder)] = (context, context.__enter__())
         context, cursor = held
         try:
-            cursor.execute(statement, params)
-            return [dict(row) for row in cursor.fetchall()]
+            yield cursor
         except BaseException as error:
             # the cursor's context ends with the error, as a `with` would end it: the store's
             # error types, and a broken connection not given back to the pool for reuse
@@ -130,12 +129,9 @@ class ViewsRecorderMixin:
         round trips fewer per query; a page makes about ten). Reads that must agree with each
         other go in one transaction instead (`load`, `projections.queries.snapshot`).
         """
-        statement = self._sql(sql.replace("{q}", self.qualify))
         shared = _SHARED_READS.get()
-        if shared is not None:
-            return shared.query(self, statement, tuple(params))
-        with self._read_cursor() as c:
-            c.execute(statement, tuple(params))
+        with self._read_cursor() if shared is None else shared.cursor(self) as c:
+            c.execute(self._sql(sql.replace("{q}", self.qualify)), tuple(params))
             return [dict(row) for row in c.fetchall()]
 
     def position(self) -> int:

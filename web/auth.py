@@ -361,7 +361,7 @@ def sign_in() -> Any:
     session["pw"] = _password_marker(user.name)
     # a new CSRF token for the new session, in the cookie sign-in sends: the pages after need
     # not change the session (and sign its cookie again) to make one
-    g.pop("csrf_token", None)
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # not a token of the old session's
     generate_csrf()
     log.info("sign-in name=%r addr=%s", user.name, request.remote_addr)
     return redirect(_safe_next(next_url))

@@ -43,10 +43,12 @@ def test_an_unchanged_session_is_not_signed_again_within_the_minute(
 def test_once_the_cookie_is_old_enough_the_next_answer_signs_it_again(
     web_app: Flask, as_user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(web_app.session_interface, "refresh_after_s", 1.0)
+    # 2 s, not 1: the signature's time is in whole seconds, so a cookie signed at x.99 counts
+    # as signed at x, and may already look a second old
+    monkeypatch.setattr(web_app.session_interface, "refresh_after_s", 2.0)
     client = as_user("vic")
     assert set_cookie(client.get("/enterprises")) is None
-    time.sleep(1.1)  # the cookie is now older than that
+    time.sleep(2.1)  # the cookie is now older than that
     refreshed = set_cookie(client.get("/enterprises"))
     assert refreshed is not None
     assert "Expires=" in refreshed and "HttpOnly" in refreshed  # the lifetime moves forward
