@@ -125,3 +125,30 @@ def serving(args: list[str], env: dict[str, str], directory: Path, token: str) -
         yield base, server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def waitress_in_thread(app: Any, threads: int = 4) -> Iterator[str]:
+    """`app` served by waitress on a free port from a thread of this process: its base URL.
+
+    Stopping closes the sockets from the server's own loop (waitress's trigger runs the thunk
+    there), so the loop is never left in select() on a closed descriptor (EBADF in its thread).
+    """
+    import threading
+
+    import waitress
+    from waitress import wasyncore
+
+    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=wsgi.run, name="waitress", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{wsgi.effective_port}"
+    finally:
+        def stop_in_loop() -> None:
+            wsgi.task_dispatcher.shutdown()
+            wasyncore.close_all(wsgi._map)
+
+        wsgi.trigger.pull_trigger(stop_in_loop)
+        thread.join(DEADLINE_S)
+        assert not thread.is_alive(), "waitress did not stop"

@@ -8,13 +8,13 @@ LEDGER_TEST_REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import factories as f
 import pytest
+from servers import waitress_in_thread
 from werkzeug.security import generate_password_hash
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,7 +35,6 @@ def _require_chromium() -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a waitress server running the web over a small seeded ledger."""
     _require_chromium()
-    import waitress
 
     from audit.heads import sign_tree_head
     from audit.keys import generate_key
@@ -69,11 +68,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     generate_key(key)
     sign_tree_head(ledger, key_path=key)
     app = create_app({"LEDGER_APP": ledger, "SECRET_KEY": "browser-test"})
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{wsgi.effective_port}"
-    wsgi.close()
+    with waitress_in_thread(app) as base:
+        yield base
     ledger.close()
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import factories as f
 import pytest
+from servers import waitress_in_thread
 from stores import drop_schema, postgres_base_url
 from werkzeug.security import generate_password_hash
 
@@ -56,7 +57,6 @@ def work_server(
 ) -> Iterator[str]:
     """A waitress server over a seeded ledger whose views follow the log (as `ledger serve`'s);
     it asks for `browser` first, which fails or skips without Chromium."""
-    import waitress
 
     from ledger.storage import open_ledger
     from projections.runner import Runner, catch_up
@@ -74,11 +74,8 @@ def work_server(
     follower = threading.Thread(target=Runner(ledger).follow, args=(stop,), daemon=True)
     follower.start()
     app = create_app({"LEDGER_APP": ledger, "SECRET_KEY": "browser-test"})
-    wsgi = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=wsgi.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{wsgi.effective_port}"
-    wsgi.close()
+    with waitress_in_thread(app) as base:
+        yield base
     stop.set()
     follower.join(10)
     ledger.close()
