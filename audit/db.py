@@ -145,6 +145,15 @@ class AuditDb:
                 conn.rollback()
                 conn.close()
 
+    def sibling_cursor(self, cur: Any) -> Any:
+        """Another cursor in ``cur``'s transaction (the same snapshot), for a second read that
+        goes on while the first is still being consumed (the driver serialises them)."""
+        if self.is_postgres:
+            from psycopg.rows import tuple_row
+
+            return cur.connection.cursor(row_factory=tuple_row)
+        return cur.connection.cursor()
+
     @contextmanager
     def write(self) -> Iterator[Any]:
         """A cursor in a write transaction; audit writers on one store run one at a time."""

@@ -10,12 +10,12 @@ hashes alone.
 
 No fork: a SQLite connection must not cross one, and the parent holds one open.
 
-The log is cut into chunks. The parent hashes them from the first on, the workers from the
-last back, and each process claims a chunk (:func:`claim`: a file created exclusively in a
-directory of the parent's) before hashing it, so the processes meet wherever the machine's load
-puts them. A worker's standard output carries frames: ``b"P"`` + 8-byte count (progress) and,
-per chunk, ``b"R"`` + 8-byte chunk number + 8-byte length + a pickle of :func:`pack` 's tuple;
-``b"E"`` ends them.
+The log is cut into chunks. Every process claims chunks from the first on (:func:`claim`: a
+file created exclusively in a directory of the parent's) before hashing one, so the processes
+share them wherever the machine's load puts them, and the parent can take the chunks in log
+order as they arrive. A worker reads its job (JSON) from standard input. Its standard output
+carries frames: ``b"P"`` + 8-byte count (progress) and, per chunk, ``b"R"`` + 8-byte chunk
+number + 8-byte length + a pickle of :func:`pack` 's tuple; ``b"E"`` ends them.
 A worker that fails exits non-zero (a traceback on standard error); the parent hashes every
 chunk it claimed but did not deliver.
 """
@@ -197,9 +197,9 @@ def claim(claims: str, chunk: int) -> bool:
 
 
 def main() -> None:
-    """Run as a worker: hash the chunks described by the JSON in ``sys.argv[1]`` that no other
-    process has claimed, from the last to the first."""
-    job = json.loads(sys.argv[1])
+    """Run as a worker: hash the chunks described by the JSON on standard input that no other
+    process has claimed, from the first on."""
+    job = json.loads(sys.stdin.buffer.read())
     out = sys.stdout.buffer
     conn = sqlite_readonly(job["path"])
     done = 0
@@ -212,7 +212,7 @@ def main() -> None:
         conn.execute("BEGIN")
         cur = conn.cursor()
         select = event_select(job["pos"], job["events"])
-        for i in reversed(range(len(job["chunks"]))):
+        for i in range(len(job["chunks"])):
             if not claim(job["claims"], i):
                 continue
             first_index, after, upto = job["chunks"][i]

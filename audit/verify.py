@@ -26,8 +26,12 @@ reported (kind ``head_signature``, naming its id) and otherwise ignored: later g
 still verify. Nobody legitimate writes such rows, so they make the exit code 1; once
 investigated, ``ignore_heads`` (``--ignore-head ID``) leaves known junk rows out.
 
-On SQLite a large log is hashed by this process and worker processes together
-(:mod:`audit.verify_workers`); findings are the same either way. The checks live beside this
+The events are read once, as a stream: what is held at once does not grow with the log (the
+compact range of the leaves so far, the roots at the heads' sizes, a batch of the node cache
+per level; :mod:`audit.verify_stream`). Where the stored leaves do not match the events, the
+events are read once more beside them, to name the first difference. On SQLite a large log is
+hashed by this process and worker processes together (:mod:`audit.verify_workers`); findings
+are the same either way. The checks live beside this
 entry point: the stored leaves and node cache in :mod:`audit.verify_leaves`, the signed heads
 (stored and kept) in :mod:`audit.verify_heads`, the findings in :mod:`audit.verify_report`.
 
@@ -42,16 +46,25 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audit.db import NODES, VERIFICATIONS, audit_db
+from audit.db import VERIFICATIONS, audit_db
+from audit.hashworker import POSITION_MIN, event_select, read_batches
 from audit.heads import all_heads, public_keys_of, signature_ok, utc_timestamp
 from audit.keys import trusted_public_keys
 from audit.log import MIN_CACHED_LEVEL, READ_BATCH, leaf_count, stored_tree
-from audit.merkle import MemoryNodeCache, MerkleTree
+from audit.merkle import MerkleTree  # noqa: F401  (recompute's lists as a tree, in tests)
+from audit.merkle_cache import ListLeafHashes as _Leaves  # noqa: F401  (the same)
 from audit.verify_heads import check_heads, check_kept
-from audit.verify_leaves import check_nodes, compare_leaves, read_stored_leaves, report_unindexed
+from audit.verify_leaves import (
+    compare_leaves,
+    report_nodes,
+    report_unindexed,
+    stored_leaf_batches,
+    stored_position_at,
+)
 from audit.verify_report import (
     INTACT,
     OPERATIONAL_ERROR,
@@ -60,7 +73,9 @@ from audit.verify_report import (
     Report,
     VerificationError,
 )
-from audit.verify_workers import Progress, recompute, worker_count
+from audit.verify_stream import NodeCheck, Positions, Roots, TreeStream
+from audit.verify_workers import Progress, hash_log, worker_count
+from ledger.leaves import row_leaf_hashes_split
 
 if TYPE_CHECKING:
     from ledger.application import SupportLedger
@@ -80,21 +95,6 @@ __all__ = [
     "verify",
     "worker_count",
 ]
-
-
-class _Leaves:
-    """Recomputed leaf hashes as a LeafHashes source (no copy: they are ours and 32 bytes)."""
-
-    __slots__ = ("_hashes",)
-
-    def __init__(self, hashes: list[bytes]) -> None:
-        self._hashes = hashes
-
-    def __len__(self) -> int:
-        return len(self._hashes)
-
-    def leaf_range(self, start: int, end: int) -> list[bytes]:
-        return self._hashes[start:end]
 
 
 def verify(
@@ -188,45 +188,92 @@ def _verify_snapshot(
     batch: int,
     workers: int | None,
 ) -> None:
-    """Recompute the log in this read snapshot and check leaves, heads, kept heads and nodes."""
+    """Recompute the log in this read snapshot and check leaves, heads, kept heads and nodes.
+
+    The events are read once, as a stream (:class:`audit.verify_stream.TreeStream`), keeping
+    only the roots at the heads' sizes, the positions findings may name, and the comparison of
+    each completed subtree with the stored node cache. Only where the stored leaves do not
+    match the events (tampering) are the events read a second time, beside the stored leaves,
+    to name the first difference.
+    """
     stored_size = leaf_count(db, cur)
     cur.execute(db.sql("SELECT COUNT(*) FROM {events}"))
     total = int(cur.fetchone()[0])
-    stored_nodes: list[tuple] = []
+    common = min(stored_size, total)
     signed: dict[int, bool] = {}
 
-    def read_nodes() -> None:  # and check signatures, while the workers start up
-        cur.execute(db.sql(f"SELECT level, idx, node FROM {{t}}{NODES} ORDER BY level, idx"))
-        stored_nodes.extend(cur.fetchall())
+    def check_signatures() -> None:  # while the workers start up
         signed.update((id(head), signature_ok(head, key_objects)) for head in heads)
 
-    positions, hashes, cache = recompute(
-        db, cur, batch, total, stored_size, progress, workers, meanwhile=read_nodes
-    )
-    report.events_checked = len(hashes)
-    tree = MerkleTree(_Leaves(hashes), cache, min_cached_level=MIN_CACHED_LEVEL)
-    common = min(stored_size, len(hashes))
+    sizes = {common, *(int(h["tree_size"]) for h in [*heads, *kept])}
+    indices = {0, stored_size, *(i for size in sizes for i in (size - 1, size))}
+    nodes_cur = db.sibling_cursor(cur)  # the node cache, read alongside the events
+    nodes = NodeCheck(db, nodes_cur)
+    stream = TreeStream(sizes, indices, min_level=MIN_CACHED_LEVEL, on_node=nodes.expect,
+                        node_limit=stored_size)  # fmt: skip
+    hashed = hash_log(db, cur, stream, batch=batch, total=total, stored_size=stored_size,
+                      progress=progress, workers=workers, meanwhile=check_signatures)  # fmt: skip
+    stream.finish()
+    if hashed != total:
+        raise VerificationError(
+            f"{hashed} events were read where the snapshot counted {total}: verify again"
+        )
+    report.events_checked = total
+    tree = Roots(total, stream.roots)
+    positions = Positions(total, stream.positions, _event_position_at(db, cur))
     # Equal roots over the common prefix mean equal leaves (positions included): only when
     # they differ, or leaves are missing, are the stored leaves read one by one.
-    same = common == 0 or stored_tree(db, cur).root(common) == tree.root(common)
-    if same and stored_size <= len(hashes):
+    same = common == 0 or stored_tree(db, cur).root(common) == stream.roots[common]
+    if same and stored_size <= total:
         report.leaves_checked = stored_size
-        report.unindexed_events = len(hashes) - stored_size
-        stored_positions, indexed_tree = positions, tree
+        report.unindexed_events = total - stored_size
+        stored_positions: Any = positions
     else:
-        stored_positions, stored_hashes = read_stored_leaves(db, cur, batch)
-        compare_leaves(report, stored_positions, stored_hashes, positions, hashes)
-        # The cache derives from the stored leaves: check it against those.
-        indexed_tree = MerkleTree(
-            _Leaves(stored_hashes), MemoryNodeCache(), min_cached_level=MIN_CACHED_LEVEL
-        )
+        # The cache derives from the stored leaves: check it against the tree of those.
+        nodes = NodeCheck(db, nodes_cur)
+        indexed = TreeStream(min_level=MIN_CACHED_LEVEL, on_node=nodes.expect,
+                             node_limit=stored_size)  # fmt: skip
+        compare_leaves(
+            report, _event_leaf_batches(db, cur, batch),
+            _building(stored_leaf_batches(db, cur, batch), indexed),
+            total=total, stored_size=stored_size, positions=stream.positions,
+        )  # fmt: skip
+        indexed.finish()
+        stored_positions = Positions(stored_size, {}, stored_position_at(db, cur))
     if report.unindexed_events and not report.findings:
-        report_unindexed(report, positions, len(hashes) - report.unindexed_events)
+        report_unindexed(report, positions, total - report.unindexed_events)
     leaf_diff = report.findings[0].leaf_index if report.findings else None
     check_heads(report, heads, signed, tree, positions, stored_positions, leaf_diff)
     if kept:
         check_kept(report, kept, heads, signed, tree, positions, leaf_diff)
-    check_nodes(stored_nodes, report, indexed_tree, stored_positions, stored_size)
+    report_nodes(report, nodes, stored_positions)
+
+
+def _building(
+    batches: Iterator[tuple[list[int], list[bytes]]], tree: TreeStream
+) -> Iterator[tuple[list[int], list[bytes]]]:
+    """The batches, each also fed to ``tree`` as it passes."""
+    for positions, hashes in batches:
+        tree.add_leaves(positions, hashes)
+        yield positions, hashes
+
+
+def _event_leaf_batches(db: Any, cur: Any, batch: int) -> Iterator[tuple[list[int], list[bytes]]]:
+    """Every event's position and leaf hash, a batch at a time, in position order."""
+    select = db.sql(event_select("{pos}", "{events}", bounded=False))
+    for rows in read_batches(cur, select, POSITION_MIN, None, batch):
+        yield row_leaf_hashes_split(rows)
+
+
+def _event_position_at(db: Any, cur: Any) -> Callable[[int], int]:
+    """Look up the position of the event at a leaf index (the index-th event)."""
+    select = db.sql("SELECT {pos} FROM {events} ORDER BY {pos} LIMIT 1 OFFSET ?")
+
+    def look_up(index: int) -> int:
+        cur.execute(select, (index,))
+        return int(cur.fetchone()[0])
+
+    return look_up
 
 
 def load_kept_heads(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

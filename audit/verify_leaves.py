@@ -8,61 +8,95 @@ position; a cached node that differs from the tree of the stored leaves is a ``n
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from audit.db import LEAVES, as_bytes
-from audit.merkle import MerkleTree
 from audit.verify_report import Finding, Report
+from audit.verify_stream import NodeCheck
 
 
-def read_stored_leaves(db: Any, cur: Any, batch: int) -> tuple[list[int], list[bytes]]:
-    positions: list[int] = []
-    hashes: list[bytes] = []
+def stored_leaf_batches(db: Any, cur: Any, batch: int) -> Iterator[tuple[list[int], list[bytes]]]:
+    """The stored leaves, ``(positions, hashes)`` a batch at a time, in leaf order."""
     select = db.sql(
         f"SELECT position, leaf_hash FROM {{t}}{LEAVES} WHERE leaf_index >= ? "
         "ORDER BY leaf_index LIMIT ?"
     )
+    done = 0
     while True:
-        cur.execute(select, (len(hashes), batch))
+        cur.execute(select, (done, batch))
         rows = cur.fetchall()
-        for position, leaf in rows:
-            positions.append(int(position))
-            hashes.append(as_bytes(leaf))
+        if rows:
+            yield [int(position) for position, _ in rows], [as_bytes(leaf) for _, leaf in rows]
+        done += len(rows)
         if len(rows) < batch:
-            return positions, hashes
+            return
 
+
+def stored_position_at(db: Any, cur: Any) -> Callable[[int], int]:
+    """Look up the position a stored leaf names, by its index."""
+    select = db.sql(f"SELECT position FROM {{t}}{LEAVES} WHERE leaf_index = ?")
+
+    def look_up(index: int) -> int:
+        cur.execute(select, (index,))
+        return int(cur.fetchone()[0])
+
+    return look_up
+
+
+def _each(batches: Iterable[tuple[list[int], list[bytes]]]) -> Iterator[tuple[int, bytes]]:
+    for positions, hashes in batches:
+        yield from zip(positions, hashes, strict=True)
 
 
 def compare_leaves(
     report: Report,
-    stored_positions: list[int],
-    stored_hashes: list[bytes],
-    positions: list[int],
-    hashes: list[bytes],
+    recomputed: Iterable[tuple[list[int], list[bytes]]],
+    stored: Iterable[tuple[list[int], list[bytes]]],
+    *,
+    total: int,
+    stored_size: int,
+    positions: dict[int, int],
 ) -> None:
-    common = min(len(stored_hashes), len(hashes))
-    report.leaves_checked = len(stored_hashes)
-    report.unindexed_events = max(0, len(hashes) - len(stored_hashes))
-    if stored_hashes[:common] == hashes[:common] and stored_positions[:common] == positions[:common]:
-        if len(stored_hashes) > len(hashes):
-            i = len(hashes)
+    """Compare the stored leaves with those recomputed from the events, one by one, in order.
+
+    Both come as batches of ``(positions, hashes)``; ``stored`` is read to its end (whoever
+    gave it may be building the tree of the stored leaves from it), ``recomputed`` only as far
+    as the stored leaves go. The recomputed position at a leaf a finding names is put into
+    ``positions``.
+    """
+    common = min(stored_size, total)
+    report.leaves_checked = stored_size
+    report.unindexed_events = max(0, total - stored_size)
+    ours, theirs = _each(recomputed), _each(stored)
+    first: tuple[int, int, int] | None = None  # (leaf, recomputed position, stored position)
+    later = 0  # leaves whose hash differs, from the first difference on
+    for i in range(common):
+        pos, leaf = next(ours)
+        stored_pos, stored_leaf = next(theirs)
+        if first is None and (leaf != stored_leaf or pos != stored_pos):
+            first = (i, pos, stored_pos)
+        if first is not None and leaf != stored_leaf:
+            later += 1
+    beyond = next(theirs, None)  # the stored leaf after the last event, if any
+    for _ in theirs:
+        pass
+    if first is None:
+        if beyond is not None:
+            i = total
             report.findings.append(
                 Finding(
                     "removed",
-                    f"the event at position {stored_positions[i]} (leaf {i}) and every later "
-                    f"indexed one are gone: the log indexed {len(stored_hashes)} events, "
-                    f"only {len(hashes)} remain",
-                    position=stored_positions[i],
+                    f"the event at position {beyond[0]} (leaf {i}) and every later "
+                    f"indexed one are gone: the log indexed {stored_size} events, "
+                    f"only {total} remain",
+                    position=beyond[0],
                     leaf_index=i,
                 )
             )
         return
-    i = next(
-        i for i in range(common)
-        if stored_hashes[i] != hashes[i] or stored_positions[i] != positions[i]
-    )  # fmt: skip
-    stored_pos, pos = stored_positions[i], positions[i]
-    later = sum(1 for j in range(i, common) if stored_hashes[j] != hashes[j])
+    i, pos, stored_pos = first
+    positions[i] = pos
     if stored_pos == pos:
         finding = Finding(
             "altered",
@@ -90,7 +124,7 @@ def compare_leaves(
     report.findings.append(finding)
 
 
-def report_unindexed(report: Report, positions: list[int], first: int) -> None:
+def report_unindexed(report: Report, positions: Any, first: int) -> None:
     """Events after the last leaf that have none: the recorder writes every leaf with its event."""
     count = len(positions) - first
     report.findings.append(
@@ -106,31 +140,19 @@ def report_unindexed(report: Report, positions: list[int], first: int) -> None:
     )
 
 
-def check_nodes(
-    rows: list[tuple], report: Report, tree: MerkleTree, positions: list[int], size: int
-) -> None:
-    """Compare the persisted node cache (``rows`` of level, index, node) with a tree of the
-    stored leaves (``tree``)."""
-    if size:
-        tree.root(size)  # fills the in-memory cache with every complete subtree
-    memory = tree.cache
-    bad: list[tuple[int, int]] = []
-    report.nodes_checked += len(rows)
-    get = memory.get
-    for level, index, node in rows:
-        level, index = int(level), int(index)
-        expected = get(level, index) if (index + 1) << level <= size else None
-        if expected is None or (expected != node and expected != as_bytes(node)):
-            bad.append((level, index))
-    if bad:
-        level, index = min(bad, key=lambda li: li[1] << li[0])
-        first_leaf = index << level
-        report.findings.append(
-            Finding(
-                "node",
-                f"{len(bad)} cached Merkle node(s) differ from the tree of the indexed leaves, "
-                f"the first covering leaves {first_leaf}..{((index + 1) << level) - 1}",
-                position=positions[first_leaf] if first_leaf < len(positions) else None,
-                leaf_index=first_leaf,
-            )
+def report_nodes(report: Report, nodes: NodeCheck, positions: Any) -> None:
+    """The outcome of comparing the persisted node cache with the tree of the stored leaves
+    (``positions``: the position each stored leaf names, by index)."""
+    report.nodes_checked += nodes.finish()
+    if not nodes.bad or nodes.first_bad is None:
+        return
+    first_leaf, level, index = nodes.first_bad
+    report.findings.append(
+        Finding(
+            "node",
+            f"{nodes.bad} cached Merkle node(s) differ from the tree of the indexed leaves, "
+            f"the first covering leaves {first_leaf}..{((index + 1) << level) - 1}",
+            position=positions[first_leaf] if first_leaf < len(positions) else None,
+            leaf_index=first_leaf,
         )
+    )
