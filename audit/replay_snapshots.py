@@ -39,8 +39,6 @@ replay reads the events in bounded batches.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import zlib
@@ -54,6 +52,13 @@ from cryptography.exceptions import InvalidSignature
 from audit.db import LEAVES, as_bytes, audit_db
 from audit.events import as_aware
 from audit.replay_snapshot_table import SNAPSHOTS
+from audit.replay_state import (
+    decode_state,
+    encode_state,
+    state_digest,
+    state_digest_of,
+    stored_state_digest,
+)
 
 if TYPE_CHECKING:
     from audit.replay import _Books
@@ -119,52 +124,6 @@ def snapshot_message(s: Any) -> bytes:
     """The signed bytes: every column but the state itself (its digest stands for it)."""
     fields = [str(getattr(s, name)) for name in _COLUMNS[:-2]]
     return _MESSAGE_PREFIX + "\n".join(fields).encode() + b"\n"
-
-
-# -- the canonical state ------------------------------------------------------------------
-
-
-def encode_state(books: _Books) -> bytes:
-    """The canonical JSON of a replay state (sorted lists, compact, UTF-8; ids as UUID text)."""
-    from audit.replay import AWARD_SUMS, BUDGET_SUMS
-
-    state = {
-        "awards": sorted([k, u, m, y] for k, (u, m, y) in books.awards.items()),
-        "disbursements": sorted(
-            [k, ref, amount] for (k, ref), amount in books.disbursements.items()
-        ),
-        "budgets": sorted([k, m, y] for k, (m, y) in books.budgets.items()),
-        "enterprise": sorted(
-            [u, y, [row[c] for c in AWARD_SUMS]] for (u, y), row in books.enterprise.items()
-        ),
-        "measure": sorted(
-            [m, y, [row[c] for c in AWARD_SUMS + BUDGET_SUMS]]
-            for (m, y), row in books.measure.items()
-        ),
-    }
-    return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
-
-
-def decode_state(data: bytes) -> _Books:
-    """A replay state from its canonical JSON."""
-    from audit.replay import AWARD_SUMS, BUDGET_SUMS, _Books
-
-    state = json.loads(data)
-    books = _Books()
-
-    books.awards = {k: (u, m, y) for k, u, m, y in state["awards"]}
-    books.disbursements = {(k, ref): amount for k, ref, amount in state["disbursements"]}
-    books.budgets = {k: (m, y) for k, m, y in state["budgets"]}
-    award_sums, budget_sums = AWARD_SUMS, AWARD_SUMS + BUDGET_SUMS
-    for u, y, sums in state["enterprise"]:
-        books.enterprise[(u, y)] = dict(zip(award_sums, sums, strict=True))
-    for m, y, sums in state["measure"]:
-        books.measure[(m, y)] = dict(zip(budget_sums, sums, strict=True))
-    return books
-
-
-def state_digest(encoded: bytes) -> str:
-    return hashlib.sha256(encoded).hexdigest()
 
 
 def _iso(instant: datetime | None) -> str | None:
@@ -273,9 +232,12 @@ def signature_ok(snapshot: Snapshot, keys: list[Any]) -> bool:
     return False
 
 
-def problem(app: SupportLedger, snapshot: Snapshot, keys: list[Any]) -> tuple[str | None, bytes]:
+def problem(
+    app: SupportLedger, snapshot: Snapshot, keys: list[Any], *, keep_state: bool = True
+) -> tuple[str | None, bytes]:
     """What is wrong with a snapshot against the log and the keys (None: nothing), and its
-    state's canonical JSON (empty when it could not be read)."""
+    state's canonical JSON (empty when it could not be read, or ``keep_state`` is false: then
+    the state is only hashed, a piece at a time)."""
     from audit.log import stored_tree
 
     if not signature_ok(snapshot, keys):
@@ -287,6 +249,13 @@ def problem(app: SupportLedger, snapshot: Snapshot, keys: list[Any]) -> tuple[st
             return wrong, b""
         cur.execute(db.sql(f"SELECT state FROM {{t}}{SNAPSHOTS} WHERE id = ?"), (snapshot.id,))
         stored = cur.fetchone()
+    if not keep_state:
+        digest = stored_state_digest(as_bytes(stored[0])) if stored[0] is not None else None
+        if digest is None:
+            return "its state cannot be decompressed", b""
+        if digest != snapshot.state_digest:
+            return "its state does not hash to its state_digest", b""
+        return None, b""
     try:
         encoded = zlib.decompress(as_bytes(stored[0]))
     except (zlib.error, TypeError):
@@ -497,9 +466,9 @@ def check_snapshots(
         rows = by_position.get(boundary, [])
         if not rows:
             continue
-        digest = state_digest(encode_state(progress.books))
+        digest = state_digest_of(progress.books)
         for s in rows:
-            wrong, _ = problem(app, s, keys)
+            wrong, _ = problem(app, s, keys, keep_state=False)
             if wrong is not None:
                 report(s, wrong)
                 continue

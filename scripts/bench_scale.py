@@ -27,11 +27,14 @@ recorded and approved), signs a tree head, stores the replay snapshots
   latencies); beside them, a static file through the same server and clients, the floor any
   request pays; ``--workers 1,2`` measures the server with one and then two processes, and
 ``--reads-at-once 2,0`` with two read slots per process and then unlimited (web.read_slots).
-``--compare-with CHECKOUT`` also replays the same instants and serves the same requests with
-another checkout's code (its .venv) on the same store; ``--http-rounds N`` serves them N times,
-the two checkouts in turn, and every answer reports the server's CPU time per request.
+``--compare-with CHECKOUT`` also verifies, replays the same instants and serves the same requests
+with another checkout's code (its .venv) on the same store; ``--http-rounds N`` serves them N
+times, the two checkouts in turn, and every answer reports the server's CPU time per request.
 
-``--web-only`` skips verify and the replays (the views are still rebuilt: the pages read them).
+``--web-only`` skips verify and the replays (the views are still rebuilt: the pages read them);
+``--verify-only`` measures only ``audit verify`` (with ``--compare-with``, the other checkout's
+verify and then this one's again, on the same store), and then its pass over the log alone,
+without the check of the replay snapshots (whose state grows with the awards and payments).
 
 Progress goes to stderr, one line per phase; the table (or ``--json``) to stdout. Timings on a
 shared machine are noisy: read the ratios to the raw read of the same run, and the load average
@@ -219,9 +222,12 @@ def run_child(phase: str, url: str, args: argparse.Namespace) -> None:
 
         with tuning.bulk_command():
             result["events"] = Runner(app).rebuild()
-    elif phase == "verify":
+    elif phase in ("verify", "verify-log"):
+        import audit.verify
         from audit.verify import verify
 
+        if phase == "verify-log":  # the pass over the log alone: leaves, heads, node cache
+            audit.verify._check_replay_snapshots = lambda *_: None
         with tuning.cyclic_gc_paused():
             report = verify(app)
         result.update(intact=report.intact, events=report.events_checked,
@@ -452,7 +458,7 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
         raw_bytes, raw_s = min((raw_read(url) for _ in range(2)), key=lambda r: r[1])
         result.update(raw_read_s=raw_s, raw_read_mib=raw_bytes / 2**20)
         say(f"  raw read {raw_s:.2f} s ({raw_bytes / 2**20:.0f} MiB)")
-        if not args.replay_only:  # the pages read the views: rebuilt for --web-only too
+        if not (args.replay_only or args.verify_only):  # the pages read the views
             say("  rebuild")
             rebuilt = child("rebuild", url, [])
             result.update(rebuild_s=rebuilt["seconds"], rebuild_peak_mib=rebuilt["peak_mib"])
@@ -464,7 +470,18 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
                 raise SystemExit(f"verify found: {verified['findings']}")
             result.update(verify_s=verified["seconds"], verify_peak_mib=verified["peak_mib"],
                           snapshots_checked=verified["snapshots_checked"])  # fmt: skip
-            say(f"  verify {verified['seconds']:.1f} s")
+            say(f"  verify {verified['seconds']:.1f} s, peak {verified['peak_mib']:.0f} MiB")
+            if args.compare_with:
+                result.update(verify_phase_compared(url, Path(args.compare_with).resolve()))
+            if args.verify_only:
+                alone = child("verify-log", url, [])
+                result.update(verify_log_s=alone["seconds"], verify_log_peak_mib=alone["peak_mib"])
+                say(f"  verify without the snapshot check {alone['seconds']:.1f} s, "
+                    f"peak {alone['peak_mib']:.0f} MiB")  # fmt: skip
+        if args.verify_only:
+            result["loadavg"] = os.getloadavg()
+            say(f"{backend} {events:,}: done (verify only)")
+            return result
         if not args.web_only:
             say("  replay")
             result.update(replay_phase(url, args, rng))
@@ -485,6 +502,19 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
         result["loadavg"] = os.getloadavg()
         say(f"{backend} {events:,}: done")
     return result
+
+
+def verify_phase_compared(url: str, checkout: Path) -> dict[str, Any]:
+    """``audit verify`` with another checkout's code on the same store, then this code again
+    (on a shared machine one pair is noise)."""
+    out: dict[str, Any] = {"verify_compare_with": str(checkout)}
+    for key, code in (("verify_compare", checkout), ("verify_again", None)):
+        say(f"  verify ({code.name if code else 'this code again'})")
+        done = child("verify", url, [], code)
+        if not done["intact"]:
+            raise SystemExit(f"verify ({code or 'this code'}) found: {done['findings']}")
+        out.update({f"{key}_s": done["seconds"], f"{key}_peak_mib": done["peak_mib"]})
+    return out
 
 
 def replay_phase(url: str, args: argparse.Namespace, rng: random.Random) -> dict[str, Any]:
@@ -530,9 +560,15 @@ def table(results: list[dict[str, Any]]) -> str:
             f"  {'raw read of the events table':<44}{raw:>9.2f} s   1.00×  "
             f"({r['raw_read_mib']:.0f} MiB)",
         ]
-        for name, key in (("rebuild of the views", "rebuild"), ("audit verify (full)", "verify")):
+        for name, key in (
+            ("rebuild of the views", "rebuild"),
+            ("audit verify (full)", "verify"),
+            (f"  the same, then {Path(r.get('verify_compare_with', '')).name}", "verify_compare"),
+            ("  the same, then this code again", "verify_again"),
+            ("  the log alone (no replay snapshot check)", "verify_log"),
+        ):
             if f"{key}_s" not in r:
-                continue  # --replay-only
+                continue  # --replay-only, or nothing compared
             s = r[f"{key}_s"]
             lines.append(
                 f"  {name:<44}{s:>9.2f} s {s / raw:>6.1f}×  peak {r[f'{key}_peak_mib']:.0f} MiB"
@@ -597,8 +633,11 @@ def main() -> int:
                         help="after the build and the raw read, only the replays")  # fmt: skip
     parser.add_argument("--web-only", action="store_true",
                         help="after the build and the raw read, only the proofs and the HTTP reads")  # fmt: skip
+    parser.add_argument("--verify-only", action="store_true",
+                        help="after the build and the raw read, only audit verify")  # fmt: skip
     parser.add_argument("--compare-with", metavar="CHECKOUT",
-                        help="also replay the same instants, and serve the same HTTP requests, "
+                        help="also verify, replay the same instants, and serve the same HTTP "
+                        "requests, "
                         "with this checkout's code (its .venv and scripts/bench_scale.py), on the "
                         "same store")  # fmt: skip
     parser.add_argument("--requests", type=int, default=1_000, help="HTTP requests per endpoint")
