@@ -210,7 +210,7 @@ class _Hashing:
     is held at once does not grow with the log.
     """
 
-    #: Chunks this process hashes ahead of the next one to feed before it waits for that one.
+    #: This process waits for a late worker's chunk once it holds more than this many of its own.
     AHEAD = 2
 
     def __init__(
