@@ -158,12 +158,15 @@ def verify(
         keys = {load_public_key_hex(p) for p in public_keys} or None
 
         def progress(done: int, total: int) -> None:
-            click.echo(f"verify: {done}/{total} events", err=True)
+            click.echo(f"verify: {done}/{total} 个事件 events", err=True)
+
+        def snapshot_progress(done: int, total: int) -> None:
+            click.echo(f"verify: {done}/{total} 个回放快照 replay snapshots", err=True)
 
         with cyclic_gc_paused():  # this process does nothing else meanwhile (ledger.tuning)
             report = v.verify(
                 app, public_keys=keys, progress=progress, against=kept,
-                ignore_heads=set(ignore_heads),
+                ignore_heads=set(ignore_heads), snapshot_progress=snapshot_progress,
             )  # fmt: skip
     except (v.VerificationError, OSError, ValueError) as exc:
         if app is not None and not no_record:

@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -429,13 +430,16 @@ def _position_of_leaf(app: SupportLedger, leaf_index: int) -> int:
 
 
 def check_snapshots(
-    app: SupportLedger, public_keys: set[str] | None = None
+    app: SupportLedger,
+    public_keys: set[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """Check every stored snapshot against the log and recompute it from the events.
 
     One pass over the money events from the start recomputes the state, the counts and the
     timestamps at each row's position. Returns ``(rows checked, problems)``, each problem a
     dict ``{"id", "position", "tree_size", "message"}`` (kind :data:`MISMATCH`).
+    ``progress(rows checked, rows)`` is called at most once a second, and at the end.
     """
     from audit.replay import _Books
 
@@ -452,30 +456,35 @@ def check_snapshots(
     # minimum timestamps per stretch between consecutive boundary positions
     boundaries = sorted({s.position for s in snapshots} | {s.previous_position for s in snapshots})
     stretch_min: dict[int, datetime | None] = {}
-    progress = Progress(_Books())
+    state = Progress(_Books())
     previous = 0
     by_position: dict[int, list[Snapshot]] = {}
     for s in snapshots:
         by_position.setdefault(s.position, []).append(s)
+    checked, next_report = 0, time.monotonic() + 1.0
     for boundary in boundaries:
+        if progress is not None and time.monotonic() >= next_report:
+            progress(checked, len(snapshots))
+            next_report = time.monotonic() + 1.0
         if boundary > previous:
-            progress.segment_min = None
-            progress.apply_range(app, previous, boundary)
-            stretch_min[boundary] = progress.segment_min
+            state.segment_min = None
+            state.apply_range(app, previous, boundary)
+            stretch_min[boundary] = state.segment_min
             previous = boundary
         rows = by_position.get(boundary, [])
         if not rows:
             continue
-        digest = state_digest_of(progress.books)
+        digest = state_digest_of(state.books)
+        checked += len(rows)
         for s in rows:
             wrong, _ = problem(app, s, keys, keep_state=False)
             if wrong is not None:
                 report(s, wrong)
                 continue
             recomputed = {
-                "state_digest": digest, "events": progress.events,
-                "last_replayed": progress.last_replayed,
-                "max_timestamp": _iso(progress.max_instant),
+                "state_digest": digest, "events": state.events,
+                "last_replayed": state.last_replayed,
+                "max_timestamp": _iso(state.max_instant),
             }  # fmt: skip
             for name, value in recomputed.items():
                 if getattr(s, name) != value:
@@ -486,4 +495,6 @@ def check_snapshots(
         if s.segment_min_timestamp != earliest and not any(p["id"] == s.id for p in problems):
             report(s, f"its segment_min_timestamp is {s.segment_min_timestamp!r}, "
                       f"the events give {earliest!r}")  # fmt: skip
+    if progress is not None:
+        progress(len(snapshots), len(snapshots))
     return len(snapshots), problems

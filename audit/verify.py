@@ -106,8 +106,12 @@ def verify(
     workers: int | None = None,
     against: list[dict[str, Any]] | None = None,
     ignore_heads: set[int] | None = None,
+    snapshot_progress: Progress | None = None,
 ) -> Report:
     """Verify the whole log (see the module docstring); return the report.
+
+    ``progress(events hashed, events)`` and ``snapshot_progress(replay snapshots checked,
+    replay snapshots)`` are called at most once a second, and at the end of each.
 
     ``against``: heads kept outside the store (their JSON form, as ``ledger audit heads --json``
     prints them); each must carry a valid signature of a trusted key, else VerificationError.
@@ -125,17 +129,19 @@ def verify(
             db, cur, report, heads, kept, key_objects, progress=progress, batch=batch,
             workers=workers,
         )  # fmt: skip
-    _check_replay_snapshots(app, report, keys)
+    _check_replay_snapshots(app, report, keys, snapshot_progress)
     report.finished_at = utc_timestamp()
     report.duration_s = round(time.perf_counter() - started, 3)
     return report
 
 
-def _check_replay_snapshots(app: SupportLedger, report: Report, keys: set[str]) -> None:
+def _check_replay_snapshots(
+    app: SupportLedger, report: Report, keys: set[str], progress: Progress | None = None
+) -> None:
     """Check the stored replay snapshots against the log and recompute each from the events."""
     from audit.replay_snapshots import MISMATCH, check_snapshots
 
-    checked, problems = check_snapshots(app, keys)
+    checked, problems = check_snapshots(app, keys, progress)
     report.replay_snapshots_checked = checked
     for p in problems:
         report.findings.append(Finding(kind=MISMATCH, message=p["message"],

@@ -128,3 +128,20 @@ def test_blocks_of_four_leaves_give_the_same_report(
     cut = verify(signed)
     assert summary(cut) == summary(whole)
     assert cut.intact == (tamper is None)
+
+
+def test_verify_reports_its_progress_through_the_log_and_the_replay_snapshots(
+    signed: Any, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both passes say how far they are (the snapshot check is most of a large log's time)."""
+    from audit.replay_snapshots import take_snapshots
+
+    monkeypatch.setenv("LEDGER_REPLAY_SNAPSHOT_EVERY", "10")
+    made = take_snapshots(signed)
+    assert len(made) >= 3
+    result = run_cli("audit", "verify", "--no-record")
+    assert result.exit_code == 0, result.output
+    total = signed.log_position()
+    lines = result.stderr.splitlines()
+    assert f"verify: {total}/{total} 个事件 events" in lines
+    assert lines[-1] == f"verify: {len(made)}/{len(made)} 个回放快照 replay snapshots"
