@@ -46,6 +46,17 @@ def perfect_root(nodes: Sequence[bytes]) -> bytes:
     return nodes[0]
 
 
+def compact_range_root(frontier: Sequence[tuple[int, bytes]]) -> bytes:
+    """The RFC 6962 root of the tree whose compact range this is: ``(size or level, hash)``
+    of each perfect subtree, largest first; the smaller subtrees hang to the right."""
+    if not frontier:
+        return EMPTY_ROOT
+    root = frontier[-1][1]
+    for _, left in reversed(frontier[:-1]):
+        root = node_hash(left, root)
+    return root
+
+
 def check_int(name: str, value: object) -> None:
     """Raise TypeError unless ``value`` is an int (bool is not)."""
     if isinstance(value, bool) or not isinstance(value, int):

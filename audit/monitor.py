@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.checkpoint import Checkpoint, open_checkpoint
-from audit.merkle_hash import EMPTY_ROOT, leaf_hash, node_hash
+from audit.merkle_hash import EMPTY_ROOT, compact_range_root, leaf_hash, node_hash
 from audit.monitor_fetch import Fetcher, FetchError, TileReader
 from audit.note import NoteError, Verifier, parse_note, parse_vkey
 from audit.tiles import TILE_WIDTH, TileError, TileRef, decode_bundle
@@ -98,16 +98,6 @@ def frontier_append(frontier: list[tuple[int, bytes]], leaf: bytes) -> None:
     while len(frontier) > 1 and frontier[-1][0] == frontier[-2][0]:
         (size, right), (_, left) = frontier.pop(), frontier.pop()
         frontier.append((2 * size, node_hash(left, right)))
-
-
-def frontier_root(frontier: list[tuple[int, bytes]]) -> bytes:
-    """The RFC 6962 root of the tree whose compact range this is."""
-    if not frontier:
-        return EMPTY_ROOT
-    root = frontier[-1][1]
-    for _, left in reversed(frontier[:-1]):
-        root = node_hash(left, root)
-    return root
 
 
 # -- the state file -------------------------------------------------------------------------
@@ -276,7 +266,7 @@ def _check_entries(report: Report, fetcher: Fetcher, reader: TileReader, checkpo
             progress(first + width, size)
     if report.findings:
         return frontier
-    if frontier_root(frontier) != checkpoint.root_hash:
+    if compact_range_root(frontier) != checkpoint.root_hash:
         report.findings.append(Finding("tile_mismatch", "the entries do not hash to the root"))
     return frontier
 

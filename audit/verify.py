@@ -235,16 +235,8 @@ def _verify_snapshot(
         report.unindexed_events = total - stored_size
         stored_positions: Any = positions
     else:
-        # The cache derives from the stored leaves: check it against the tree of those.
-        nodes = NodeCheck(db, nodes_cur)
-        indexed = TreeStream(min_level=MIN_CACHED_LEVEL, on_node=nodes.expect,
-                             node_limit=stored_size)  # fmt: skip
-        compare_leaves(
-            report, _event_leaf_batches(db, cur, batch),
-            _building(stored_leaf_batches(db, cur, batch), indexed),
-            total=total, stored_size=stored_size, positions=stream.positions,
-        )  # fmt: skip
-        indexed.finish()
+        nodes = _compare_with_stored_leaves(db, cur, nodes_cur, report, stream, batch=batch,
+                                            total=total, stored_size=stored_size)  # fmt: skip
         stored_positions = Positions(stored_size, {}, stored_position_at(db, cur))
     if report.unindexed_events and not report.findings:
         report_unindexed(report, positions, total - report.unindexed_events)
@@ -253,6 +245,25 @@ def _verify_snapshot(
     if kept:
         check_kept(report, kept, heads, signed, tree, positions, leaf_diff)
     report_nodes(report, nodes, stored_positions)
+
+
+def _compare_with_stored_leaves(
+    db: Any, cur: Any, nodes_cur: Any, report: Report, stream: TreeStream, *, batch: int,
+    total: int, stored_size: int,
+) -> NodeCheck:  # fmt: skip
+    """The events read again beside the stored leaves, to name the first difference; the node
+    cache is checked against the tree of the stored leaves (it derives from those). Returns
+    that check, to report."""
+    nodes = NodeCheck(db, nodes_cur)
+    indexed = TreeStream(min_level=MIN_CACHED_LEVEL, on_node=nodes.expect,
+                         node_limit=stored_size)  # fmt: skip
+    compare_leaves(
+        report, _event_leaf_batches(db, cur, batch),
+        _building(stored_leaf_batches(db, cur, batch), indexed),
+        total=total, stored_size=stored_size, positions=stream.positions,
+    )  # fmt: skip
+    indexed.finish()
+    return nodes
 
 
 def _building(

@@ -22,7 +22,7 @@ from typing import Any
 
 from audit.db import NODES, as_bytes
 from audit.hashworker import Levels, subtree_levels
-from audit.merkle_hash import node_hash, perfect_root
+from audit.merkle_hash import compact_range_root, node_hash, perfect_root
 
 #: Leaves arriving without their subtrees are hashed up in blocks of this many.
 BLOCK = 1 << 13
@@ -91,7 +91,7 @@ class TreeStream:
 
     def root(self) -> bytes | None:
         """The root of every leaf seen so far (None for none)."""
-        return _fold(self._stack)
+        return compact_range_root(self._stack) if self._stack else None
 
     # -- inside -------------------------------------------------------------------------------
 
@@ -145,14 +145,14 @@ class TreeStream:
         lo = bisect.bisect_right(self._sizes, start)
         hi = bisect.bisect_left(self._sizes, end)
         for size in self._sizes[lo:hi]:  # heads inside this block: the range up to them
-            self.roots[size] = _fold(self._stack + _decompose(size - start, perfect))  # type: ignore[assignment]
+            self.roots[size] = compact_range_root(self._stack + _decompose(size - start, perfect))
         offset = 0
         for level, node in _decompose(n, perfect):
             offset += 1 << level
             self._push(level, node, start + offset)
         self.count = end
         if self._sizes[hi : hi + 1] == [end]:
-            self.roots[end] = _fold(self._stack)  # type: ignore[assignment]
+            self.roots[end] = compact_range_root(self._stack)
 
     def _push(self, level: int, node: bytes, end: int) -> None:
         """Append a complete subtree ending at leaf ``end``; merging completes larger ones."""
@@ -174,16 +174,6 @@ def _decompose(n: int, perfect: Callable[[int, int], bytes]) -> list[tuple[int, 
             out.append((level, perfect(level, offset)))
             offset += 1 << level
     return out
-
-
-def _fold(stack: list[tuple[int, bytes]]) -> bytes | None:
-    """The root of a compact range (RFC 6962: the smaller subtrees to the right)."""
-    if not stack:
-        return None
-    root = stack[-1][1]
-    for _level, node in reversed(stack[:-1]):
-        root = node_hash(node, root)
-    return root
 
 
 class Roots:
