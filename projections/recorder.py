@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 POSTGRES_TRACKING_TABLE = "projection_tracking"
+#: Most values one `fetch_rows` statement names (SQLite's oldest limit is 999 variables).
+FETCH_CHUNK = 500
 
 
 class PositionMoved(RuntimeError):
@@ -142,8 +144,24 @@ class ViewsRecorderMixin:
         )
         return int(rows[0]["notification_id"] or 0) if rows else 0
 
-    def load(self) -> tuple[int, dict[str, list[Row]]]:
-        """The position and every state row, read in one transaction."""
+    def fetch_rows(self, table: t.Table, column: str, values: Sequence[Any]) -> list[Row]:
+        """Every row of a state table whose `column` is one of `values` (`row_cache`)."""
+        found: list[Row] = []
+        for start in range(0, len(values), FETCH_CHUNK):
+            chunk = values[start : start + FETCH_CHUNK]
+            found.extend(
+                self.query(
+                    f"SELECT * FROM {{q}}{table.name} WHERE {column} IN "
+                    f"({', '.join('%s' for _ in chunk)})",
+                    chunk,
+                )
+            )
+        return found
+
+    def load(self, rows: bool = True) -> tuple[int, dict[str, list[Row]]]:
+        """The position and every state row (none with `rows=False`: the runner reads them
+        as it needs them), read in one transaction, after checking that every view table has
+        this version's shape (`ViewsOutOfDate` if not)."""
         with self._tx(commit=False) as c:
             c.execute(
                 self._sql(
@@ -153,16 +171,16 @@ class ViewsRecorderMixin:
             )
             found = c.fetchone()
             position = int(found["notification_id"] or 0) if found else 0
-            rows = {}
+            found_rows = {}
             for table in t.STATE_TABLES:
-                c.execute(f"SELECT * FROM {self.qualify}{table.name}")
+                c.execute(f"SELECT * FROM {self.qualify}{table.name}{'' if rows else ' LIMIT 0'}")
                 # the columns the table has, from the cursor (an empty table has a shape too)
                 if set(_column_names(c)) != set(table.column_names):
                     raise ViewsOutOfDate(
                         f"the view table {table.name} has an older shape; "
                         "run `ledger project --rebuild`"
                     )
-                rows[table.name] = [dict(row) for row in c.fetchall()]
+                found_rows[table.name] = [dict(row) for row in c.fetchall()]
             c.execute(f"SELECT * FROM {self.qualify}{t.TRAIL.name} LIMIT 1")
             shape = set(_column_names(c))
             trail = c.fetchall()
@@ -173,7 +191,7 @@ class ViewsRecorderMixin:
                     f"the view table {t.TRAIL.name} has an older shape; "
                     "run `ledger project --rebuild`"
                 )
-        return position, rows
+        return position, found_rows
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -267,7 +285,7 @@ class ViewsRecorderMixin:
         names = [self.tracking_table.rpartition(".")[2]]
         for table in t.ALL_TABLES:
             names.append(table.name)
-            names.extend(t.index_name(table, column) for column in table.indexes)
+            names.extend(t.index_name(table, column) for column in (*table.lookups, *table.indexes))
         return names
 
     def create_indexes(self) -> None:

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.schema import OwnerRequired
 from ledger.waits import while_waiting
+from projections.prefetch import prefetch
 from projections.recorder import PositionMoved, ViewsOutOfDate, ViewsRecorderMixin, open_views
+from projections.row_cache import capacity_from_environment
 from projections.state import ViewState
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ class Runner:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         progress: Progress | None = None,
+        cache_rows: int | None = None,
     ) -> None:
         assert 1 <= batch_size <= 100_000, batch_size
         self.app = app
@@ -72,17 +75,21 @@ class Runner:
         self.progress = progress
         self.state: ViewState | None = None
         self.position = 0
+        #: State rows held per view table (`projections.row_cache`).
+        self.cache_rows = capacity_from_environment() if cache_rows is None else cache_rows
 
     # -- one batch ----------------------------------------------------------------------------
 
     def _load(self) -> ViewState:
         if self.state is None:
             try:
-                self.position, rows = self.views.load()
+                self.position, _ = self.views.load(rows=False)
             except ViewsOutOfDate as exc:
                 self._rebuild_tables(exc)
-                self.position, rows = self.views.load()
-            self.state = ViewState(rows)
+                self.position, _ = self.views.load(rows=False)
+            self.state = ViewState(
+                source=self.views, capacity=self.cache_rows, empty=self.position == 0
+            )
         return self.state
 
     def _rebuild_tables(self, out_of_date: ViewsOutOfDate) -> None:
@@ -113,7 +120,10 @@ class Runner:
             return None
         to_domain_event = self.app.mapper.to_domain_event
         try:
-            trail = [state.apply(to_domain_event(n), n.id) for n in notifications]
+            state.cache.shrink()  # only rows of committed batches go
+            events = [to_domain_event(n) for n in notifications]
+            prefetch(state.cache, events)
+            trail = [state.apply(e, n.id) for e, n in zip(events, notifications, strict=True)]
             batch = Batch(self.position, notifications[-1].id, state.take_changed(), trail)
         except BaseException:
             self.state = None  # the state in memory may be half-changed: load it again
@@ -139,7 +149,13 @@ class Runner:
         except BaseException:
             self.state = None
             raise
+        self._committed()
         return len(batch.trail)
+
+    def _committed(self) -> None:
+        """The oldest batch prepared and not yet committed is committed now."""
+        if self.state is not None:
+            self.state.cache.committed()
 
     def _read(self) -> list[Any]:
         self._load()
@@ -212,6 +228,7 @@ class Runner:
                     self.state = None
                     raise
                 if done is not None:
+                    self._committed()
                     total += len(done.trail)
                     if self.progress is not None:
                         self.progress(done.new_position, max(end, done.new_position))

@@ -1,9 +1,11 @@
 """The views' state in memory, and how each kind of event changes it.
 
-The runner is the only writer of the view tables. It loads their state rows once, applies a
-batch of events to them here, and writes back only the rows the batch changed, together with
-the trail rows and the new position, in one transaction. If that transaction fails or finds
-that someone else moved the position, the runner throws this state away and loads it again.
+The runner is the only writer of the view tables. It holds some of their state rows
+(`projections.row_cache`: at most so many per table, a batch's others read ahead from the
+views), applies a batch of events to them here, and writes back only the rows the batch
+changed, together with the trail rows and the new position, in one transaction. If that
+transaction fails or finds that someone else moved the position, the runner throws this state
+away and starts again from what the views hold.
 
 Balances keep money as the ledger's own events state it: paid = approved − reversed;
 pending = recorded − approved − rejected; revoked is the unpaid part a revocation released.
@@ -19,6 +21,7 @@ from typing import Any
 from ledger.domain import Award, Budget, CommandReceipt, Enterprise, Financing, PatentTransfer
 from ledger.domain.events import dispatcher
 from projections import tables as t
+from projections.row_cache import RowCache, RowSource
 from projections.trail import receipt_trail_row, recorded_us, trail_row
 
 Row = dict[str, Any]
@@ -45,35 +48,33 @@ def _iso(value: Any) -> str | None:
 
 
 class ViewState:
-    """The state rows of every view, by table and key, and which of them changed."""
+    """The state rows of every view, by table and key, and which of them changed.
 
-    def __init__(self, rows: dict[str, list[Row]] | None = None) -> None:
-        self.rows: dict[str, dict[Key, Row]] = {table.name: {} for table in t.STATE_TABLES}
+    With a `source` (the view tables) it holds at most `capacity` rows per table and reads the
+    others back when a batch needs them (`projections.row_cache`); without one it holds the
+    `rows` it is given, which are then all there are.
+    """
+
+    def __init__(
+        self,
+        rows: dict[str, list[Row]] | None = None,
+        *,
+        source: RowSource | None = None,
+        capacity: int | None = None,
+        empty: bool = False,
+    ) -> None:
+        self.cache = RowCache(source, capacity, empty=empty)
+        self.rows: dict[str, dict[Key, Row]] = self.cache.rows
         self.dirty: dict[str, set[Key]] = {table.name: set() for table in t.STATE_TABLES}
-        self.reference_by_id: dict[str, str] = {}  # award / transfer / financing id → reference
-        self.uscc_by_id: dict[str, str] = {}  # enterprise id → uscc
-        self.budget_by_id: dict[str, Key] = {}  # budget id → (measure, fiscal_year)
         for table in t.STATE_TABLES:
             for row in (rows or {}).get(table.name, []):
-                self._remember(table, dict(row))
-
-    def _remember(self, table: t.Table, row: Row) -> None:
-        self.rows[table.name][table.key_of(row)] = row
-        if table is t.AWARDS:
-            self.reference_by_id[row["award_id"]] = row["reference"]
-        elif table is t.TRANSFERS:
-            self.reference_by_id[row["transfer_id"]] = row["reference"]
-        elif table is t.FINANCINGS:
-            self.reference_by_id[row["financing_id"]] = row["reference"]
-        elif table is t.ENTERPRISES:
-            self.uscc_by_id[row["enterprise_id"]] = row["uscc"]
-        elif table is t.MEASURE_BALANCES and row["budget_id"]:
-            self.budget_by_id[row["budget_id"]] = t.MEASURE_BALANCES.key_of(row)
+                self.cache.remember(table, dict(row))
 
     # -- rows ---------------------------------------------------------------------------------
 
-    def get(self, table: t.Table, key: Key) -> Row | None:
-        return self.rows[table.name].get(key)
+    def get(self, table: t.Table, key: Key | None) -> Row | None:
+        """The row with this key, or None if there is none (nothing is marked as changed)."""
+        return None if key is None else self.cache.lookup(table, key)
 
     def row(self, table: t.Table, key: Key) -> Row:
         """The row with this key, created empty if there is none; marked as changed."""
@@ -81,13 +82,25 @@ class ViewState:
         rows = self.rows[name]
         row = rows.get(key)
         if row is None:
-            row = rows[key] = {**_EMPTY[name], **dict(zip(table.key, key, strict=True))}
+            row = self.cache.lookup(table, key)
+            if row is None:
+                row = rows[key] = {**_EMPTY[name], **dict(zip(table.key, key, strict=True))}
+        else:
+            self.cache.touch(table, key)
         self.dirty[name].add(key)
         return row
 
+    def key_of(self, table: t.Table, oid: str) -> Key:
+        """The key of the row the entity with this id has (KeyError if it has none)."""
+        key = self.cache.key_by_id(table, oid)
+        if key is None:
+            raise KeyError(oid)
+        return key
+
     def take_changed(self) -> dict[t.Table, list[tuple[Any, ...]]]:
         """The changed rows of each table as tuples in column order (a snapshot, safe to hand
-        to another thread), and forget that they changed."""
+        to another thread), and forget that they changed (the cache holds them until the
+        runner says they are committed)."""
         out = {}
         for table in t.STATE_TABLES:
             keys = self.dirty[table.name]
@@ -95,13 +108,13 @@ class ViewState:
                 rows = self.rows[table.name]
                 values = _VALUES[table.name]  # the row's values in column order, in C
                 out[table] = [values(rows[key]) for key in keys]
-                self.dirty[table.name] = set()
+        self.cache.changed(self.dirty)
+        self.dirty = {table.name: set() for table in t.STATE_TABLES}
         return out
 
     def award(self, oid: str) -> Row:
         """The award row an award event belongs to (by its originator id), marked as changed."""
-        reference = self.reference_by_id[oid]
-        return self.row(t.AWARDS, (reference,))
+        return self.row(t.AWARDS, self.key_of(t.AWARDS, oid))
 
     def _add_to_balances(self, award: Row, column: str, amount_fen: int) -> None:
         """Add an amount to an award and to its enterprise × year and measure × year rows."""
@@ -163,7 +176,7 @@ def _granted(state: ViewState, e: Any, oid: str) -> None:
         granted_on=_iso(e.granted_on),
         financing_reference=e.financing_reference,
     )
-    state.reference_by_id[award["award_id"]] = e.reference
+    state.cache.set_id(t.AWARDS, oid, (e.reference,))
     state._add_to_balances(award, "granted_fen", e.amount_fen)
     state.row(t.ENTERPRISE_BALANCES, (e.uscc, e.fiscal_year))["awards"] += 1
     state.row(t.MEASURE_BALANCES, (e.measure, e.fiscal_year))["awards"] += 1
@@ -238,11 +251,11 @@ def _clawback_recovered(state: ViewState, e: Any, oid: str) -> None:
 def _budget_opened(state: ViewState, e: Any, oid: str) -> None:
     key = (e.measure, e.fiscal_year)
     state.row(t.MEASURE_BALANCES, key)["budget_id"] = oid
-    state.budget_by_id[oid] = key
+    state.cache.set_id(t.MEASURE_BALANCES, oid, key)
 
 
 def _budget(state: ViewState, e: Any, oid: str) -> Row:
-    return state.row(t.MEASURE_BALANCES, state.budget_by_id[oid])
+    return state.row(t.MEASURE_BALANCES, state.key_of(t.MEASURE_BALANCES, oid))
 
 
 @_on(Budget.Appropriated)
@@ -270,11 +283,11 @@ def _released(state: ViewState, e: Any, oid: str) -> None:
 
 @_on(Enterprise.Registered, Enterprise.Updated)
 def _enterprise(state: ViewState, e: Any, oid: str) -> None:
-    uscc = getattr(e, "uscc", None) or state.uscc_by_id[oid]
+    uscc = getattr(e, "uscc", None) or state.key_of(t.ENTERPRISES, oid)[0]
     state.row(t.ENTERPRISES, (uscc,)).update(
         enterprise_id=oid, name=e.name, town_code=e.town_code, industry=e.industry
     )
-    state.uscc_by_id[oid] = uscc
+    state.cache.set_id(t.ENTERPRISES, oid, (uscc,))
 
 
 # -- patent transfers --------------------------------------------------------------------------
@@ -291,11 +304,11 @@ def _transfer_recorded(state: ViewState, e: Any, oid: str) -> None:
         contract_value_fen=e.contract_value_fen,
         signed_on=_iso(e.signed_on),
     )
-    state.reference_by_id[oid] = e.reference
+    state.cache.set_id(t.TRANSFERS, oid, (e.reference,))
 
 
 def _transfer(state: ViewState, e: Any, oid: str) -> Row:
-    return state.row(t.TRANSFERS, (state.reference_by_id[oid],))
+    return state.row(t.TRANSFERS, state.key_of(t.TRANSFERS, oid))
 
 
 def _first_date(column: str) -> Handler:
@@ -331,11 +344,11 @@ def _financing_registered(state: ViewState, e: Any, oid: str) -> None:
         principal_fen=e.principal_fen,
         registered_on=_iso(e.registered_on),
     )
-    state.reference_by_id[oid] = e.reference
+    state.cache.set_id(t.FINANCINGS, oid, (e.reference,))
 
 
 def _financing(state: ViewState, e: Any, oid: str) -> Row:
-    return state.row(t.FINANCINGS, (state.reference_by_id[oid],))
+    return state.row(t.FINANCINGS, state.key_of(t.FINANCINGS, oid))
 
 
 @_on(Financing.Drawn)

@@ -20,6 +20,9 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[tuple[str, str], ...]  # (name, "int" | "text"), the key columns included
     indexes: tuple[str, ...] = ()
+    #: Columns the runner finds rows by while it applies the log (an entity's id), indexed
+    #: with the table itself, so during a rebuild too (`projections.row_cache`).
+    lookups: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -60,6 +63,7 @@ AWARDS = Table(
         "clawback_recovered_fen first_paid_on:text"
     ),
     indexes=("uscc", "measure"),
+    lookups=("award_id",),
 )
 DISBURSEMENTS = Table(
     "pv_disbursements",
@@ -89,12 +93,14 @@ MEASURE_BALANCES = Table(
         "released_fen awards granted_fen revoked_fen pending_fen approved_fen reversed_fen "
         "clawback_ordered_fen clawback_recovered_fen"
     ),
+    lookups=("budget_id",),
 )
 ENTERPRISES = Table(
     "pv_enterprises",
     ("uscc",),
     _cols("uscc:text enterprise_id:text name:text town_code:text industry:text"),
     indexes=("town_code",),
+    lookups=("enterprise_id",),
 )
 TRANSFERS = Table(
     "pv_transfers",
@@ -104,6 +110,7 @@ TRANSFERS = Table(
         "mode:text contract_value_fen signed_on:text recordal_completed_on:text "
         "implemented_on:text recognised_on:text terminated_on:text revenue_fen"
     ),
+    lookups=("transfer_id",),
 )
 FINANCINGS = Table(
     "pv_financings",
@@ -112,6 +119,7 @@ FINANCINGS = Table(
         "reference:text financing_id:text uscc:text instrument:text lender:text principal_fen "
         "registered_on:text drawn_fen repaid_fen defaulted_on:text"
     ),
+    lookups=("financing_id",),
 )
 TRAIL = Table(
     "pv_trail",
@@ -161,7 +169,8 @@ def create_statements(
             f"CREATE TABLE IF NOT EXISTS {qualify}{table.name} "
             f"({cols}, PRIMARY KEY ({', '.join(table.key)})){clustered}"
         )
-    for column in table.indexes if indexes else ():
+    columns = (*(table.lookups if tables else ()), *(table.indexes if indexes else ()))
+    for column in columns:
         statements.append(
             f"CREATE INDEX IF NOT EXISTS {index_name(table, column)} "
             f"ON {qualify}{table.name} ({column})"

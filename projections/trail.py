@@ -96,23 +96,26 @@ def trail_row(state: ViewState, e: Any, position: int, originator: str) -> tuple
     uscc = award_reference = measure = None
     doc_ref = g("decision_ref") or g("voucher_no")
     if aggregate is Award:
-        award = state.get(t.AWARDS, (state.reference_by_id.get(originator),))
+        award = state.get(t.AWARDS, state.cache.key_by_id(t.AWARDS, originator))
         if award is not None:
             uscc, award_reference, measure = award["uscc"], award["reference"], award["measure"]
         if doc_ref is None and type(e) in _DISBURSEMENT_EVENTS:
             disbursement = state.get(t.DISBURSEMENTS, (g("reference"),))
             doc_ref = disbursement["voucher_no"] if disbursement is not None else None
     elif aggregate is Budget:
-        key = state.budget_by_id.get(originator)
+        key = state.cache.key_by_id(t.MEASURE_BALANCES, originator)
         if key is not None:
             measure = key[0]
         award_reference = g("award_reference")
     elif aggregate is Enterprise:
-        uscc = g("uscc") or state.uscc_by_id.get(originator)
+        uscc = g("uscc")
+        if not uscc:
+            key = state.cache.key_by_id(t.ENTERPRISES, originator)
+            uscc = key[0] if key is not None else None
         award_reference = g("award_reference")
     elif aggregate is PatentTransfer or aggregate is Financing:
         table = t.TRANSFERS if aggregate is PatentTransfer else t.FINANCINGS
-        row = state.get(table, (state.reference_by_id.get(originator),))
+        row = state.get(table, state.cache.key_by_id(table, originator))
         uscc = row["uscc"] if row is not None else None
     return (position, recorded_us(e.timestamp), g("actor"), uscc, award_reference, measure,
             doc_ref)  # fmt: skip

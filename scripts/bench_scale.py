@@ -459,10 +459,20 @@ def measure(backend: str, events: int, args: argparse.Namespace, work: Path) -> 
         result.update(raw_read_s=raw_s, raw_read_mib=raw_bytes / 2**20)
         say(f"  raw read {raw_s:.2f} s ({raw_bytes / 2**20:.0f} MiB)")
         if not (args.replay_only or args.verify_only):  # the pages read the views
+            if args.compare_with and args.rebuild_only:
+                other = child("rebuild", url, [], Path(args.compare_with))
+                result.update(compare_rebuild_s=other["seconds"],
+                              compare_rebuild_peak_mib=other["peak_mib"])  # fmt: skip
+                say(f"  rebuild with {args.compare_with}: {other['seconds']:.1f} s, "
+                    f"peak {other['peak_mib']:.0f} MiB")  # fmt: skip
             say("  rebuild")
             rebuilt = child("rebuild", url, [])
             result.update(rebuild_s=rebuilt["seconds"], rebuild_peak_mib=rebuilt["peak_mib"])
-            say(f"  rebuild {rebuilt['seconds']:.1f} s")
+            say(f"  rebuild {rebuilt['seconds']:.1f} s, peak {rebuilt['peak_mib']:.0f} MiB")
+        if args.rebuild_only:
+            result["loadavg"] = os.getloadavg()
+            say(f"{backend} {events:,}: done (rebuild only)")
+            return result
         if not (args.replay_only or args.web_only):
             say("  verify")
             verified = child("verify", url, [])
@@ -574,6 +584,7 @@ def table(results: list[dict[str, Any]]) -> str:
         ]
         for name, key in (
             ("rebuild of the views", "rebuild"),
+            ("  the same with the other checkout's code", "compare_rebuild"),
             ("audit verify (full)", "verify"),
             (f"  the same, then {Path(r.get('verify_compare_with', '')).name}", "verify_compare"),
             ("  the same, then this code again", "verify_again"),
@@ -646,6 +657,9 @@ def main() -> int:
                         help="after the build and the raw read, only the replays")  # fmt: skip
     parser.add_argument("--web-only", action="store_true",
                         help="after the build and the raw read, only the proofs and the HTTP reads")  # fmt: skip
+    parser.add_argument("--rebuild-only", action="store_true",
+                        help="after the build and the raw read, only the rebuild of the views "
+                        "(with --compare-with, the other checkout's rebuild first)")  # fmt: skip
     parser.add_argument("--verify-only", action="store_true",
                         help="after the build and the raw read, only audit verify")  # fmt: skip
     parser.add_argument("--compare-with", metavar="CHECKOUT",
